@@ -1,0 +1,2 @@
+import { Agent } from 'undici';
+export const make = (): Agent => new Agent();
