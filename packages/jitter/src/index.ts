@@ -1,0 +1,13 @@
+export type { Backoff, CreateBackoffOptions, JitterStrategy } from './backoff.ts';
+export { createBackoff, isJitterStrategy, jitterStrategies } from './backoff.ts';
+export { decorrelatedJitter } from './decorrelated-jitter.ts';
+export type { DecorrelatedJitterV2Step } from './decorrelated-jitter-v2.ts';
+export { decorrelatedJitterV2 } from './decorrelated-jitter-v2.ts';
+export { exponentialEnvelope } from './envelope.ts';
+export { equalJitter } from './equal-jitter.ts';
+export { isJitterOptionsError, JitterOptionsError } from './errors.ts';
+export { fullJitter } from './full-jitter.ts';
+export { noJitter } from './no-jitter.ts';
+export type { BackoffOptions, RandomSource, ResolvedBackoffOptions } from './options.ts';
+export { defaultBackoffOptions, resolveBackoffOptions } from './options.ts';
+export { seededRandom } from './seeded-random.ts';
