@@ -22,9 +22,12 @@ export type DecorrelatedJitterV2Step = {
  * With `t = (attempt - 1) + random()` and `intrinsic(t) = factor^t * tanh(sqrt(4 * t))`:
  * `delay = min(cap, (intrinsic(t) - previousIntrinsic) * base / 1.4)`.
  *
- * The delays add up to a smooth, monotone curve sampled at a random point inside each attempt's
- * interval, so they spread evenly with no spikes and no lockstep, while the median of attempt `n`
- * stays near `base * factor^(n - 1)`. Polly fixes `factor` at 2; here it is configurable, as in cockatiel.
+ * The delays telescope: the time from the first failure to retry `n` is
+ * `intrinsic(t_n) * base / 1.4`, a smooth curve sampled at a random point of attempt `n`'s
+ * interval, so retries spread evenly, with no spikes and no lockstep. With factor 2 the median
+ * time to retry `n` is near `base * 2^(n - 1)` (about base, 2 base, 4 base... after the failure), so
+ * the single delays are about base, base, 2 base, 4 base...: half of the envelope from the second
+ * retry on. Polly fixes `factor` at 2; here it is configurable, as in cockatiel.
  *
  * Pass `previousIntrinsic` 0 for the first attempt, then the returned `intrinsic` each time. When
  * `factor^t` overflows the difference is unbounded and the delay is `cap`.
