@@ -16,6 +16,8 @@ import { checkAttempt, clampDelay, drawRandom, resolveBackoffOptions } from './o
 export function equalJitter(attempt: number, random: RandomSource, options?: BackoffOptions): number {
   checkAttempt(attempt);
   const resolved = resolveBackoffOptions(options);
-  const half = envelopeOf(attempt, resolved) / 2;
-  return clampDelay(half + drawRandom(random) * half, resolved.cap);
+  const envelope = envelopeOf(attempt, resolved);
+  const half = envelope / 2;
+  // `min` guards subnormal envelopes, where halving rounds and the sum can pass the envelope by an ulp.
+  return clampDelay(Math.min(envelope, half + drawRandom(random) * half), resolved.cap);
 }
