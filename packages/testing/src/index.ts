@@ -1,1 +1,13 @@
-export const placeholder: number = 1;
+export { type BlackholeServer, blackholeServer } from './blackhole.ts';
+export { closedPort } from './closed-port.ts';
+export type { RouteCounters } from './counters.ts';
+export { isUpstreamOptionsError, UpstreamOptionsError } from './errors.ts';
+export { type HangingListener, hangingListener } from './hanging-listener.ts';
+export type { LoopbackHost } from './loopback.ts';
+export type { UpstreamOptions } from './options.ts';
+export { seededRandom } from './random.ts';
+export type { RouteSpec } from './route.ts';
+export { type ScenarioName, scenarioNames, scenarioRoute } from './scenarios.ts';
+export { evaluateSchedule, type Schedule, type ScheduleVerdict, scheduleDurationMs } from './schedule.ts';
+export type { Step } from './step.ts';
+export { startUpstream, type Upstream } from './upstream.ts';

@@ -1,0 +1,109 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Step } from './step.ts';
+
+/** What {@link respond} needs besides the step. */
+export type RespondContext = {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly step: Step;
+  /** Delay added before the head on top of `step.delayHeadersMs` (slow-tail schedules). */
+  readonly extraDelayMs: number;
+  /** Body used when the step has none (sent as `application/json`). */
+  readonly defaultBody: string;
+  /** Wall clock (epoch ms) for HTTP-dates. */
+  readonly now: () => number;
+  /** Runs `fn` after `ms` on a timer that is unref'd and cleared if the response or the upstream closes. */
+  readonly later: (ms: number, fn: () => void) => void;
+  /** Called with the status when the head is sent. */
+  readonly onStatus: (status: number) => void;
+};
+
+const DEFAULT_DRIP_CHUNK = '.';
+
+/** The response headers a step asks for (without `content-length`). */
+export function stepHeaders(step: Step, now: number, defaultBody: boolean): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (defaultBody) headers['content-type'] = 'application/json';
+  else if (step.body !== undefined) headers['content-type'] = 'text/plain; charset=utf-8';
+  if (step.retryAfter !== undefined) headers['retry-after'] = String(step.retryAfter);
+  if (step.retryAfterDate !== undefined) {
+    headers['retry-after'] = new Date(now + step.retryAfterDate).toUTCString();
+  }
+  if (step.rateLimitReset !== undefined) headers['ratelimit-reset'] = String(step.rateLimitReset);
+  if (step.xRateLimitReset !== undefined) headers['x-ratelimit-reset'] = String(step.xRateLimitReset);
+  for (const [name, value] of Object.entries(step.headers ?? {})) headers[name.toLowerCase()] = value;
+  if (step.close === true) headers.connection = 'close';
+  return headers;
+}
+
+function hasNoBody(status: number, method: string | undefined): boolean {
+  return status === 204 || status === 304 || method === 'HEAD';
+}
+
+/** Carries out one step on a request whose body has already been read. */
+export function respond(context: RespondContext): void {
+  const delay = (context.step.delayHeadersMs ?? 0) + context.extraDelayMs;
+  if (delay > 0) context.later(delay, () => sendHead(context));
+  else sendHead(context);
+}
+
+function gone(res: ServerResponse): boolean {
+  return res.destroyed || res.writableEnded || res.socket === null || res.socket.destroyed;
+}
+
+function sendHead(context: RespondContext): void {
+  const { req, res, step } = context;
+  if (gone(res)) return;
+  const socket = res.socket!;
+  if (step.reset === 'before-headers') {
+    socket.resetAndDestroy();
+    return;
+  }
+  const status = step.status ?? 200;
+  const body = step.body ?? context.defaultBody;
+  const headers = stepHeaders(step, context.now(), step.body === undefined);
+  context.onStatus(status);
+
+  if (step.stallBody === true) {
+    res.writeHead(status, headers);
+    res.flushHeaders();
+    if (step.bodyPrefix !== undefined && step.bodyPrefix !== '') res.write(step.bodyPrefix);
+    return;
+  }
+
+  if (step.reset === 'mid-body') {
+    res.writeHead(status, headers);
+    res.flushHeaders();
+    const first = step.bodyPrefix ?? body.slice(0, Math.max(1, Math.floor(body.length / 2)));
+    res.write(first === '' ? ' ' : first, () => {
+      if (!socket.destroyed) socket.resetAndDestroy();
+    });
+    return;
+  }
+
+  if (step.drip !== undefined) {
+    const { chunks, intervalMs } = step.drip;
+    const chunk = step.drip.chunk ?? DEFAULT_DRIP_CHUNK;
+    res.writeHead(status, headers);
+    res.flushHeaders();
+    let sent = 0;
+    const tick = (): void => {
+      if (gone(res)) return;
+      res.write(chunk);
+      sent += 1;
+      if (sent >= chunks) res.end();
+      else context.later(intervalMs, tick);
+    };
+    context.later(intervalMs, tick);
+    return;
+  }
+
+  if (hasNoBody(status, req.method)) {
+    res.writeHead(status, headers);
+    res.end();
+    return;
+  }
+  headers['content-length'] = String(Buffer.byteLength(body));
+  res.writeHead(status, headers);
+  res.end(body);
+}
