@@ -1,2 +1,24 @@
-import { Agent } from 'undici';
-export const make = (): Agent => new Agent();
+export { AddressGuard, type AddressVerdict } from './address-guard.ts';
+export {
+  type AgentKyOptions,
+  type AgentStats,
+  createAgent,
+  type OriginStats,
+  type ResilientAgent,
+} from './agent.ts';
+export { DnsCache, type DnsStats, type ResolvedAddress, type Resolver, systemResolver } from './dns-cache.ts';
+export {
+  AgentClosedError,
+  AgentError,
+  AgentOptionsError,
+  BlockedAddressError,
+  ConnectTimeoutError,
+  DnsLookupError,
+  isAgentClosedError,
+  isAgentError,
+  isAgentOptionsError,
+  isBlockedAddressError,
+  isConnectTimeoutError,
+  isDnsLookupError,
+} from './errors.ts';
+export type { AgentOptions } from './options.ts';

@@ -1,0 +1,148 @@
+import { createRequire } from 'node:module';
+import type { Dispatcher, Agent as UndiciAgent } from 'undici';
+import { AddressGuard } from './address-guard.ts';
+import { createConnector } from './connector.ts';
+import { DnsCache, type DnsStats, systemResolver } from './dns-cache.ts';
+import { AgentClosedError } from './errors.ts';
+import { LimitedDispatcher } from './limited-dispatcher.ts';
+import { type AgentOptions, type NormalizedAgentOptions, normalizeAgentOptions } from './options.ts';
+
+const require = createRequire(import.meta.url);
+
+/** Connections of one origin's pool. */
+export type OriginStats = {
+  /** Sockets open to the origin. */
+  connected: number;
+  /** Open sockets with no request on them (idle keep-alive). */
+  idle: number;
+  /** Requests being processed on the origin's sockets. */
+  running: number;
+  /** Requests queued in the origin's pool, waiting for one of its `limitPerHost` connections. */
+  queued: number;
+};
+
+export type AgentStats = {
+  /** Requests holding a slot of the global `limit` (dispatched, not yet finished). */
+  inFlight: number;
+  /** Requests waiting for a slot of the global `limit`. */
+  waiting: number;
+  /** Requests replayed once after a stale keep-alive connection. */
+  staleRetries: number;
+  /** Per origin (`http://host:port`). */
+  origins: Record<string, OriginStats>;
+  dns: DnsStats;
+  closed: boolean;
+};
+
+/** The ky options fragment that routes a ky instance through the agent. */
+export type AgentKyOptions = { fetch: typeof globalThis.fetch };
+
+export type ResilientAgent = {
+  /** A `fetch` that sends every request through the agent's pool; pass it to ky as `fetch`. */
+  readonly fetch: typeof globalThis.fetch;
+  /** `{ fetch }`, for `ky.create(agent.kyOptions)` or `ky.extend(agent.kyOptions)`. */
+  readonly kyOptions: AgentKyOptions;
+  /** The undici dispatcher, for `fetch(url, { dispatcher })` or undici's own APIs. */
+  readonly dispatcher: Dispatcher;
+  /** The options in force, defaults filled in. */
+  readonly options: Readonly<Omit<NormalizedAgentOptions, 'resolver' | 'clock'>>;
+  stats(): AgentStats;
+  /** Forgets cached DNS answers for one host, or for all. */
+  clearDnsCache(hostname?: string): void;
+  /** Stops taking requests, lets started and waiting ones finish, then closes every socket. */
+  close(): Promise<void>;
+  /** Stops at once: waiting requests fail with `AgentClosedError`, running ones are aborted, sockets closed. */
+  destroy(): Promise<void>;
+  readonly closed: boolean;
+  [Symbol.asyncDispose](): Promise<void>;
+};
+
+/**
+ * Creates the shared transport: one keep-alive pool per origin (undici), a global connection cap, a DNS cache
+ * with TTL, a precise connect timeout and an optional SSRF guard. Importing this package changes nothing
+ * global: undici is loaded without its entry point, which would install a global dispatcher.
+ *
+ * @example
+ * const agent = createAgent({ limit: 100, limitPerHost: 10 });
+ * const api = ky.create({ prefixUrl: 'https://api.example.com', ...agent.kyOptions });
+ * await agent.close();
+ */
+export function createAgent(options?: AgentOptions): ResilientAgent {
+  const o = normalizeAgentOptions(options);
+  const guard = new AddressGuard(o);
+  const dns = new DnsCache({
+    resolver: o.resolver ?? systemResolver,
+    ttl: o.dnsTtl,
+    negativeTtl: o.dnsNegativeTtl,
+    max: o.dnsCacheSize,
+    clock: o.clock,
+  });
+  const Agent = require('undici/lib/dispatcher/agent.js') as typeof UndiciAgent;
+  const pool = new Agent({
+    connections: o.limitPerHost === 0 ? null : o.limitPerHost,
+    pipelining: 1,
+    keepAliveTimeout: o.keepAliveTimeout,
+    keepAliveMaxTimeout: o.keepAliveMaxTimeout,
+    allowH2: o.allowH2,
+    connect: createConnector({ timeout: o.connectTimeout, dns, guard, allowH2: o.allowH2 }),
+  });
+  const dispatcher = new LimitedDispatcher(pool, o.limit, o.retryStaleConnections);
+  const baseFetch = globalThis.fetch;
+  let closing: Promise<void> | undefined;
+
+  const agentFetch = ((input: Request | string | URL, init?: RequestInit) => {
+    if (dispatcher.closed) return Promise.reject(new AgentClosedError());
+    return baseFetch(
+      input,
+      (init === undefined ? { dispatcher } : { ...init, dispatcher }) as unknown as RequestInit,
+    );
+  }) as typeof globalThis.fetch;
+
+  const { resolver: _r, clock: _c, ...shown } = o;
+  const agent: ResilientAgent = {
+    fetch: agentFetch,
+    kyOptions: { fetch: agentFetch },
+    dispatcher,
+    options: Object.freeze(shown),
+    stats(): AgentStats {
+      const counters = dispatcher.counters();
+      const origins: Record<string, OriginStats> = {};
+      const poolStats = (pool as unknown as { stats: Record<string, Record<string, number>> }).stats;
+      for (const [origin, s] of Object.entries(poolStats)) {
+        const connected = s.connected ?? 0;
+        origins[origin] = {
+          connected,
+          idle: s.free ?? 0,
+          running: s.running ?? 0,
+          queued: s.queued ?? s.pending ?? 0,
+        };
+      }
+      return {
+        inFlight: counters.active,
+        waiting: counters.waiting,
+        staleRetries: counters.staleRetries,
+        origins,
+        dns: dns.stats(),
+        closed: dispatcher.closed,
+      };
+    },
+    clearDnsCache(hostname?: string): void {
+      dns.invalidate(hostname);
+    },
+    close(): Promise<void> {
+      closing ??= dispatcher.close();
+      return closing;
+    },
+    destroy(): Promise<void> {
+      closing = dispatcher.destroy();
+      return closing;
+    },
+    get closed(): boolean {
+      return dispatcher.closed;
+    },
+    [Symbol.asyncDispose](): Promise<void> {
+      return agent.close();
+    },
+  };
+  return agent;
+}

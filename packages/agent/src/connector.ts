@@ -1,0 +1,111 @@
+import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
+import type { buildConnector as buildConnectorType } from 'undici';
+import type { AddressGuard } from './address-guard.ts';
+import type { DnsCache, ResolvedAddress } from './dns-cache.ts';
+import { BlockedAddressError, ConnectTimeoutError } from './errors.ts';
+
+const require = createRequire(import.meta.url);
+
+/** Connection errors after which the next address of the host is tried. */
+const FAILOVER_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'ENETDOWN',
+  'EHOSTDOWN',
+]);
+
+export type ConnectorOptions = {
+  timeout: number;
+  dns: DnsCache;
+  guard: AddressGuard;
+  allowH2: boolean;
+};
+
+type ConnectOptions = buildConnectorType.Options;
+type Callback = buildConnectorType.Callback;
+
+/**
+ * undici's connector (TLS session cache, ALPN, keep-alive probes) behind the agent's own DNS cache, address
+ * guard, address failover and a precise connect timer that covers the lookup and every address tried.
+ */
+export function createConnector(options: ConnectorOptions): buildConnectorType.connector {
+  // Loaded by path: the undici entry point would install a global dispatcher as a side effect.
+  const buildConnector = require('undici/lib/core/connect.js') as typeof buildConnectorType;
+  const base = buildConnector({ timeout: 0, allowH2: options.allowH2 });
+  const { dns, guard, timeout } = options;
+
+  return function connect(connectOptions: ConnectOptions, callback: Callback): void {
+    const host = connectOptions.hostname;
+    let settled = false;
+    let current: Socket | undefined;
+    let currentAddress: string | undefined;
+    let timer: NodeJS.Timeout | undefined;
+
+    const finish = (error: Error | null, socket?: Socket): void => {
+      if (settled) {
+        socket?.destroy();
+        return;
+      }
+      settled = true;
+      if (timer !== undefined) clearTimeout(timer);
+      if (error) callback(error, null);
+      else callback(null, socket!);
+    };
+
+    if (timeout > 0) {
+      timer = setTimeout(() => {
+        current?.destroy();
+        finish(new ConnectTimeoutError(host, timeout, currentAddress));
+      }, timeout);
+      timer.unref();
+    }
+
+    const attempt = (addresses: readonly ResolvedAddress[], index: number): void => {
+      if (settled) return;
+      const target = addresses[index]!;
+      currentAddress = target.address;
+      current = base({ ...connectOptions, hostname: target.address }, (error, socket) => {
+        if (settled) {
+          socket?.destroy();
+          return;
+        }
+        if (error) {
+          const code = (error as { code?: unknown }).code;
+          if (index + 1 < addresses.length && typeof code === 'string' && FAILOVER_CODES.has(code)) {
+            attempt(addresses, index + 1);
+            return;
+          }
+          finish(error);
+          return;
+        }
+        finish(null, socket as Socket);
+      }) as unknown as Socket;
+    };
+
+    dns.lookup(host).then(
+      (resolved) => {
+        if (settled) return;
+        let addresses = resolved;
+        if (guard.enabled) {
+          const allowed: ResolvedAddress[] = [];
+          let refusal: BlockedAddressError | undefined;
+          for (const entry of resolved) {
+            const verdict = guard.check(entry.address);
+            if (verdict.allowed) allowed.push(entry);
+            else refusal ??= new BlockedAddressError(host, entry.address, verdict.reason);
+          }
+          if (allowed.length === 0) {
+            finish(refusal ?? new BlockedAddressError(host, '(none)', 'no address'));
+            return;
+          }
+          addresses = allowed;
+        }
+        attempt(addresses, 0);
+      },
+      (error: Error) => finish(error),
+    );
+  };
+}

@@ -1,0 +1,442 @@
+import { createRequire } from 'node:module';
+import type { Dispatcher } from 'undici';
+import { AgentClosedError } from './errors.ts';
+
+const require = createRequire(import.meta.url);
+// Loaded by path: the undici entry point would install a global dispatcher as a side effect.
+const DispatcherBase = require('undici/lib/dispatcher/dispatcher.js') as typeof Dispatcher;
+
+type AnyHandler = Dispatcher.DispatchHandler & Record<string, unknown>;
+type Controller = Dispatcher.DispatchController;
+
+const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+function hasIdempotencyKey(headers: Dispatcher.DispatchOptions['headers']): boolean {
+  if (headers == null) return false;
+  if (Array.isArray(headers)) {
+    for (let i = 0; i < headers.length; i += 2) {
+      if (String(headers[i]).toLowerCase() === 'idempotency-key') return true;
+    }
+    return false;
+  }
+  if (typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    for (const pair of headers as Iterable<[string, unknown]>) {
+      if (String(pair[0]).toLowerCase() === 'idempotency-key') return true;
+    }
+    return false;
+  }
+  return Object.keys(headers).some((key) => key.toLowerCase() === 'idempotency-key');
+}
+
+/**
+ * A keep-alive socket the server closed before any byte of this response, on a connection that had already
+ * carried a response (bytes were read before this request). The server's close of an idle connection races
+ * with our write; it is the one failure after which a bodiless idempotent request is replayed at this layer.
+ */
+function isStaleConnectionClose(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown; socket?: { bytesRead?: unknown } } | null;
+  return (
+    e?.code === 'UND_ERR_SOCKET' &&
+    e.message === 'other side closed' &&
+    typeof e.socket?.bytesRead === 'number' &&
+    e.socket.bytesRead > 0
+  );
+}
+
+export type LimiterCounters = { active: number; waiting: number; staleRetries: number };
+
+/**
+ * Wraps the undici Agent: a global cap on requests in flight across every origin (FIFO wait beyond it, with
+ * aborts honoured while waiting), and the one transparent replay of a request that met a stale keep-alive
+ * socket. It accepts both the legacy handler interface (global fetch of Node 22/24) and the controller one
+ * (Node 26) and hands the inner Agent the same kind it received.
+ */
+export class LimitedDispatcher extends DispatcherBase {
+  readonly #inner: Dispatcher;
+  readonly #limit: number;
+  readonly #retryStale: boolean;
+  readonly #waiting: Tracked[] = [];
+  #waitingHead = 0;
+  #active = 0;
+  #staleRetries = 0;
+  #closed = false;
+  #idle: (() => void) | undefined;
+  /** Origins where a response ended during this event-loop turn, and how many. */
+  readonly #freed = new Map<string, number>();
+  #freedReset: NodeJS.Immediate | undefined;
+
+  constructor(inner: Dispatcher, limit: number, retryStale: boolean) {
+    super();
+    this.#inner = inner;
+    this.#limit = limit;
+    this.#retryStale = retryStale;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  counters(): LimiterCounters {
+    return {
+      active: this.#active,
+      waiting: this.#waiting.length - this.#waitingHead,
+      staleRetries: this.#staleRetries,
+    };
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const tracked = new Tracked(this, options, handler as AnyHandler);
+    if (this.#closed) {
+      tracked.fail(new AgentClosedError());
+      return true;
+    }
+    if (this.#limit === 0 || this.#active < this.#limit) {
+      this.#active++;
+      this.#launch(tracked);
+    } else {
+      this.#waiting.push(tracked);
+      tracked.wait();
+    }
+    return true;
+  }
+
+  /** @internal Called exactly once per started request, when it is over. */
+  release(): void {
+    this.#active--;
+    while (this.#waitingHead < this.#waiting.length && (this.#limit === 0 || this.#active < this.#limit)) {
+      const next = this.#waiting[this.#waitingHead]!;
+      this.#waiting[this.#waitingHead++] = undefined as unknown as Tracked;
+      if (next.cancelled) continue;
+      this.#active++;
+      this.#launch(next);
+    }
+    if (this.#waitingHead > 1024 && this.#waitingHead * 2 > this.#waiting.length) {
+      this.#waiting.splice(0, this.#waitingHead);
+      this.#waitingHead = 0;
+    }
+    this.#maybeIdle();
+  }
+
+  /**
+   * undici waits one event-loop turn before it reuses a keep-alive socket whose response just ended; a request
+   * sent in between opens a new connection. A request for an origin where a response ended during this turn is
+   * therefore sent on the next turn, so back-to-back sequential requests share one connection.
+   */
+  #launch(tracked: Tracked): void {
+    const origin = tracked.origin;
+    const freed = this.#freed.get(origin);
+    if (freed === undefined) {
+      tracked.start();
+      return;
+    }
+    if (freed <= 1) this.#freed.delete(origin);
+    else this.#freed.set(origin, freed - 1);
+    setImmediate(() => tracked.start());
+  }
+
+  /** @internal A response of `origin` ended: its socket is reusable on the next turn. */
+  freed(origin: string): void {
+    this.#freed.set(origin, (this.#freed.get(origin) ?? 0) + 1);
+    this.#freedReset ??= setImmediate(() => {
+      this.#freedReset = undefined;
+      this.#freed.clear();
+    });
+  }
+
+  /** @internal A waiting request was aborted: drop it from the queue. */
+  forget(tracked: Tracked): void {
+    const index = this.#waiting.indexOf(tracked, this.#waitingHead);
+    if (index !== -1) this.#waiting.splice(index, 1);
+    this.#maybeIdle();
+  }
+
+  /** @internal */
+  send(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
+    this.#inner.dispatch(options, handler);
+  }
+
+  /** @internal */
+  mayReplay(options: Dispatcher.DispatchOptions, error: unknown): boolean {
+    if (!this.#retryStale || !isStaleConnectionClose(error)) return false;
+    const body = options.body;
+    if (body != null && typeof body !== 'string' && !(body instanceof Uint8Array)) return false;
+    const method = (options.method ?? 'GET').toUpperCase();
+    if (!IDEMPOTENT.has(method) && !hasIdempotencyKey(options.headers)) return false;
+    this.#staleRetries++;
+    return true;
+  }
+
+  /** Stops taking requests; resolves once every started and waiting request is over. */
+  drain(): Promise<void> {
+    this.#closed = true;
+    if (this.#active === 0 && this.#waiting.length === this.#waitingHead) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#idle = resolve;
+    });
+  }
+
+  /** Stops taking requests and fails every waiting one with `error`. */
+  abortWaiting(error: Error): void {
+    this.#closed = true;
+    const waiting = this.#waiting.splice(this.#waitingHead);
+    this.#waiting.length = 0;
+    this.#waitingHead = 0;
+    for (const tracked of waiting) if (!tracked.cancelled) tracked.fail(error);
+    this.#maybeIdle();
+  }
+
+  #maybeIdle(): void {
+    if (this.#idle !== undefined && this.#active === 0 && this.#waiting.length === this.#waitingHead) {
+      const idle = this.#idle;
+      this.#idle = undefined;
+      idle();
+    }
+  }
+
+  override close(): Promise<void> {
+    return this.drain().then(() => this.#inner.close());
+  }
+
+  override destroy(): Promise<void> {
+    this.abortWaiting(new AgentClosedError());
+    return this.#inner.destroy();
+  }
+}
+
+/**
+ * One request through the LimitedDispatcher. It stands between the caller's handler and the inner Agent so that
+ * the slot is released exactly once (end, error or abort), a waiting request can be aborted, and a replay after a
+ * stale connection is invisible to the caller.
+ */
+class Tracked {
+  readonly #owner: LimitedDispatcher;
+  readonly #options: Dispatcher.DispatchOptions;
+  readonly #handler: AnyHandler;
+  readonly #modern: boolean;
+  #state: 'new' | 'waiting' | 'started' | 'done' = 'new';
+  #responded = false;
+  #replayed = false;
+  #abortReason: unknown;
+  #aborted = false;
+  #innerAbort: ((reason?: unknown) => void) | undefined;
+  #innerController: Controller | undefined;
+  #announced = false;
+  #pausedEarly = false;
+  cancelled = false;
+  readonly origin: string;
+  readonly #controller: Controller;
+
+  constructor(owner: LimitedDispatcher, options: Dispatcher.DispatchOptions, handler: AnyHandler) {
+    this.#owner = owner;
+    this.#options = options;
+    this.#handler = handler;
+    this.#modern = typeof handler.onRequestStart === 'function';
+    this.origin = String(options.origin);
+    // biome-ignore lint/complexity/noUselessThisAlias: the controller's methods need the request, not themselves
+    const self = this;
+    this.#controller = {
+      abort(reason?: Error): void {
+        self.#abort(reason);
+      },
+      pause(): void {
+        if (self.#innerController) self.#innerController.pause();
+        else self.#pausedEarly = true;
+      },
+      resume(): void {
+        self.#pausedEarly = false;
+        self.#innerController?.resume();
+      },
+      get paused(): boolean {
+        return self.#innerController?.paused ?? self.#pausedEarly;
+      },
+      get aborted(): boolean {
+        return self.#aborted || (self.#innerController?.aborted ?? false);
+      },
+      get reason(): Error | null {
+        return (self.#aborted ? self.#abortReason : self.#innerController?.reason) as Error | null;
+      },
+      get rawHeaders(): unknown {
+        return (self.#innerController as { rawHeaders?: unknown } | undefined)?.rawHeaders;
+      },
+      get rawTrailers(): unknown {
+        return (self.#innerController as { rawTrailers?: unknown } | undefined)?.rawTrailers;
+      },
+    } as Controller;
+  }
+
+  /** Tells the caller the request exists, so that it can abort it while it waits for a slot. */
+  wait(): void {
+    this.#state = 'waiting';
+    this.#announce(undefined);
+  }
+
+  start(): void {
+    if (this.#state === 'done') return;
+    this.#state = 'started';
+    try {
+      this.#owner.send(this.#options, this.#inner());
+    } catch (error) {
+      this.#end();
+      this.#error(error);
+    }
+  }
+
+  fail(error: unknown): void {
+    this.#state = 'done';
+    this.#error(error);
+  }
+
+  #announce(context: unknown): void {
+    if (this.#announced) return;
+    this.#announced = true;
+    const h = this.#handler;
+    if (this.#modern)
+      (h.onRequestStart as (c: Controller, ctx: unknown) => void).call(h, this.#controller, context);
+    else
+      (h.onConnect as ((abort: (r?: unknown) => void, ctx: unknown) => void) | undefined)?.call(
+        h,
+        (r) => this.#abort(r),
+        context,
+      );
+  }
+
+  #abort(reason: unknown): void {
+    if (this.#aborted || this.#state === 'done') return;
+    this.#aborted = true;
+    this.#abortReason = reason;
+    if (this.#state === 'waiting') {
+      this.cancelled = true;
+      this.#state = 'done';
+      this.#owner.forget(this);
+      this.#error(reason);
+      return;
+    }
+    if (this.#innerController) this.#innerController.abort(reason as Error);
+    else this.#innerAbort?.(reason);
+  }
+
+  #end(reusable = false): void {
+    if (this.#state === 'started') {
+      this.#state = 'done';
+      if (reusable) this.#owner.freed(this.origin);
+      this.#owner.release();
+    }
+    this.#state = 'done';
+  }
+
+  #error(error: unknown): void {
+    const h = this.#handler;
+    if (this.#modern)
+      (h.onResponseError as (c: Controller, e: unknown) => void).call(h, this.#controller, error);
+    else (h.onError as (e: unknown) => void).call(h, error);
+  }
+
+  #onInnerStart(): boolean {
+    if (this.#aborted) {
+      const reason = this.#abortReason;
+      if (this.#innerController) this.#innerController.abort(reason as Error);
+      else this.#innerAbort?.(reason);
+      return false;
+    }
+    return true;
+  }
+
+  #maybeReplay(error: unknown): boolean {
+    if (this.#responded || this.#replayed || this.#aborted || !this.#owner.mayReplay(this.#options, error))
+      return false;
+    this.#replayed = true;
+    this.#innerAbort = undefined;
+    this.#innerController = undefined;
+    try {
+      this.#owner.send(this.#options, this.#inner());
+    } catch {
+      return false;
+    }
+    return true;
+  }
+
+  /** The handler given to the inner Agent: the same interface as the caller's. */
+  #inner(): Dispatcher.DispatchHandler {
+    const h = this.#handler;
+    if (this.#modern) {
+      return {
+        onRequestStart: (controller: Controller, context: unknown) => {
+          this.#innerController = controller;
+          if (this.#pausedEarly) controller.pause();
+          if (this.#onInnerStart()) this.#announce(context);
+        },
+        onRequestUpgrade: (_c: Controller, statusCode: number, headers: unknown, socket: unknown) => {
+          this.#responded = true;
+          this.#end();
+          (h.onRequestUpgrade as (...a: unknown[]) => void)?.call(
+            h,
+            this.#controller,
+            statusCode,
+            headers,
+            socket,
+          );
+        },
+        onResponseStart: (_c: Controller, statusCode: number, headers: unknown, statusMessage?: string) => {
+          this.#responded = true;
+          (h.onResponseStart as (...a: unknown[]) => void)?.call(
+            h,
+            this.#controller,
+            statusCode,
+            headers,
+            statusMessage,
+          );
+        },
+        onResponseData: (_c: Controller, chunk: Buffer) => {
+          (h.onResponseData as (...a: unknown[]) => void)?.call(h, this.#controller, chunk);
+        },
+        onResponseEnd: (_c: Controller, trailers: unknown) => {
+          this.#end(true);
+          (h.onResponseEnd as (...a: unknown[]) => void)?.call(h, this.#controller, trailers);
+        },
+        onResponseError: (_c: Controller, error: Error) => {
+          if (this.#maybeReplay(error)) return;
+          this.#end();
+          this.#error(error);
+        },
+      } as Dispatcher.DispatchHandler;
+    }
+    const inner: Record<string, unknown> = {
+      onConnect: (abort: (reason?: unknown) => void, context: unknown) => {
+        this.#innerAbort = abort;
+        if (this.#onInnerStart()) this.#announce(context);
+      },
+      onHeaders: (statusCode: number, rawHeaders: Buffer[], resume: () => void, statusMessage?: string) => {
+        this.#responded = true;
+        return (h.onHeaders as (...a: unknown[]) => boolean).call(
+          h,
+          statusCode,
+          rawHeaders,
+          resume,
+          statusMessage,
+        );
+      },
+      onData: (chunk: Buffer) => (h.onData as (c: Buffer) => boolean).call(h, chunk),
+      onComplete: (trailers: unknown) => {
+        this.#end(true);
+        (h.onComplete as (t: unknown) => void).call(h, trailers);
+      },
+      onError: (error: Error) => {
+        if (this.#maybeReplay(error)) return;
+        this.#end();
+        this.#error(error);
+      },
+    };
+    if (typeof h.onUpgrade === 'function') {
+      inner.onUpgrade = (statusCode: number, rawHeaders: unknown, socket: unknown) => {
+        this.#responded = true;
+        this.#end();
+        (h.onUpgrade as (...a: unknown[]) => void).call(h, statusCode, rawHeaders, socket);
+      };
+    }
+    for (const name of ['onResponseStarted', 'onBodySent', 'onRequestSent']) {
+      const method = h[name];
+      if (typeof method === 'function') inner[name] = (...args: unknown[]) => method.apply(h, args);
+    }
+    return inner as unknown as Dispatcher.DispatchHandler;
+  }
+}

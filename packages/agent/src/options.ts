@@ -1,0 +1,237 @@
+import type { Resolver } from './dns-cache.ts';
+import { AgentOptionsError } from './errors.ts';
+
+/** Options of {@link createAgent}. Every duration is in milliseconds. */
+export type AgentOptions = {
+  /**
+   * Connections in use across all origins (aiohttp's `limit`): requests beyond it wait, in FIFO order,
+   * until one finishes. Idle keep-alive sockets do not count. `0` removes the cap.
+   * @default 100
+   * @example createAgent({ limit: 200 })
+   */
+  limit?: number;
+  /**
+   * Connections per origin (aiohttp's `limit_per_host`); requests beyond it queue in the origin's pool.
+   * `0` removes the cap. Must not exceed `limit`.
+   * @default 10
+   * @example createAgent({ limitPerHost: 4 })
+   */
+  limitPerHost?: number;
+  /**
+   * How long an idle keep-alive socket is kept. Below the common 5 s server keep-alive, so the client,
+   * not the server, closes idle sockets.
+   * @default 4000
+   * @example createAgent({ keepAliveTimeout: 2000 })
+   */
+  keepAliveTimeout?: number;
+  /**
+   * Upper bound for a server's `Keep-Alive: timeout=N` hint, which otherwise overrides `keepAliveTimeout`.
+   * @default 4000
+   * @example createAgent({ keepAliveMaxTimeout: 10_000 })
+   */
+  keepAliveMaxTimeout?: number;
+  /**
+   * Time allowed to resolve the host and establish the TCP (and TLS) connection, across every address tried.
+   * Enforced by a timer of the agent's own. `0` disables it.
+   * @default 10000
+   * @example createAgent({ connectTimeout: 2000 })
+   */
+  connectTimeout?: number;
+  /**
+   * Longest time a DNS answer is cached (aiohttp's `ttl_dns_cache`); a record's own shorter TTL wins.
+   * `0` disables the cache.
+   * @default 300000
+   * @example createAgent({ dnsTtl: 60_000 })
+   */
+  dnsTtl?: number;
+  /**
+   * How long a failed lookup is remembered, so a dead name is not looked up in a loop. At most 10 s.
+   * @default 2000
+   * @example createAgent({ dnsNegativeTtl: 500 })
+   */
+  dnsNegativeTtl?: number;
+  /**
+   * Host names kept in the DNS cache; the least recently used is evicted.
+   * @default 1000
+   * @example createAgent({ dnsCacheSize: 10_000 })
+   */
+  dnsCacheSize?: number;
+  /**
+   * Resolves a host name to addresses with TTLs. The default asks DNS (`dns.resolve4/resolve6` with TTLs)
+   * and falls back to the system resolver (`getaddrinfo`: /etc/hosts, `localhost`).
+   * @default the system's DNS
+   * @example createAgent({ resolver: async (host) => [{ address: '127.0.0.1', family: 4, ttl: 30 }] })
+   */
+  resolver?: Resolver;
+  /**
+   * Refuse to connect to private, loopback, link-local and other non-public addresses (SSRF guard).
+   * The check runs on the resolved address at connect time, so DNS rebinding cannot get around it.
+   * @default false
+   * @example createAgent({ denyPrivateAddresses: true })
+   */
+  denyPrivateAddresses?: boolean;
+  /**
+   * Addresses or CIDR ranges allowed even when `denyPrivateAddresses` would refuse them.
+   * @default []
+   * @example createAgent({ denyPrivateAddresses: true, allowAddresses: ['10.1.2.0/24'] })
+   */
+  allowAddresses?: readonly string[];
+  /**
+   * Addresses or CIDR ranges always refused; wins over `allowAddresses`.
+   * @default []
+   * @example createAgent({ denyAddresses: ['169.254.169.254'] })
+   */
+  denyAddresses?: readonly string[];
+  /**
+   * Negotiate HTTP/2 over TLS (ALPN). HTTP/1.1 otherwise.
+   * @default false
+   * @example createAgent({ allowH2: true })
+   */
+  allowH2?: boolean;
+  /**
+   * Retry once, below ky, a bodiless idempotent request (or one with an `Idempotency-Key` header) whose
+   * reused keep-alive connection was closed by the server before any byte of the response came back.
+   * @default true
+   * @example createAgent({ retryStaleConnections: false })
+   */
+  retryStaleConnections?: boolean;
+  /**
+   * Monotonic clock in ms, used for DNS expiry.
+   * @default performance.now
+   * @example createAgent({ clock: () => fakeNow })
+   */
+  clock?: () => number;
+};
+
+export type NormalizedAgentOptions = {
+  limit: number;
+  limitPerHost: number;
+  keepAliveTimeout: number;
+  keepAliveMaxTimeout: number;
+  connectTimeout: number;
+  dnsTtl: number;
+  dnsNegativeTtl: number;
+  dnsCacheSize: number;
+  resolver: Resolver | undefined;
+  denyPrivateAddresses: boolean;
+  allowAddresses: readonly string[];
+  denyAddresses: readonly string[];
+  allowH2: boolean;
+  retryStaleConnections: boolean;
+  clock: () => number;
+};
+
+const MAX_TIMER = 2 ** 31 - 1;
+
+const KNOWN: ReadonlySet<string> = new Set([
+  'limit',
+  'limitPerHost',
+  'keepAliveTimeout',
+  'keepAliveMaxTimeout',
+  'connectTimeout',
+  'dnsTtl',
+  'dnsNegativeTtl',
+  'dnsCacheSize',
+  'resolver',
+  'denyPrivateAddresses',
+  'allowAddresses',
+  'denyAddresses',
+  'allowH2',
+  'retryStaleConnections',
+  'clock',
+]);
+
+function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new AgentOptionsError(name, value, `an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function duration(name: string, value: unknown, fallback: number, min: number, max = MAX_TIMER): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new AgentOptionsError(name, value, `a finite number of milliseconds from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function bool(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new AgentOptionsError(name, value, 'a boolean');
+  return value;
+}
+
+function fn<T>(name: string, value: unknown): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') throw new AgentOptionsError(name, value, 'a function');
+  return value as T;
+}
+
+function list(name: string, value: unknown): readonly string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw new AgentOptionsError(name, value, 'an array of IP addresses or CIDR ranges');
+  }
+  return [...value];
+}
+
+/** Validates every option; throws {@link AgentOptionsError} naming the first bad one. */
+export function normalizeAgentOptions(options: AgentOptions | undefined): NormalizedAgentOptions {
+  if (options === undefined) options = {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new AgentOptionsError('options', options, 'an object');
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key))
+      throw new AgentOptionsError(
+        key,
+        (options as Record<string, unknown>)[key],
+        'a known option (unknown key)',
+      );
+  }
+  const limit = integer('limit', options.limit, 100, 0, 1_000_000);
+  const limitPerHost = integer(
+    'limitPerHost',
+    options.limitPerHost,
+    Math.min(10, limit === 0 ? 10 : limit),
+    0,
+    1_000_000,
+  );
+  if (limit !== 0 && limitPerHost > limit) {
+    throw new AgentOptionsError('limitPerHost', limitPerHost, `at most limit (${limit})`);
+  }
+  const keepAliveTimeout = duration('keepAliveTimeout', options.keepAliveTimeout, 4000, 1);
+  const keepAliveMaxTimeout = duration(
+    'keepAliveMaxTimeout',
+    options.keepAliveMaxTimeout,
+    Math.max(4000, keepAliveTimeout),
+    1,
+  );
+  if (keepAliveMaxTimeout < keepAliveTimeout) {
+    throw new AgentOptionsError(
+      'keepAliveMaxTimeout',
+      keepAliveMaxTimeout,
+      `at least keepAliveTimeout (${keepAliveTimeout})`,
+    );
+  }
+  const clock = fn<() => number>('clock', options.clock) ?? (() => performance.now());
+  return {
+    limit,
+    limitPerHost,
+    keepAliveTimeout,
+    keepAliveMaxTimeout,
+    connectTimeout: duration('connectTimeout', options.connectTimeout, 10_000, 0),
+    dnsTtl: duration('dnsTtl', options.dnsTtl, 300_000, 0),
+    dnsNegativeTtl: duration('dnsNegativeTtl', options.dnsNegativeTtl, 2000, 0, 10_000),
+    dnsCacheSize: integer('dnsCacheSize', options.dnsCacheSize, 1000, 1, 10_000_000),
+    resolver: fn<Resolver>('resolver', options.resolver),
+    denyPrivateAddresses: bool('denyPrivateAddresses', options.denyPrivateAddresses, false),
+    allowAddresses: list('allowAddresses', options.allowAddresses),
+    denyAddresses: list('denyAddresses', options.denyAddresses),
+    allowH2: bool('allowH2', options.allowH2, false),
+    retryStaleConnections: bool('retryStaleConnections', options.retryStaleConnections, true),
+    clock,
+  };
+}
