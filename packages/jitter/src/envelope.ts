@@ -21,8 +21,5 @@ export function envelopeOf(attempt: number, { base, factor, cap }: ResolvedBacko
   if (base === 0 || cap === 0) {
     return 0;
   }
-  if (base >= cap) {
-    return cap;
-  }
   return Math.min(cap, base * factor ** (attempt - 1));
 }
