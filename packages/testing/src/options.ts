@@ -3,6 +3,7 @@ import { assertLoopbackHost } from './loopback.ts';
 import { type RouteSpec, validateRouteKey, validateRouteSpec } from './route.ts';
 import { type ScenarioName, scenarioNames } from './scenarios.ts';
 import {
+  assertBoolean,
   assertFinite,
   assertFunction,
   assertInteger,
@@ -31,6 +32,14 @@ export type UpstreamOptions = {
    * @example { keepAliveTimeout: 50 }
    */
   keepAliveTimeout?: number;
+  /**
+   * Advertise the keep-alive timeout to clients (`Keep-Alive: timeout=N`, as Node does by default).
+   * Off by default: idle sockets are then closed without warning, like many servers and load
+   * balancers do, so a client with a longer idle timeout can pick a stale socket.
+   * @default false
+   * @example { keepAliveTimeout: 1000, keepAliveHint: true }
+   */
+  keepAliveHint?: boolean;
   /**
    * Routes by pathname (`'/a'`); `'*'` is any other path. Unprogrammed paths are healthy 200s.
    * @default { '*': {} }
@@ -73,6 +82,7 @@ const OPTION_KEYS: readonly string[] = [
   'host',
   'port',
   'keepAliveTimeout',
+  'keepAliveHint',
   'routes',
   'scenario',
   'clock',
@@ -94,6 +104,7 @@ export function validateUpstreamOptions(options: unknown): UpstreamOptions {
   if (record.keepAliveTimeout !== undefined) {
     assertNonNegative('keepAliveTimeout', record.keepAliveTimeout, 2_147_483_647);
   }
+  if (record.keepAliveHint !== undefined) assertBoolean('keepAliveHint', record.keepAliveHint);
   if (record.routes !== undefined) {
     const routes = record.routes;
     if (typeof routes !== 'object' || routes === null || Array.isArray(routes)) {

@@ -16,6 +16,8 @@ export type RespondContext = {
   readonly later: (ms: number, fn: () => void) => void;
   /** Called with the status when the head is sent. */
   readonly onStatus: (status: number) => void;
+  /** Let Node advertise `Keep-Alive: timeout=N`; otherwise idle sockets are closed without warning. */
+  readonly keepAliveHint: boolean;
 };
 
 const DEFAULT_DRIP_CHUNK = '.';
@@ -36,8 +38,8 @@ export function stepHeaders(step: Step, now: number, defaultBody: boolean): Reco
   return headers;
 }
 
-function hasNoBody(status: number, method: string | undefined): boolean {
-  return status === 204 || status === 304 || method === 'HEAD';
+function hasNoBody(status: number): boolean {
+  return status === 204 || status === 304;
 }
 
 /** Carries out one step on a request whose body has already been read. */
@@ -62,6 +64,11 @@ function sendHead(context: RespondContext): void {
   const status = step.status ?? 200;
   const body = step.body ?? context.defaultBody;
   const headers = stepHeaders(step, context.now(), step.body === undefined);
+  // An explicit `Connection: keep-alive` stops Node from adding the `Keep-Alive: timeout=N` hint,
+  // so clients keep idle sockets past the server's timeout: the stale keep-alive socket fault.
+  if (!context.keepAliveHint && res.shouldKeepAlive && headers.connection === undefined) {
+    headers.connection = 'keep-alive';
+  }
   context.onStatus(status);
 
   if (step.stallBody === true) {
@@ -98,12 +105,13 @@ function sendHead(context: RespondContext): void {
     return;
   }
 
-  if (hasNoBody(status, req.method)) {
+  if (hasNoBody(status)) {
     res.writeHead(status, headers);
     res.end();
     return;
   }
+  // For HEAD, Node sends the head (with the GET length) and drops the body.
   headers['content-length'] = String(Buffer.byteLength(body));
   res.writeHead(status, headers);
-  res.end(body);
+  res.end(req.method === 'HEAD' ? undefined : body);
 }

@@ -158,6 +158,7 @@ export async function startUpstream(options?: UpstreamOptions): Promise<Upstream
         extraDelayMs,
         defaultBody,
         now,
+        keepAliveHint: opts.keepAliveHint ?? false,
         later: (ms, fn) => {
           if (finished || closing !== undefined) return;
           const timer = setTimeout(() => {

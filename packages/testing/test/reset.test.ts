@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { Agent, request } from 'node:http';
+import { test } from 'node:test';
+import { startUpstream } from '../src/index.ts';
+import { send, waitFor } from './helpers.ts';
+
+function errorCode(error: unknown): unknown {
+  return (error as { code?: unknown }).code;
+}
+
+test("reset: 'before-headers' sends a TCP RST before any byte (ECONNRESET)", async () => {
+  await using upstream = await startUpstream({
+    routes: { '/r': { steps: [{ reset: 'before-headers' }, {}] } },
+  });
+  const error = await send(`${upstream.url}/r`, { method: 'POST', body: 'payload' }).then(
+    () => assert.fail('expected a connection reset'),
+    (e: unknown) => e,
+  );
+  assert.equal(errorCode(error), 'ECONNRESET');
+  assert.deepEqual(upstream.counters('/r').bodies, ['payload'], 'the body was read before the reset');
+  assert.deepEqual(upstream.counters('/r').statuses, {});
+  assert.equal((await send(`${upstream.url}/r`)).status, 200);
+});
+
+test("reset: 'before-headers' surfaces in fetch as a network error", async () => {
+  await using upstream = await startUpstream({ routes: { '/r': { steps: [{ reset: 'before-headers' }] } } });
+  const error = await fetch(`${upstream.url}/r`).then(
+    () => assert.fail('expected fetch to fail'),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof TypeError);
+  const cause = (error as TypeError).cause as { code?: string; message?: string };
+  assert.ok(
+    cause.code === 'ECONNRESET' || /other side closed/.test(cause.message ?? ''),
+    String(cause.message),
+  );
+});
+
+test("reset: 'mid-body' sends the head and the first chunk, then a RST", async () => {
+  await using upstream = await startUpstream({
+    routes: { '/m': { steps: [{ reset: 'mid-body', bodyPrefix: 'partial', body: 'partial-and-the-rest' }] } },
+  });
+  const events: string[] = [];
+  const error = await new Promise<unknown>((resolve) => {
+    const req = request(`${upstream.url}/m`, { agent: false }, (res) => {
+      events.push(`head ${res.statusCode}`);
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => events.push(`data ${chunk}`));
+      res.on('end', () => events.push('end'));
+      res.on('error', resolve);
+    });
+    req.on('error', resolve);
+    req.end();
+  });
+  assert.deepEqual(events, ['head 200', 'data partial']);
+  assert.equal(errorCode(error), 'ECONNRESET');
+  assert.deepEqual(upstream.counters('/m').statuses, { 200: 1 });
+});
+
+test("reset: 'mid-body' makes a fetch body read fail", async () => {
+  await using upstream = await startUpstream({ routes: { '/m': { steps: [{ reset: 'mid-body' }] } } });
+  const response = await fetch(`${upstream.url}/m`);
+  assert.equal(response.status, 200);
+  await assert.rejects(response.text(), TypeError);
+});
+
+test('close: true answers with Connection: close and closes the socket', async () => {
+  await using upstream = await startUpstream({ routes: { '/c': { steps: [{ close: true }, {}] } } });
+  const agent = new Agent({ keepAlive: true });
+  try {
+    const first = await send(`${upstream.url}/c`, { agent });
+    assert.equal(first.headers.connection, 'close');
+    await waitFor(() => upstream.openSockets === 0, 'the server to close the socket');
+    const second = await send(`${upstream.url}/c`, { agent });
+    assert.equal(second.headers.connection, 'keep-alive');
+    assert.equal(upstream.connections, 2);
+  } finally {
+    agent.destroy();
+  }
+});
+
+test('a short keepAliveTimeout closes an idle keep-alive socket (the client sees close)', async () => {
+  await using upstream = await startUpstream({ keepAliveTimeout: 100 });
+  const agent = new Agent({ keepAlive: true, timeout: 60_000 });
+  try {
+    const closed = new Promise<string>((resolve) => {
+      const req = request(`${upstream.url}/k`, { agent }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          req.socket?.once('close', () => resolve('client socket closed'));
+        });
+      });
+      req.end();
+    });
+    const timeout = new Promise<string>((resolve) =>
+      setTimeout(resolve, 10_000, 'still open after 10 s').unref(),
+    );
+    assert.equal(await Promise.race([closed, timeout]), 'client socket closed');
+    await waitFor(() => upstream.openSockets === 0, 'the server side of the socket to close');
+  } finally {
+    agent.destroy();
+  }
+});
+
+test('the default keep-alive timeout keeps an idle socket open; closeIdleSockets() closes it', async () => {
+  await using upstream = await startUpstream();
+  const agent = new Agent({ keepAlive: true });
+  try {
+    await send(`${upstream.url}/a`, { agent });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(upstream.openSockets, 1);
+    upstream.closeIdleSockets();
+    await waitFor(() => upstream.openSockets === 0, 'the idle socket to close');
+  } finally {
+    agent.destroy();
+  }
+});
+
+test('no Keep-Alive hint by default (clients keep stale sockets); keepAliveHint: true sends it', async () => {
+  await using quiet = await startUpstream({ keepAliveTimeout: 3_000 });
+  await using hinting = await startUpstream({ keepAliveTimeout: 3_000, keepAliveHint: true });
+  const agent = new Agent({ keepAlive: true });
+  try {
+    const a = await send(`${quiet.url}/`, { agent });
+    assert.equal(a.headers.connection, 'keep-alive');
+    assert.equal(a.headers['keep-alive'], undefined);
+    const b = await send(`${hinting.url}/`, { agent });
+    assert.equal(b.headers.connection, 'keep-alive');
+    assert.equal(b.headers['keep-alive'], 'timeout=3');
+  } finally {
+    agent.destroy();
+  }
+});
+
+test('a client that asks for Connection: close is not told keep-alive', async () => {
+  await using upstream = await startUpstream();
+  const response = await send(`${upstream.url}/`, { headers: { connection: 'close' } });
+  assert.equal(response.headers.connection, 'close');
+});

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { test } from 'node:test';
+import { startUpstream } from '../src/index.ts';
+import { send, waitFor } from './helpers.ts';
+
+test('delayHeadersMs holds the response head: a later request to a fast route is answered first', async () => {
+  await using upstream = await startUpstream({
+    routes: { '/slow': { steps: [{ delayHeadersMs: 1_500 }] }, '/fast': {} },
+  });
+  const events: string[] = [];
+  const slow = send(`${upstream.url}/slow`).then((response) => {
+    events.push(`slow ${response.status}`);
+  });
+  // The slow request has been received and its body read, so its delay is running.
+  await waitFor(() => upstream.counters('/slow').bodies.length === 1, 'the slow request');
+  const fast = await send(`${upstream.url}/fast`);
+  events.push(`fast ${fast.status}`);
+  assert.equal(upstream.counters('/slow').inFlight, 1, 'the slow response has not been sent yet');
+  await slow;
+  assert.deepEqual(events, ['fast 200', 'slow 200']);
+});
+
+test('stallBody sends the head and the prefix, then never ends the body until the socket closes', async () => {
+  await using upstream = await startUpstream({
+    routes: { '/stall': { steps: [{ stallBody: true, bodyPrefix: '{"items":[' }] } },
+  });
+  const events: string[] = [];
+  const req = request(`${upstream.url}/stall`, { agent: false });
+  req.on('error', () => {});
+  const prefix = new Promise<string>((resolve) => {
+    req.on('response', (res) => {
+      events.push(`head ${res.statusCode}`);
+      res.setEncoding('utf8');
+      res.on('error', () => {});
+      res.on('data', (chunk: string) => {
+        events.push(`data ${chunk}`);
+        resolve(chunk);
+      });
+      res.on('end', () => events.push('end'));
+    });
+  });
+  req.end();
+  assert.equal(await prefix, '{"items":[');
+  // The server is otherwise responsive: other requests complete while the body stays open.
+  for (let i = 0; i < 3; i += 1) assert.equal((await send(`${upstream.url}/other`)).status, 200);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.deepEqual(events, ['head 200', 'data {"items":[']);
+  assert.equal(upstream.counters('/stall').inFlight, 1);
+  req.destroy();
+  await waitFor(
+    () => upstream.counters('/stall').inFlight === 0,
+    'the stalled request to end with its socket',
+  );
+  assert.ok(!events.includes('end'));
+});
+
+test('stallBody without a prefix still sends the head', async () => {
+  await using upstream = await startUpstream({
+    routes: { '/stall': { steps: [{ stallBody: true, status: 206 }] } },
+  });
+  const req = request(`${upstream.url}/stall`, { agent: false });
+  req.on('error', () => {});
+  const status = await new Promise<number | undefined>((resolve) => {
+    req.on('response', (res) => resolve(res.statusCode));
+    req.end();
+  });
+  assert.equal(status, 206);
+  req.destroy();
+});
+
+test('drip sends N chunks separately, then ends the body', async () => {
+  await using upstream = await startUpstream({
+    routes: { '/drip': { steps: [{ drip: { chunks: 4, intervalMs: 60, chunk: 'abc' } }] } },
+  });
+  const events: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const req = request(`${upstream.url}/drip`, { agent: false }, (res) => {
+      events.push('head');
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => events.push(chunk));
+      res.on('end', () => {
+        events.push('end');
+        resolve();
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.deepEqual(events, ['head', 'abc', 'abc', 'abc', 'abc', 'end']);
+});
+
+test('drip uses "." as the default chunk and counts the request in flight until the end', async () => {
+  await using upstream = await startUpstream({
+    routes: { '/drip': { steps: [{ drip: { chunks: 3, intervalMs: 150 } }] } },
+  });
+  const done = send(`${upstream.url}/drip`);
+  await waitFor(() => upstream.counters('/drip').bodies.length === 1, 'the drip request');
+  assert.equal(upstream.counters('/drip').inFlight, 1);
+  const response = await done;
+  assert.equal(response.body, '...');
+  assert.equal(response.headers['transfer-encoding'], 'chunked');
+  await waitFor(() => upstream.counters('/drip').inFlight === 0, 'the request to finish');
+});
