@@ -1,0 +1,47 @@
+import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
+
+const require = createRequire(import.meta.url);
+
+/** The machine and versions a result was measured with. */
+export type Environment = {
+  date: string;
+  node: string;
+  embeddedUndici: string;
+  npmUndici: string;
+  ky: string;
+  cpu: string;
+  cores: number;
+  platform: string;
+};
+
+function versionOf(pkg: string): string {
+  // Found from a module of the package: ky's exports map does not expose its package.json, and resolving
+  // (never loading) undici's entry point keeps this process free of its global dispatcher.
+  const main = require.resolve(pkg === 'ky' ? 'ky' : 'undici/lib/dispatcher/agent.js');
+  const root = main.slice(0, main.lastIndexOf(`/node_modules/${pkg}/`) + `/node_modules/${pkg}/`.length);
+  return (require(`${root}package.json`) as { version: string }).version;
+}
+
+export function environment(): Environment {
+  const cpuList = cpus();
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    embeddedUndici: process.versions.undici ?? 'unknown',
+    npmUndici: versionOf('undici'),
+    ky: versionOf('ky'),
+    cpu: cpuList[0]?.model.trim() ?? 'unknown',
+    cores: cpuList.length,
+    platform: `${process.platform} ${process.arch}`,
+  };
+}
+
+/** Markdown bullet lines describing the environment. */
+export function environmentLines(env: Environment): string[] {
+  return [
+    `- Date: ${env.date}`,
+    `- Node ${env.node} (embedded undici ${env.embeddedUndici}), npm undici ${env.npmUndici}, ky ${env.ky}`,
+    `- ${env.cpu}, ${env.cores} cores, ${env.platform}`,
+  ];
+}

@@ -1,0 +1,5 @@
+import type { Suite } from './lib/suite.ts';
+import { agentThroughput } from './suites/agent-throughput.ts';
+
+/** Every suite, in the order `run.ts` runs them. */
+export const suites: readonly Suite[] = [agentThroughput];
