@@ -15,3 +15,6 @@ export {
   TimeoutOptionsError,
   TotalTimeoutError,
 } from './errors.ts';
+export type { ResolvedTimeoutLimits, TimeoutLimits, TimeoutOptions, Timers } from './options.ts';
+export { contextKey, defaultTimeoutLimits, maxTimeoutMs, resolveTimeoutOptions } from './options.ts';
+export { timeoutPlugin } from './plugin.ts';

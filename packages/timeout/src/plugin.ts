@@ -1,0 +1,82 @@
+import type { BeforeErrorHook, InitHook, Options } from 'ky';
+import { isTimeoutError } from 'ky';
+import { type FetchFunction, runAttempt } from './attempt.ts';
+import { TotalTimeoutError } from './errors.ts';
+import {
+  contextKey,
+  type ResolvedTimeoutLimits,
+  resolveLimits,
+  resolveTimeoutOptions,
+  type TimeoutOptions,
+} from './options.ts';
+
+const contextPrefix = `context['${contextKey}'].`;
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * The timeout tiers as a ky options fragment, for `ky.create(fragment)` or `ky.extend(fragment)`.
+ *
+ * - `total` becomes ky's `totalTimeout`, and ky's `TimeoutError` becomes a `TotalTimeoutError`
+ *   (in a `beforeError` hook);
+ * - ky's own per-attempt `timeout` is turned off (`false`): `attempt`, `headers` and `bodyIdle`
+ *   run in a wrapper around the `fetch` in place when the call starts (an `init` hook), with
+ *   timers of their own;
+ * - a connect timeout reported by the agent becomes a `ConnectTimeoutError`.
+ *
+ * A request overrides any limit through `context: { '@ky-resilience/timeout': { attempt: 2_000 } }`;
+ * the merged limits are validated when the call starts (a bad value throws a `TimeoutOptionsError`
+ * from the ky call). The plugin owns ky's `timeout` and `totalTimeout` for the calls it handles:
+ * set `total` rather than `totalTimeout`.
+ *
+ * Which timeouts are retried is the retry plugin's decision: with ky's retry alone, none of
+ * these errors is retried unless `retry.shouldRetry` says so.
+ *
+ * @example
+ * const api = ky.create(agent.kyOptions).extend(timeoutPlugin({ total: 20_000, attempt: 5_000, headers: 2_000 }));
+ * await api.get(url, { context: { '@ky-resilience/timeout': { attempt: 30_000 } } }).json();
+ */
+export function timeoutPlugin(options?: TimeoutOptions): Options {
+  const { limits: base, timers } = resolveTimeoutOptions(options);
+
+  const limitsOf = (context: Record<string, unknown> | undefined): ResolvedTimeoutLimits =>
+    resolveLimits(base, context?.[contextKey], contextPrefix);
+
+  const init: InitHook = (callOptions) => {
+    const limits = limitsOf(callOptions.context);
+    callOptions.timeout = false;
+    callOptions.totalTimeout = limits.total;
+    const inner: FetchFunction =
+      callOptions.fetch ?? ((input, requestInit) => globalThis.fetch(input, requestInit));
+    let attempts = 0;
+    callOptions.fetch = (input, requestInit) => {
+      attempts += 1;
+      return runAttempt(inner, input, requestInit, { limits, timers, attempt: attempts });
+    };
+  };
+
+  const beforeError: BeforeErrorHook = ({ error, request, options: callOptions, retryCount }) => {
+    if (!isTimeoutError(error)) return error;
+    const { total } = limitsOf(callOptions.context);
+    if (total === false) return error;
+    return new TotalTimeoutError({
+      host: hostOf(request.url),
+      attempt: retryCount + 1,
+      limit: total,
+      request,
+      cause: error,
+    });
+  };
+
+  return {
+    timeout: false,
+    totalTimeout: base.total,
+    hooks: { init: [init], beforeError: [beforeError] },
+  };
+}
