@@ -6,6 +6,8 @@ export type LoadResult = {
   concurrency: number;
   /** Wall time from the first request sent to the last response body read. */
   ms: number;
+  /** CPU time (user + system) this process spent during the run, in microseconds. */
+  cpuMicros: number;
   errors: number;
   /** The first failure, as text, if any. */
   firstError?: string;
@@ -44,10 +46,12 @@ export async function runLoad(
       }
     }
   };
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: Math.min(concurrency, requests) }, lane));
   const ms = performance.now() - t0;
-  const result: LoadResult = { requests, concurrency, ms, errors };
+  const cpu = process.cpuUsage(cpu0);
+  const result: LoadResult = { requests, concurrency, ms, cpuMicros: cpu.user + cpu.system, errors };
   if (firstError !== undefined) result.firstError = firstError;
   return result;
 }

@@ -1,5 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { startUpstream, type Upstream } from '@ky-resilience/testing';
 import { ClientWorker } from '../lib/client-worker.ts';
 import type { ClientName, ClientOptions } from '../lib/clients.ts';
@@ -142,15 +144,16 @@ const GOALS: readonly Goal[] = [
   },
 ];
 
-type Sample = { rate: number; sockets: number };
+type Sample = { rate: number; cpuPerRequest: number; sockets: number };
 
 const key = (id: string, concurrency: number): string => `${id}@${concurrency}`;
 
 async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
   const requests = settings.requests ?? (settings.smoke ? 200 : 5000);
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 5);
-  const warmup = Math.min(requests, settings.smoke ? 50 : 1000);
+  const warmup = Math.min(requests, settings.smoke ? 50 : 500);
   const env = environment();
+  const loadBefore = loadavg()[0] ?? 0;
   // One upstream per client, so that the sockets open after a run are that client's pool alone.
   const upstreams = new Map<string, Upstream>();
   const workers = new Map<string, ClientWorker>();
@@ -175,14 +178,22 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
         for (const v of VARIANTS) {
           if (!v.concurrencies.includes(c)) continue;
           const upstream = upstreams.get(v.id)!;
+          // Every run starts cold: the client's idle keep-alive sockets are closed, and it is given time to see it.
+          upstream.closeIdleSockets();
+          await delay(100);
           upstream.reset();
           const result = await workers.get(v.id)!.run(urlOf(v.id), requests, c);
-          const sample = { rate: (requests * 1000) / result.ms, sockets: upstream.openSockets };
+          const sample: Sample = {
+            rate: (requests * 1000) / result.ms,
+            cpuPerRequest: result.cpuMicros / requests,
+            sockets: upstream.openSockets,
+          };
           const list = samples.get(key(v.id, c)) ?? [];
           list.push(sample);
           samples.set(key(v.id, c), list);
           settings.log(
-            `${NAME}: round ${round}/${rounds}, ${c} in flight, ${v.id}: ${formatRate(sample.rate)} req/s`,
+            `${NAME}: round ${round}/${rounds}, ${c} in flight, ${v.id}: ${formatRate(sample.rate)} req/s, ` +
+              `${sample.cpuPerRequest.toFixed(0)} µs CPU/req`,
           );
         }
       }
@@ -193,6 +204,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     await Promise.all([...upstreams.values()].map((u) => u.close()));
   }
   const seconds = (performance.now() - started) / 1000;
+  const loadAfter = loadavg()[0] ?? 0;
 
   // The default-fetch figures are only meaningful if Node's own dispatcher served them.
   if (facts === undefined) throw new Error('the default-fetch worker gave no account of its dispatcher');
@@ -205,12 +217,21 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
   }
 
   const rates = (id: string, c: number): number[] | undefined => samples.get(key(id, c))?.map((s) => s.rate);
+  const cpus = (id: string, c: number): number[] | undefined =>
+    samples.get(key(id, c))?.map((s) => s.cpuPerRequest);
   /** Median over rounds of the per-round ratio (runs of one round are adjacent in time). */
   const ratio = (subject: string, baseline: string, c: number): number | undefined => {
     const a = rates(subject, c);
     const b = rates(baseline, c);
     if (a === undefined || b === undefined) return undefined;
     return median(a.map((x, i) => x / b[i]!));
+  };
+  /** The same comparison by the client's CPU time per request: baseline CPU ÷ subject CPU (higher is better). */
+  const cpuRatio = (subject: string, baseline: string, c: number): number | undefined => {
+    const a = cpus(subject, c);
+    const b = cpus(baseline, c);
+    if (a === undefined || b === undefined) return undefined;
+    return median(a.map((x, i) => b[i]! / x));
   };
 
   const rateCell = (id: string, c: number): string => {
@@ -225,6 +246,10 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     const r = ratio(id, BASELINE, c);
     return r === undefined ? '—' : formatRatio(r);
   };
+  const cpuCell = (id: string, c: number): string => {
+    const list = cpus(id, c);
+    return list === undefined ? '—' : median(list).toFixed(0);
+  };
   const socketsCell = (id: string): string =>
     CONCURRENCIES.map((c) => {
       const list = samples.get(key(id, c));
@@ -235,20 +260,24 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     [
       'client',
       '1 in flight: req/s (min–max)',
-      `× undici fetch`,
+      '× undici fetch',
+      'µs CPU/req',
       '64 in flight: req/s (min–max)',
-      `× undici fetch`,
-      'sockets open after a run (1 / 64)',
+      '× undici fetch',
+      'µs CPU/req',
+      'sockets (1 / 64)',
     ],
     VARIANTS.map((v) => [
       v.label,
       rateCell(v.id, 1),
       ratioCell(v.id, 1),
+      cpuCell(v.id, 1),
       rateCell(v.id, 64),
       ratioCell(v.id, 64),
+      cpuCell(v.id, 64),
       socketsCell(v.id),
     ]),
-    ['left', 'right', 'right', 'right', 'right', 'right'],
+    ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   );
 
   let missed = 0;
@@ -257,14 +286,24 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     if (r < g.target) missed += 1;
     return goalLine(g.label, r, g.target);
   });
+  const cpuLines = GOALS.map((g) => {
+    const r = cpuRatio(g.subject, g.baseline, g.concurrency)!;
+    return `      ${g.label}: ${formatRatio(r)}`;
+  });
 
   const method = [
     `${requests} GETs per figure to a healthy \`startUpstream()\` on 127.0.0.1 (small JSON body, read in full), `,
     `with 1 and 64 requests in flight (closed loop). Every client runs in a child process of its own and talks `,
     `to an upstream of its own; the upstreams run in the parent, one client runs at a time. Warm-up of ${warmup} requests per figure, then ${rounds} round${rounds === 1 ? '' : 's'}, `,
     `each running every figure once in the order of the table (1 in flight first). A figure is the median `,
-    `req/s over the rounds; a ratio is the median over the rounds of the per-round ratio.`,
+    `req/s over the rounds; a ratio is the median over the rounds of the per-round ratio. `,
+    `"µs CPU/req" is the client process's CPU time (user + system) per request, median over the rounds: `,
+    `unlike req/s it barely moves when other processes compete for the 2 cores. "sockets" is the number of `,
+    `connections the client opened during a run (median; every run starts with no idle socket).`,
   ].join('');
+  const loadNote = `Load average (1 min) before / after the suite: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${env.cores} cores.`;
+  const cpuHeading =
+    'Client CPU per request, same pairs (baseline µs ÷ subject µs, higher is better; not the goal):';
   const dispatcherNote =
     `ky on Node's default fetch ran on Node's own dispatcher (embedded undici ${String(facts.embeddedUndici)}; ` +
     `npm undici modules loaded in its process: ${String(facts.npmUndiciModulesLoadedDuringRuns)}; ` +
@@ -280,8 +319,11 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     '',
     ...goalLines,
     '',
+    cpuHeading,
+    ...cpuLines,
+    '',
     dispatcherNote,
-    `Suite time: ${seconds.toFixed(1)} s.`,
+    `Suite time: ${seconds.toFixed(1)} s. ${loadNote}`,
   ].join('\n');
 
   if (settings.resultsDir !== undefined) {
@@ -294,7 +336,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
       `Command (from the repository root): \`${settings.command}\``,
       '',
       ...environmentLines(env),
-      `- Suite time: ${seconds.toFixed(1)} s`,
+      `- Suite time: ${seconds.toFixed(1)} s. ${loadNote}`,
       '',
       method,
       '',
@@ -304,6 +346,12 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
       '',
       '```',
       ...goalLines,
+      '```',
+      '',
+      cpuHeading,
+      '',
+      '```',
+      ...cpuLines,
       '```',
       '',
       dispatcherNote,
