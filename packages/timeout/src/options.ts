@@ -21,7 +21,7 @@ export type TimeoutLimits = {
   /**
    * The whole ky call: every attempt, every backoff sleep, hooks, and the body read of ky's
    * `.json()`/`.text()` shortcuts. Applied through ky's `totalTimeout`; raises `TotalTimeoutError`.
-   * Must be at least `attempt`.
+   * A given `attempt` above it is an error; a default or inherited one shrinks to it.
    * @default 30_000
    * @example { total: 60_000 }
    */
@@ -112,26 +112,20 @@ function checkLimit(name: string, value: unknown): number | false {
   return value;
 }
 
-function checkOrder(
-  prefix: string,
-  limits: ResolvedTimeoutLimits,
-  smaller: keyof ResolvedTimeoutLimits,
-  larger: keyof ResolvedTimeoutLimits,
-): void {
-  const low = limits[smaller];
-  const high = limits[larger];
-  if (typeof low === 'number' && typeof high === 'number' && low > high) {
-    throw new TimeoutOptionsError(
-      `${prefix}${smaller}`,
-      low,
-      `expected at most \`${larger}\` (${high} ms): \`${smaller}\` can never trip above it`,
-    );
-  }
-}
+const orderedPairs: readonly (readonly [keyof TimeoutLimits, keyof TimeoutLimits])[] = [
+  ['attempt', 'total'],
+  ['headers', 'attempt'],
+  ['connect', 'attempt'],
+  ['connect', 'headers'],
+];
 
 /**
- * Merges `overrides` over `base` and validates the result. `prefix` goes before option names
- * in errors (`"context['@ky-resilience/timeout']."` for a request's overrides).
+ * Merges `overrides` over `base` and validates the result. Values given in `overrides` win; a
+ * value taken from `base` that would exceed a limit given in `overrides` shrinks to it (setting
+ * `total: 5_000` alone lowers the default `attempt` to 5 000 ms). Two given values in the wrong
+ * order (`attempt` above `total`, `headers` or `connect` above `attempt`, `connect` above
+ * `headers`) are an error. `prefix` goes before option names in errors
+ * (`"context['@ky-resilience/timeout']."` for a request's overrides).
  */
 export function resolveLimits(
   base: ResolvedTimeoutLimits,
@@ -147,6 +141,7 @@ export function resolveLimits(
     );
   }
   const merged: Record<keyof TimeoutLimits, number | false> = { ...base };
+  const given = new Set<string>();
   for (const key of Object.keys(overrides)) {
     if (!(limitKeys as readonly string[]).includes(key)) {
       throw new TimeoutOptionsError(
@@ -158,13 +153,23 @@ export function resolveLimits(
     const value = overrides[key];
     if (value === undefined) continue;
     merged[key as keyof TimeoutLimits] = checkLimit(`${prefix}${key}`, value);
+    given.add(key);
   }
-  const limits: ResolvedTimeoutLimits = Object.freeze(merged);
-  checkOrder(prefix, limits, 'attempt', 'total');
-  checkOrder(prefix, limits, 'headers', 'attempt');
-  checkOrder(prefix, limits, 'connect', 'attempt');
-  checkOrder(prefix, limits, 'connect', 'headers');
-  return limits;
+  for (const [smaller, larger] of orderedPairs) {
+    const low = merged[smaller];
+    const high = merged[larger];
+    if (typeof low !== 'number' || typeof high !== 'number' || low <= high) continue;
+    if (!given.has(smaller)) {
+      merged[smaller] = high;
+      continue;
+    }
+    throw new TimeoutOptionsError(
+      `${prefix}${smaller}`,
+      low,
+      `expected at most \`${larger}\` (${high} ms): \`${smaller}\` can never trip above it`,
+    );
+  }
+  return Object.freeze(merged);
 }
 
 /** Validates the plugin's options: the limits (with defaults filled in) and the timers. */
