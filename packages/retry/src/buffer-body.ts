@@ -1,0 +1,123 @@
+/** Statuses whose Response cannot carry a body. */
+const NULL_BODY_STATUSES: readonly number[] = [101, 103, 204, 205, 304];
+
+/**
+ * Content types that are streams by nature: never buffered, whatever their size.
+ */
+const STREAMING_TYPES: readonly string[] = [
+  'text/event-stream',
+  'application/x-ndjson',
+  'application/jsonl',
+  'application/grpc',
+  'multipart/x-mixed-replace',
+];
+
+/** True when the response is a stream by nature (server-sent events, NDJSON, gRPC, multipart replace). */
+export function isStreamingResponse(response: Response): boolean {
+  const contentType = response.headers.get('content-type');
+  if (contentType === null) {
+    return false;
+  }
+  const mime = (contentType.split(';', 1)[0] ?? '').trim().toLowerCase();
+  return STREAMING_TYPES.some((type) => mime === type || mime.startsWith(`${type}+`));
+}
+
+/**
+ * Reads the whole body of `response` inside the attempt and returns an equivalent `Response` whose
+ * body is already in memory. A reset or a truncated body then rejects here (with undici's
+ * `TypeError: terminated`, or the abort reason), inside the attempt, where the retry layer sees it.
+ *
+ * Passed through untouched: responses without a body, streaming content types, a `Content-Length`
+ * over `maxSize`. A body without `Content-Length` that turns out larger than `maxSize` is returned
+ * as a stream that replays the chunks already read and then continues with the rest.
+ */
+export async function bufferResponse(response: Response, maxSize: number): Promise<Response> {
+  const { body } = response;
+  if (body === null || NULL_BODY_STATUSES.includes(response.status) || isStreamingResponse(response)) {
+    return response;
+  }
+  const length = response.headers.get('content-length');
+  if (length !== null) {
+    const declared = Number(length);
+    if (Number.isFinite(declared) && declared > maxSize) {
+      return response;
+    }
+  }
+  if (body.locked) {
+    return response;
+  }
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    let result: Awaited<ReturnType<typeof reader.read>>;
+    try {
+      result = await reader.read();
+    } catch (error) {
+      reader.releaseLock();
+      throw error;
+    }
+    if (result.done) {
+      break;
+    }
+    chunks.push(result.value);
+    size += result.value.byteLength;
+    if (size > maxSize) {
+      return rebuild(response, stitch(chunks, reader));
+    }
+  }
+  reader.releaseLock();
+  return rebuild(response, concat(chunks, size));
+}
+
+function concat(chunks: readonly Uint8Array[], size: number): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/** A stream that yields `head` and then the rest of `reader`. */
+function stitch(
+  head: Uint8Array[],
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    async pull(controller): Promise<void> {
+      const next = head.shift();
+      if (next !== undefined) {
+        controller.enqueue(next);
+        return;
+      }
+      const result = await reader.read();
+      if (result.done) {
+        controller.close();
+      } else {
+        controller.enqueue(result.value);
+      }
+    },
+    async cancel(reason): Promise<void> {
+      head.length = 0;
+      await reader.cancel(reason);
+    },
+  });
+}
+
+function rebuild(original: Response, body: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>): Response {
+  const copy = new Response(body, {
+    status: original.status,
+    statusText: original.statusText,
+    headers: original.headers,
+  });
+  // A constructed Response has an empty `url` and `redirected` false: keep the originals.
+  Object.defineProperty(copy, 'url', { value: original.url, enumerable: true, configurable: true });
+  Object.defineProperty(copy, 'redirected', {
+    value: original.redirected,
+    enumerable: true,
+    configurable: true,
+  });
+  return copy;
+}

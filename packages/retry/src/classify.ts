@@ -1,0 +1,119 @@
+import { isResilienceTimeoutError, type TimeoutPhase } from '@ky-resilience/timeout';
+import { isHTTPError, isTimeoutError } from 'ky';
+
+/** What went wrong in one attempt, as the retry decision sees it. */
+export type Failure =
+  /** The server answered with an error status (ky's `HTTPError`). */
+  | { readonly kind: 'status'; readonly status: number; readonly headers: Headers }
+  /** A network error with a system or undici code somewhere in its `cause` chain. */
+  | { readonly kind: 'network'; readonly code: string }
+  /** A timeout: one of `@ky-resilience/timeout`'s phases, or ky's own per-attempt `timeout` (`'attempt'`). */
+  | { readonly kind: 'timeout'; readonly phase: TimeoutPhase }
+  /** The caller aborted the call. */
+  | { readonly kind: 'aborted' }
+  /** Anything else: a network error without a code, a bug in a hook, a parse error... */
+  | { readonly kind: 'other' };
+
+/**
+ * The network error codes retried by default (for idempotent requests): resets, refusals, broken
+ * pipes, OS-level timeouts, temporary DNS failures, unreachable networks, and undici's socket and
+ * connect-timeout errors. `ENOTFOUND` is not among them: a name that does not resolve will not
+ * resolve a few hundred milliseconds later.
+ */
+export const defaultRetryErrorCodes: readonly string[] = Object.freeze([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/**
+ * Codes that prove the request never left the client: the connection was refused or never
+ * established, or the name was not resolved. A POST failing this way is safe to retry.
+ */
+export const notSentErrorCodes: readonly string[] = Object.freeze([
+  'ECONNREFUSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+]);
+
+const MAX_CAUSE_DEPTH = 8;
+
+/**
+ * Classifies one attempt's error. `aborted` tells whether the caller's own signal has fired; a
+ * caller's abort is never mistaken for a timeout or a network failure.
+ */
+export function classifyFailure(error: unknown, aborted: boolean): Failure {
+  if (aborted) {
+    return { kind: 'aborted' };
+  }
+  if (isHTTPError(error)) {
+    return { kind: 'status', status: error.response.status, headers: error.response.headers };
+  }
+  return classifyChain(error, 0) ?? { kind: 'other' };
+}
+
+function classifyChain(error: unknown, depth: number): Failure | undefined {
+  if (depth > MAX_CAUSE_DEPTH || typeof error !== 'object' || error === null) {
+    return undefined;
+  }
+  if (isResilienceTimeoutError(error)) {
+    return { kind: 'timeout', phase: error.phase };
+  }
+  // ky's TimeoutError: its per-attempt `timeout` fired (a name check, as ky's own guard does).
+  if (isTimeoutError(error)) {
+    return { kind: 'timeout', phase: 'attempt' };
+  }
+  const record = error as { code?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof record.code === 'string' && record.code !== '') {
+    return { kind: 'network', code: record.code };
+  }
+  const fromCause = classifyChain(record.cause, depth + 1);
+  if (fromCause !== undefined) {
+    return fromCause;
+  }
+  // Happy-eyeballs connects fail with an AggregateError of one error per address.
+  if (Array.isArray(record.errors)) {
+    for (const inner of record.errors) {
+      const failure = classifyChain(inner, depth + 1);
+      if (failure !== undefined) {
+        return failure;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** A short label of a failure for events and messages: `'status 503'`, `'ECONNRESET'`, `'timeout:headers'`. */
+export function failureLabel(failure: Failure): string {
+  switch (failure.kind) {
+    case 'status':
+      return `status ${failure.status}`;
+    case 'network':
+      return failure.code;
+    case 'timeout':
+      return `timeout:${failure.phase}`;
+    case 'aborted':
+      return 'aborted';
+    case 'other':
+      return 'other';
+  }
+}
+
+/** True when the failure proves the request was never sent (refused, connect timeout, DNS). */
+export function failedBeforeSending(failure: Failure): boolean {
+  if (failure.kind === 'network') {
+    return notSentErrorCodes.includes(failure.code);
+  }
+  return failure.kind === 'timeout' && failure.phase === 'connect';
+}
