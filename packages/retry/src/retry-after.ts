@@ -96,7 +96,7 @@ export function parseHttpDate(value: string, now: number): number | undefined {
   }
   const asctime = ASCTIME_DATE.exec(value);
   if (asctime !== null) {
-    return utc(Number(asctime[7]), asctime[1], asctime[2]?.trim(), asctime[3], asctime[4], asctime[5]);
+    return utc(Number(asctime[6]), asctime[1], asctime[2]?.trim(), asctime[3], asctime[4], asctime[5]);
   }
   return undefined;
 }
