@@ -21,6 +21,7 @@ export type RespondContext = {
 };
 
 const DEFAULT_DRIP_CHUNK = '.';
+const MID_BODY_RESET_DELAY_MS = 20;
 
 /** The response headers a step asks for (without `content-length`). */
 export function stepHeaders(step: Step, now: number, defaultBody: boolean): Record<string, string> {
@@ -82,8 +83,12 @@ function sendHead(context: RespondContext): void {
     res.writeHead(status, headers);
     res.flushHeaders();
     const first = step.bodyPrefix ?? body.slice(0, Math.max(1, Math.floor(body.length / 2)));
+    // Give the client a moment to read the first chunk before the RST: a client that reads data and
+    // RST in one go may report a plain end of stream instead of ECONNRESET (libuv on Node 22).
     res.write(first === '' ? ' ' : first, () => {
-      if (!socket.destroyed) socket.resetAndDestroy();
+      context.later(MID_BODY_RESET_DELAY_MS, () => {
+        if (!socket.destroyed) socket.resetAndDestroy();
+      });
     });
     return;
   }

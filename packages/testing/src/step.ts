@@ -92,7 +92,8 @@ export type Step = {
   /**
    * Destroy the socket with a TCP RST (`socket.resetAndDestroy()`): `'before-headers'` before any
    * byte of the response, `'mid-body'` after the head and the first body chunk. The client sees
-   * `ECONNRESET` / "other side closed".
+   * `ECONNRESET` / "other side closed". For `'mid-body'` the RST follows the first chunk by about
+   * 20 ms, so the client has read that chunk first.
    * @default no reset
    * @example { reset: 'before-headers' }
    */

@@ -4,8 +4,9 @@ import { test } from 'node:test';
 import { startUpstream } from '../src/index.ts';
 import { send, waitFor } from './helpers.ts';
 
-test('requests, bodies and headers are recorded in order, per route and in total', async () => {
-  await using upstream = await startUpstream({ routes: { '/a': {}, '/b': {} } });
+test('requests, bodies and headers are recorded in order, per route and in total', async (t) => {
+  const upstream = await startUpstream({ routes: { '/a': {}, '/b': {} } });
+  t.after(() => upstream.close());
   await send(`${upstream.url}/a`, { method: 'POST', body: 'one', headers: { 'idempotency-key': 'k1' } });
   await send(`${upstream.url}/a`, { method: 'PUT', body: 'two', headers: { 'idempotency-key': 'k1' } });
   await send(`${upstream.url}/b`, { method: 'POST', body: 'é-three' });
@@ -24,16 +25,18 @@ test('requests, bodies and headers are recorded in order, per route and in total
   assert.equal(upstream.counters('/never').requests, 0);
 });
 
-test('counters() returns a snapshot, not a live object', async () => {
-  await using upstream = await startUpstream();
+test('counters() returns a snapshot, not a live object', async (t) => {
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
   const before = upstream.counters();
   await send(`${upstream.url}/`);
   assert.equal(before.requests, 0);
   assert.equal(upstream.counters().requests, 1);
 });
 
-test('5 sequential keep-alive requests over one agent use 1 connection; without keep-alive, 5', async () => {
-  await using upstream = await startUpstream({ routes: { '/k': {}, '/n': {} } });
+test('5 sequential keep-alive requests over one agent use 1 connection; without keep-alive, 5', async (t) => {
+  const upstream = await startUpstream({ routes: { '/k': {}, '/n': {} } });
+  t.after(() => upstream.close());
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   try {
     for (let i = 0; i < 5; i += 1) await send(`${upstream.url}/k`, { agent });
@@ -48,8 +51,9 @@ test('5 sequential keep-alive requests over one agent use 1 connection; without 
   assert.equal(upstream.counters().connections, 6);
 });
 
-test('10 parallel delayed requests give peakInFlight 10; inFlight falls back to 0', async () => {
-  await using upstream = await startUpstream({ routes: { '/p': { steps: [{ delayHeadersMs: 60_000 }] } } });
+test('10 parallel delayed requests give peakInFlight 10; inFlight falls back to 0', async (t) => {
+  const upstream = await startUpstream({ routes: { '/p': { steps: [{ delayHeadersMs: 60_000 }] } } });
+  t.after(() => upstream.close());
   const agent = new Agent({ keepAlive: true, maxSockets: 100 });
   try {
     const pending = Array.from({ length: 10 }, () =>
@@ -72,15 +76,17 @@ test('10 parallel delayed requests give peakInFlight 10; inFlight falls back to 
   }
 });
 
-test('sequential requests never overlap: peakInFlight 1', async () => {
-  await using upstream = await startUpstream();
+test('sequential requests never overlap: peakInFlight 1', async (t) => {
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
   for (let i = 0; i < 5; i += 1) await send(`${upstream.url}/s`);
   assert.equal(upstream.counters().peakInFlight, 1);
   assert.equal(upstream.counters().inFlight, 0);
 });
 
-test('byHost() counts by the Host header without its port, so one upstream stands for several hosts', async () => {
-  await using upstream = await startUpstream();
+test('byHost() counts by the Host header without its port, so one upstream stands for several hosts', async (t) => {
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
   await send(`${upstream.url}/`, { headers: { host: `api.example.test:${upstream.port}` } });
   await send(`${upstream.url}/`, { headers: { host: 'API.example.test' } });
   await send(`${upstream.url}/`, { headers: { host: 'other.example.test' } });
@@ -97,10 +103,11 @@ test('byHost() counts by the Host header without its port, so one upstream stand
   );
 });
 
-test('reset() zeroes every counter and restarts request numbering', async () => {
-  await using upstream = await startUpstream({
+test('reset() zeroes every counter and restarts request numbering', async (t) => {
+  const upstream = await startUpstream({
     routes: { '/a': { steps: [{ status: 503 }, { status: 200 }] } },
   });
+  t.after(() => upstream.close());
   await send(`${upstream.url}/a`, { method: 'POST', body: 'x' });
   await send(`${upstream.url}/a`);
   upstream.reset();
@@ -119,10 +126,11 @@ test('reset() zeroes every counter and restarts request numbering', async () => 
   assert.equal((await send(`${upstream.url}/a`)).status, 503);
 });
 
-test('route() reprograms a route and restarts its numbering', async () => {
-  await using upstream = await startUpstream({
+test('route() reprograms a route and restarts its numbering', async (t) => {
+  const upstream = await startUpstream({
     routes: { '/a': { steps: [{ status: 500 }, { status: 200 }] } },
   });
+  t.after(() => upstream.close());
   assert.equal((await send(`${upstream.url}/a`)).status, 500);
   assert.equal((await send(`${upstream.url}/a`)).status, 200);
   upstream.route('/a', { steps: [{ status: 429 }, { status: 201 }] });

@@ -105,8 +105,9 @@ test('unknown scenarios, schedule kinds, reset modes, bad route keys and conflic
   await refused({ clock: 5 }, 'clock');
 });
 
-test('route() validates too', async () => {
-  await using upstream = await startUpstream();
+test('route() validates too', async (t) => {
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
   assert.throws(
     () => upstream.route('/a', { steps: [{ status: 700 }] }),
     (error: unknown) => isUpstreamOptionsError(error) && error.option === 'route("/a").steps[0].status',

@@ -8,10 +8,11 @@ function errorCode(error: unknown): unknown {
   return (error as { code?: unknown }).code;
 }
 
-test("reset: 'before-headers' sends a TCP RST before any byte (ECONNRESET)", async () => {
-  await using upstream = await startUpstream({
+test("reset: 'before-headers' sends a TCP RST before any byte (ECONNRESET)", async (t) => {
+  const upstream = await startUpstream({
     routes: { '/r': { steps: [{ reset: 'before-headers' }, {}] } },
   });
+  t.after(() => upstream.close());
   const error = await send(`${upstream.url}/r`, { method: 'POST', body: 'payload' }).then(
     () => assert.fail('expected a connection reset'),
     (e: unknown) => e,
@@ -24,8 +25,9 @@ test("reset: 'before-headers' sends a TCP RST before any byte (ECONNRESET)", asy
   assert.equal((await send(`${upstream.url}/r`)).status, 200);
 });
 
-test("reset: 'before-headers' surfaces in fetch as a network error", async () => {
-  await using upstream = await startUpstream({ routes: { '/r': { steps: [{ reset: 'before-headers' }] } } });
+test("reset: 'before-headers' surfaces in fetch as a network error", async (t) => {
+  const upstream = await startUpstream({ routes: { '/r': { steps: [{ reset: 'before-headers' }] } } });
+  t.after(() => upstream.close());
   const error = await fetch(`${upstream.url}/r`).then(
     () => assert.fail('expected fetch to fail'),
     (e: unknown) => e,
@@ -38,10 +40,11 @@ test("reset: 'before-headers' surfaces in fetch as a network error", async () =>
   );
 });
 
-test("reset: 'mid-body' sends the head and the first chunk, then a RST", async () => {
-  await using upstream = await startUpstream({
+test("reset: 'mid-body' sends the head and the first chunk, then a RST", async (t) => {
+  const upstream = await startUpstream({
     routes: { '/m': { steps: [{ reset: 'mid-body', bodyPrefix: 'partial', body: 'partial-and-the-rest' }] } },
   });
+  t.after(() => upstream.close());
   const events: string[] = [];
   let socketError: NodeJS.ErrnoException | undefined;
   const error = await new Promise<unknown>((resolve) => {
@@ -68,15 +71,17 @@ test("reset: 'mid-body' sends the head and the first chunk, then a RST", async (
   assert.deepEqual(upstream.counters('/m').statuses, { 200: 1 });
 });
 
-test("reset: 'mid-body' makes a fetch body read fail", async () => {
-  await using upstream = await startUpstream({ routes: { '/m': { steps: [{ reset: 'mid-body' }] } } });
+test("reset: 'mid-body' makes a fetch body read fail", async (t) => {
+  const upstream = await startUpstream({ routes: { '/m': { steps: [{ reset: 'mid-body' }] } } });
+  t.after(() => upstream.close());
   const response = await fetch(`${upstream.url}/m`);
   assert.equal(response.status, 200);
   await assert.rejects(response.text(), TypeError);
 });
 
-test('close: true answers with Connection: close and closes the socket', async () => {
-  await using upstream = await startUpstream({ routes: { '/c': { steps: [{ close: true }, {}] } } });
+test('close: true answers with Connection: close and closes the socket', async (t) => {
+  const upstream = await startUpstream({ routes: { '/c': { steps: [{ close: true }, {}] } } });
+  t.after(() => upstream.close());
   const agent = new Agent({ keepAlive: true });
   try {
     const first = await send(`${upstream.url}/c`, { agent });
@@ -90,11 +95,12 @@ test('close: true answers with Connection: close and closes the socket', async (
   }
 });
 
-test('a short keepAliveTimeout closes an idle keep-alive socket (the client sees close)', async () => {
-  await using upstream = await startUpstream({
+test('a short keepAliveTimeout closes an idle keep-alive socket (the client sees close)', async (t) => {
+  const upstream = await startUpstream({
     keepAliveTimeout: 50,
     routes: { '/slow': { steps: [{ delayHeadersMs: 1_000 }] } },
   });
+  t.after(() => upstream.close());
   const agent = new Agent({ keepAlive: true, timeout: 60_000 });
   const events: string[] = [];
   try {
@@ -122,8 +128,9 @@ test('a short keepAliveTimeout closes an idle keep-alive socket (the client sees
   }
 });
 
-test('the default keep-alive timeout keeps an idle socket open; closeIdleSockets() closes it', async () => {
-  await using upstream = await startUpstream();
+test('the default keep-alive timeout keeps an idle socket open; closeIdleSockets() closes it', async (t) => {
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
   const agent = new Agent({ keepAlive: true });
   try {
     await send(`${upstream.url}/a`, { agent });
@@ -136,9 +143,11 @@ test('the default keep-alive timeout keeps an idle socket open; closeIdleSockets
   }
 });
 
-test('no Keep-Alive hint by default (clients keep stale sockets); keepAliveHint: true sends it', async () => {
-  await using quiet = await startUpstream({ keepAliveTimeout: 3_000 });
-  await using hinting = await startUpstream({ keepAliveTimeout: 3_000, keepAliveHint: true });
+test('no Keep-Alive hint by default (clients keep stale sockets); keepAliveHint: true sends it', async (t) => {
+  const quiet = await startUpstream({ keepAliveTimeout: 3_000 });
+  t.after(() => quiet.close());
+  const hinting = await startUpstream({ keepAliveTimeout: 3_000, keepAliveHint: true });
+  t.after(() => hinting.close());
   const agent = new Agent({ keepAlive: true });
   try {
     const a = await send(`${quiet.url}/`, { agent });
@@ -152,8 +161,9 @@ test('no Keep-Alive hint by default (clients keep stale sockets); keepAliveHint:
   }
 });
 
-test('a client that asks for Connection: close is not told keep-alive', async () => {
-  await using upstream = await startUpstream();
+test('a client that asks for Connection: close is not told keep-alive', async (t) => {
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
   const response = await send(`${upstream.url}/`, { headers: { connection: 'close' } });
   assert.equal(response.headers.connection, 'close');
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Agent } from 'node:http';
 import { test } from 'node:test';
 import {
   evaluateSchedule,
@@ -15,12 +16,13 @@ function fakeClock(start = 1_000): { now: number; clock: () => number } {
   return state;
 }
 
-test('outage: healthy before the start, down (503) for the duration, then healthy again', async () => {
+test('outage: healthy before the start, down (503) for the duration, then healthy again', async (t) => {
   const time = fakeClock();
-  await using upstream = await startUpstream({
+  const upstream = await startUpstream({
     clock: time.clock,
     routes: { '/o': { schedule: { kind: 'outage', startMs: 100, durationMs: 1_000 } } },
   });
+  t.after(() => upstream.close());
   const at = async (ms: number): Promise<number> => {
     time.now = 1_000 + ms;
     return (await send(`${upstream.url}/o`)).status;
@@ -42,9 +44,9 @@ test('outage: healthy before the start, down (503) for the duration, then health
   assert.deepEqual(body, { ok: false, route: '/o', n: 7, schedule: 'outage' });
 });
 
-test('outage overrides steps while down; the steps resume by request number afterwards', async () => {
+test('outage overrides steps while down; the steps resume by request number afterwards', async (t) => {
   const time = fakeClock(0);
-  await using upstream = await startUpstream({
+  const upstream = await startUpstream({
     clock: time.clock,
     routes: {
       '/o': {
@@ -53,15 +55,17 @@ test('outage overrides steps while down; the steps resume by request number afte
       },
     },
   });
+  t.after(() => upstream.close());
   assert.equal((await send(`${upstream.url}/o`)).status, 502);
   time.now = 500;
   assert.equal((await send(`${upstream.url}/o`)).status, 202);
   assert.equal((await send(`${upstream.url}/o`)).status, 203);
 });
 
-test('schedules measure from when the route was programmed', async () => {
+test('schedules measure from when the route was programmed', async (t) => {
   const time = fakeClock(0);
-  await using upstream = await startUpstream({ clock: time.clock });
+  const upstream = await startUpstream({ clock: time.clock });
+  t.after(() => upstream.close());
   time.now = 10_000;
   upstream.route('/o', { schedule: { kind: 'outage', durationMs: 100 } });
   assert.equal((await send(`${upstream.url}/o`)).status, 503);
@@ -69,12 +73,13 @@ test('schedules measure from when the route was programmed', async () => {
   assert.equal((await send(`${upstream.url}/o`)).status, 200);
 });
 
-test('flapping: each period is first down, then up', async () => {
+test('flapping: each period is first down, then up', async (t) => {
   const time = fakeClock(0);
-  await using upstream = await startUpstream({
+  const upstream = await startUpstream({
     clock: time.clock,
     routes: { '/f': { schedule: { kind: 'flapping', periodMs: 1_000, downMs: 300, status: 500 } } },
   });
+  t.after(() => upstream.close());
   const statuses: number[] = [];
   for (const ms of [0, 299, 300, 999, 1_000, 1_299, 1_300, 2_100, 2_400]) {
     time.now = ms;
@@ -85,11 +90,10 @@ test('flapping: each period is first down, then up', async () => {
 
 test('brownout: with the seeded random the error rate over 1000 requests is within tolerance, and reproducible', async () => {
   const run = async (seed: number): Promise<number[]> => {
-    await using upstream = await startUpstream({
+    const upstream = await startUpstream({
       seed,
       routes: { '/b': { schedule: { kind: 'brownout', errorRate: 0.3, status: 503 } } },
     });
-    const { Agent } = await import('node:http');
     const agent = new Agent({ keepAlive: true, maxSockets: 8 });
     const statuses: number[] = [];
     try {
@@ -101,6 +105,7 @@ test('brownout: with the seeded random the error rate over 1000 requests is with
       }
     } finally {
       agent.destroy();
+      await upstream.close();
     }
     assert.deepEqual(upstream.counters('/b').statuses, {
       200: statuses.filter((s) => s === 200).length,
@@ -116,23 +121,25 @@ test('brownout: with the seeded random the error rate over 1000 requests is with
   assert.equal((await run(7)).filter((s) => s === 503).length, failures);
 });
 
-test('brownout draws from the injected random: 0 always fails, 0.99 never does (rate 0.5)', async () => {
+test('brownout draws from the injected random: 0 always fails, 0.99 never does (rate 0.5)', async (t) => {
   let value = 0;
-  await using upstream = await startUpstream({
+  const upstream = await startUpstream({
     random: () => value,
     routes: { '/b': { schedule: { kind: 'brownout', errorRate: 0.5 } } },
   });
+  t.after(() => upstream.close());
   assert.equal((await send(`${upstream.url}/b`)).status, 503);
   value = 0.99;
   assert.equal((await send(`${upstream.url}/b`)).status, 200);
 });
 
-test('slowTail: drawn requests wait delayMs before the head, others answer at once (order of events)', async () => {
+test('slowTail: drawn requests wait delayMs before the head, others answer at once (order of events)', async (t) => {
   const draws = [0.05, 0.9, 0.05, 0.9];
-  await using upstream = await startUpstream({
+  const upstream = await startUpstream({
     random: () => draws.shift() ?? 0.9,
     routes: { '/t': { schedule: { kind: 'slowTail', rate: 0.1, delayMs: 1_500 } } },
   });
+  t.after(() => upstream.close());
   const order: number[] = [];
   const pending: Array<Promise<void>> = [];
   for (let i = 0; i < 4; i += 1) {
@@ -149,9 +156,9 @@ test('slowTail: drawn requests wait delayMs before the head, others answer at on
   assert.deepEqual(order.slice(2).sort(), [0, 2]);
 });
 
-test('phases: healthy, brownout, outage, recovery, then healthy for good', async () => {
+test('phases: healthy, brownout, outage, recovery, then healthy for good', async (t) => {
   const time = fakeClock(0);
-  await using upstream = await startUpstream({
+  const upstream = await startUpstream({
     clock: time.clock,
     random: () => 0,
     routes: {
@@ -168,6 +175,7 @@ test('phases: healthy, brownout, outage, recovery, then healthy for good', async
       },
     },
   });
+  t.after(() => upstream.close());
   const statuses: number[] = [];
   for (const ms of [0, 999, 1_000, 1_999, 2_000, 2_999, 3_000, 3_150, 3_200, 4_000, 60_000]) {
     time.now = ms;
@@ -199,8 +207,12 @@ test('every named scenario exists, is valid, and the incident lasts under 40 s',
     ['healthy', 'brownout', 'outage', 'flapping', 'slow-tail', 'incident'],
   );
   for (const name of scenarioNames) {
-    await using upstream = await startUpstream({ scenario: name, clock: () => 0, random: () => 0.99 });
-    assert.equal(typeof (await send(`${upstream.url}/any`)).status, 'number');
+    const upstream = await startUpstream({ scenario: name, clock: () => 0, random: () => 0.99 });
+    try {
+      assert.equal(typeof (await send(`${upstream.url}/any`)).status, 'number');
+    } finally {
+      await upstream.close();
+    }
   }
   const incident = scenarioRoute('incident').schedule as Schedule;
   const duration = scheduleDurationMs(incident) ?? Number.POSITIVE_INFINITY;
@@ -209,11 +221,13 @@ test('every named scenario exists, is valid, and the incident lasts under 40 s',
   assert.deepEqual(kinds, ['healthy', 'brownout', 'outage', 'healthy']);
 });
 
-test('the outage scenario answers 503 at first; the incident scenario is healthy at first and down in its outage phase', async () => {
+test('the outage scenario answers 503 at first; the incident scenario is healthy at first and down in its outage phase', async (t) => {
   const time = fakeClock(0);
-  await using outage = await startUpstream({ scenario: 'outage', clock: time.clock });
+  const outage = await startUpstream({ scenario: 'outage', clock: time.clock });
+  t.after(() => outage.close());
   assert.equal((await send(`${outage.url}/`)).status, 503);
-  await using incident = await startUpstream({ scenario: 'incident', clock: time.clock });
+  const incident = await startUpstream({ scenario: 'incident', clock: time.clock });
+  t.after(() => incident.close());
   assert.equal((await send(`${incident.url}/`)).status, 200);
   time.now = 20_000;
   assert.equal((await send(`${incident.url}/`)).status, 503);
@@ -221,10 +235,11 @@ test('the outage scenario answers 503 at first; the incident scenario is healthy
   assert.equal((await send(`${incident.url}/`)).status, 200);
 });
 
-test('an explicit routes["*"] wins over the scenario', async () => {
-  await using upstream = await startUpstream({
+test('an explicit routes["*"] wins over the scenario', async (t) => {
+  const upstream = await startUpstream({
     scenario: 'outage',
     routes: { '*': { steps: [{ status: 418 }] } },
   });
+  t.after(() => upstream.close());
   assert.equal((await send(`${upstream.url}/`)).status, 418);
 });

@@ -4,10 +4,11 @@ import { test } from 'node:test';
 import { startUpstream } from '../src/index.ts';
 import { send, waitFor } from './helpers.ts';
 
-test('delayHeadersMs holds the response head: a later request to a fast route is answered first', async () => {
-  await using upstream = await startUpstream({
+test('delayHeadersMs holds the response head: a later request to a fast route is answered first', async (t) => {
+  const upstream = await startUpstream({
     routes: { '/slow': { steps: [{ delayHeadersMs: 1_500 }] }, '/fast': {} },
   });
+  t.after(() => upstream.close());
   const events: string[] = [];
   const slow = send(`${upstream.url}/slow`).then((response) => {
     events.push(`slow ${response.status}`);
@@ -21,10 +22,11 @@ test('delayHeadersMs holds the response head: a later request to a fast route is
   assert.deepEqual(events, ['fast 200', 'slow 200']);
 });
 
-test('stallBody sends the head and the prefix, then never ends the body until the socket closes', async () => {
-  await using upstream = await startUpstream({
+test('stallBody sends the head and the prefix, then never ends the body until the socket closes', async (t) => {
+  const upstream = await startUpstream({
     routes: { '/stall': { steps: [{ stallBody: true, bodyPrefix: '{"items":[' }] } },
   });
+  t.after(() => upstream.close());
   const events: string[] = [];
   const req = request(`${upstream.url}/stall`, { agent: false });
   req.on('error', () => {});
@@ -55,10 +57,11 @@ test('stallBody sends the head and the prefix, then never ends the body until th
   assert.ok(!events.includes('end'));
 });
 
-test('stallBody without a prefix still sends the head', async () => {
-  await using upstream = await startUpstream({
+test('stallBody without a prefix still sends the head', async (t) => {
+  const upstream = await startUpstream({
     routes: { '/stall': { steps: [{ stallBody: true, status: 206 }] } },
   });
+  t.after(() => upstream.close());
   const req = request(`${upstream.url}/stall`, { agent: false });
   req.on('error', () => {});
   const status = await new Promise<number | undefined>((resolve) => {
@@ -69,10 +72,11 @@ test('stallBody without a prefix still sends the head', async () => {
   req.destroy();
 });
 
-test('drip sends N chunks separately, then ends the body', async () => {
-  await using upstream = await startUpstream({
+test('drip sends N chunks separately, then ends the body', async (t) => {
+  const upstream = await startUpstream({
     routes: { '/drip': { steps: [{ drip: { chunks: 4, intervalMs: 60, chunk: 'abc' } }] } },
   });
+  t.after(() => upstream.close());
   const events: string[] = [];
   await new Promise<void>((resolve, reject) => {
     const req = request(`${upstream.url}/drip`, { agent: false }, (res) => {
@@ -91,10 +95,11 @@ test('drip sends N chunks separately, then ends the body', async () => {
   assert.deepEqual(events, ['head', 'abc', 'abc', 'abc', 'abc', 'end']);
 });
 
-test('drip uses "." as the default chunk and counts the request in flight until the end', async () => {
-  await using upstream = await startUpstream({
+test('drip uses "." as the default chunk and counts the request in flight until the end', async (t) => {
+  const upstream = await startUpstream({
     routes: { '/drip': { steps: [{ drip: { chunks: 3, intervalMs: 150 } }] } },
   });
+  t.after(() => upstream.close());
   const done = send(`${upstream.url}/drip`);
   await waitFor(() => upstream.counters('/drip').bodies.length === 1, 'the drip request');
   assert.equal(upstream.counters('/drip').inFlight, 1);

@@ -34,15 +34,17 @@ test('closedPort(): connecting is refused (ECONNREFUSED), with net and with fetc
   assert.equal(((error as Error).cause as { code?: string }).code, 'ECONNREFUSED');
 });
 
-test('blackholeServer(): the connection succeeds, the request is taken, no byte ever comes back', async () => {
-  await using hole = await blackholeServer();
+test('blackholeServer(): the connection succeeds, the request is taken, no byte ever comes back', async (t) => {
+  const hole = await blackholeServer();
+  t.after(() => hole.close());
   const { outcome, socket } = await tryConnect(hole.port, 5_000);
   assert.equal(outcome, 'connected');
   const received: Buffer[] = [];
   socket.on('data', (chunk: Buffer) => received.push(chunk));
   socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
   // A healthy upstream answers many requests meanwhile; the black hole still has said nothing.
-  await using upstream = await startUpstream();
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
   for (let i = 0; i < 5; i += 1) assert.equal((await send(`${upstream.url}/`)).status, 200);
   await new Promise((resolve) => setTimeout(resolve, 200));
   assert.deepEqual(received, []);
@@ -52,8 +54,9 @@ test('blackholeServer(): the connection succeeds, the request is taken, no byte 
   await closed;
 });
 
-test('hangingListener(): a new connection does not complete within a bounded wait', async () => {
-  await using hang = await hangingListener();
+test('hangingListener(): a new connection does not complete within a bounded wait', async (t) => {
+  const hang = await hangingListener();
+  t.after(() => hang.close());
   assert.equal(hang.held, 2);
   const { outcome, socket } = await tryConnect(hang.port, 1_500);
   assert.equal(socket.connecting, outcome === 'not connected');

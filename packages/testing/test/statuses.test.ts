@@ -4,13 +4,14 @@ import { test } from 'node:test';
 import { startUpstream } from '../src/index.ts';
 import { send } from './helpers.ts';
 
-test('steps give a status sequence per route, then the last step repeats', async () => {
-  await using upstream = await startUpstream({
+test('steps give a status sequence per route, then the last step repeats', async (t) => {
+  const upstream = await startUpstream({
     routes: {
       '/a': { steps: [{ status: 503 }, { status: 500 }, { status: 200 }] },
       '/b': { steps: [{ status: 429 }] },
     },
   });
+  t.after(() => upstream.close());
   const statuses: number[] = [];
   for (let i = 0; i < 5; i += 1) statuses.push((await send(`${upstream.url}/a`)).status);
   assert.deepEqual(statuses, [503, 500, 200, 200, 200]);
@@ -19,22 +20,24 @@ test('steps give a status sequence per route, then the last step repeats', async
   assert.equal((await send(`${upstream.url}/other`)).status, 200);
 });
 
-test('`then` is used after the steps', async () => {
-  await using upstream = await startUpstream({
+test('`then` is used after the steps', async (t) => {
+  const upstream = await startUpstream({
     routes: {
       // biome-ignore lint/suspicious/noThenProperty: `then` is RouteSpec's step after the list (an object, never callable)
       '/a': { steps: [{ status: 502 }, { status: 504 }], then: { status: 201 } },
     },
   });
+  t.after(() => upstream.close());
   const statuses: number[] = [];
   for (let i = 0; i < 4; i += 1) statuses.push((await send(`${upstream.url}/a`)).status);
   assert.deepEqual(statuses, [502, 504, 201, 201]);
 });
 
-test("'*' programs every other path and numbers requests across them", async () => {
-  await using upstream = await startUpstream({
+test("'*' programs every other path and numbers requests across them", async (t) => {
+  const upstream = await startUpstream({
     routes: { '*': { steps: [{ status: 503 }, { status: 200 }] }, '/fixed': { steps: [{ status: 418 }] } },
   });
+  t.after(() => upstream.close());
   assert.equal((await send(`${upstream.url}/x`)).status, 503);
   assert.equal((await send(`${upstream.url}/fixed`)).status, 418);
   assert.equal((await send(`${upstream.url}/y?q=1`)).status, 200);
@@ -43,8 +46,8 @@ test("'*' programs every other path and numbers requests across them", async () 
   assert.equal(upstream.counters('/y').requests, 1);
 });
 
-test('the default body is JSON with the route and the request number; custom bodies and headers are sent', async () => {
-  await using upstream = await startUpstream({
+test('the default body is JSON with the route and the request number; custom bodies and headers are sent', async (t) => {
+  const upstream = await startUpstream({
     routes: {
       '/json': {},
       '/fail': { steps: [{ status: 500 }] },
@@ -53,6 +56,7 @@ test('the default body is JSON with the route and the request number; custom bod
       },
     },
   });
+  t.after(() => upstream.close());
   const first = await send(`${upstream.url}/json`);
   const second = await send(`${upstream.url}/json`);
   assert.equal(first.headers['content-type'], 'application/json');
@@ -70,9 +74,9 @@ test('the default body is JSON with the route and the request number; custom bod
   assert.equal(custom.headers['content-length'], '5');
 });
 
-test('Retry-After as seconds, verbatim strings, HTTP-dates (future and past) and huge values', async () => {
+test('Retry-After as seconds, verbatim strings, HTTP-dates (future and past) and huge values', async (t) => {
   const wallNow = Date.UTC(2030, 0, 1, 12, 0, 0);
-  await using upstream = await startUpstream({
+  const upstream = await startUpstream({
     now: () => wallNow,
     routes: {
       '/r': {
@@ -87,6 +91,7 @@ test('Retry-After as seconds, verbatim strings, HTTP-dates (future and past) and
       },
     },
   });
+  t.after(() => upstream.close());
   const values: Array<string | undefined> = [];
   for (let i = 0; i < 6; i += 1) values.push((await send(`${upstream.url}/r`)).headers['retry-after']);
   assert.deepEqual(values, [
@@ -99,10 +104,11 @@ test('Retry-After as seconds, verbatim strings, HTTP-dates (future and past) and
   ]);
 });
 
-test('retryAfterDate uses the real wall clock by default', async () => {
-  await using upstream = await startUpstream({
+test('retryAfterDate uses the real wall clock by default', async (t) => {
+  const upstream = await startUpstream({
     routes: { '/r': { steps: [{ status: 503, retryAfterDate: 3_600_000 }] } },
   });
+  t.after(() => upstream.close());
   const before = Date.now();
   const header = (await send(`${upstream.url}/r`)).headers['retry-after'];
   assert.ok(header !== undefined);
@@ -111,10 +117,11 @@ test('retryAfterDate uses the real wall clock by default', async () => {
   assert.ok(date > before + 3_500_000 && date < before + 3_700_000, header);
 });
 
-test('RateLimit-Reset and X-RateLimit-Reset', async () => {
-  await using upstream = await startUpstream({
+test('RateLimit-Reset and X-RateLimit-Reset', async (t) => {
+  const upstream = await startUpstream({
     routes: { '/l': { steps: [{ status: 429, rateLimitReset: 7, xRateLimitReset: 1_900_000_000 }] } },
   });
+  t.after(() => upstream.close());
   const response = await send(`${upstream.url}/l`);
   assert.equal(response.status, 429);
   assert.equal(response.headers['ratelimit-reset'], '7');
@@ -122,8 +129,9 @@ test('RateLimit-Reset and X-RateLimit-Reset', async () => {
   assert.equal(response.headers['retry-after'], undefined);
 });
 
-test('204 and HEAD responses carry no body; keep-alive still works after them', async () => {
-  await using upstream = await startUpstream({ routes: { '/empty': { steps: [{ status: 204 }] } } });
+test('204 and HEAD responses carry no body; keep-alive still works after them', async (t) => {
+  const upstream = await startUpstream({ routes: { '/empty': { steps: [{ status: 204 }] } } });
+  t.after(() => upstream.close());
   const agent = new Agent({ keepAlive: true });
   try {
     const empty = await send(`${upstream.url}/empty`, { agent });
@@ -139,8 +147,9 @@ test('204 and HEAD responses carry no body; keep-alive still works after them', 
   }
 });
 
-test('works with global fetch', async () => {
-  await using upstream = await startUpstream({ routes: { '/f': { steps: [{ status: 503 }, {}] } } });
+test('works with global fetch', async (t) => {
+  const upstream = await startUpstream({ routes: { '/f': { steps: [{ status: 503 }, {}] } } });
+  t.after(() => upstream.close());
   assert.equal((await fetch(`${upstream.url}/f`)).status, 503);
   const ok = await fetch(`${upstream.url}/f`);
   assert.equal(ok.status, 200);
