@@ -27,8 +27,14 @@ export class ClientWorker {
   constructor(name: ClientName, options: ClientOptions = {}, workerOptions: ClientWorkerOptions = {}) {
     this.name = name;
     this.options = options;
+    const execArgv = [...process.execArgv, ...(workerOptions.execArgv ?? [])];
+    if (execArgv.includes('--cpu-prof')) {
+      // Name the profile after the client, so that a directory of profiles can be told apart.
+      const suffix = options.limitPerHost === undefined ? '' : `-${options.limitPerHost}`;
+      execArgv.push(`--cpu-prof-name=${name}${suffix}.${Date.now()}.cpuprofile`);
+    }
     this.#child = fork(WORKER, [name, JSON.stringify(options)], {
-      execArgv: [...process.execArgv, ...(workerOptions.execArgv ?? [])],
+      execArgv,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.#exited = new Promise((resolve) => this.#child.once('exit', () => resolve()));
