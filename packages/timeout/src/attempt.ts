@@ -172,7 +172,8 @@ export function runAttempt(
           return;
         }
         const body = response.body;
-        if (body === null || ended) {
+        // Nothing bounds the body phase (or the attempt already ended): hand the response over as is.
+        if (body === null || ended || (limits.attempt === false && limits.bodyIdle === false)) {
           end();
           resolve(response);
           return;

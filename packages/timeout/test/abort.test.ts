@@ -3,10 +3,10 @@ import { test } from 'node:test';
 import { blackholeServer, startUpstream } from '@ky-resilience/testing';
 import ky from 'ky';
 import { isResilienceTimeoutError, timeoutPlugin } from '../src/index.ts';
-import { recordingTimers, rejection, until } from './helpers.ts';
+import { closeAfter, recordingTimers, rejection, until } from './helpers.ts';
 
-test('a caller’s abort while waiting for the head rejects with the caller’s reason', async () => {
-  await using hole = await blackholeServer();
+test('a caller’s abort while waiting for the head rejects with the caller’s reason', async (t) => {
+  const hole = closeAfter(t, await blackholeServer());
   const rec = recordingTimers();
   const api = ky.create({ retry: 0 }).extend(timeoutPlugin({ headers: 5_000, timers: rec.timers }));
   const controller = new AbortController();
@@ -20,8 +20,8 @@ test('a caller’s abort while waiting for the head rejects with the caller’s 
   assert.equal(rec.pending, 0, 'timers cleared on abort');
 });
 
-test('a caller’s abort without a reason rejects with the AbortError, never a timeout error', async () => {
-  await using hole = await blackholeServer();
+test('a caller’s abort without a reason rejects with the AbortError, never a timeout error', async (t) => {
+  const hole = closeAfter(t, await blackholeServer());
   const api = ky.create({ retry: 0 }).extend(timeoutPlugin({ attempt: 5_000 }));
   const controller = new AbortController();
   const pending = api.get(hole.url, { signal: controller.signal });
@@ -32,10 +32,13 @@ test('a caller’s abort without a reason rejects with the AbortError, never a t
   assert.equal((error as Error).name, 'AbortError');
 });
 
-test('a caller’s abort while reading the body errors the body with the caller’s reason', async () => {
-  await using upstream = await startUpstream({
-    routes: { '/stall': { steps: [{ stallBody: true, bodyPrefix: 'a' }] } },
-  });
+test('a caller’s abort while reading the body errors the body with the caller’s reason', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: { '/stall': { steps: [{ stallBody: true, bodyPrefix: 'a' }] } },
+    }),
+  );
   const rec = recordingTimers();
   const api = ky.create({ retry: 0 }).extend(timeoutPlugin({ bodyIdle: 5_000, timers: rec.timers }));
   const controller = new AbortController();
@@ -49,8 +52,11 @@ test('a caller’s abort while reading the body errors the body with the caller�
   assert.equal(rec.pending, 0);
 });
 
-test('a caller’s abort after the head clears the timers even when nobody reads the body', async () => {
-  await using upstream = await startUpstream({ routes: { '/stall': { steps: [{ stallBody: true }] } } });
+test('a caller’s abort after the head clears the timers even when nobody reads the body', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({ routes: { '/stall': { steps: [{ stallBody: true }] } } }),
+  );
   const rec = recordingTimers();
   const api = ky.create({ retry: 0 }).extend(timeoutPlugin({ timers: rec.timers }));
   const controller = new AbortController();
@@ -60,8 +66,8 @@ test('a caller’s abort after the head clears the timers even when nobody reads
   assert.equal(rec.pending, 0);
 });
 
-test('a signal aborted before the call rejects at once with its reason and starts no timer', async () => {
-  await using upstream = await startUpstream();
+test('a signal aborted before the call rejects at once with its reason and starts no timer', async (t) => {
+  const upstream = closeAfter(t, await startUpstream());
   const rec = recordingTimers();
   const api = ky.create({ retry: 0 }).extend(timeoutPlugin({ timers: rec.timers }));
   const reason = new Error('already aborted');
@@ -71,8 +77,8 @@ test('a signal aborted before the call rejects at once with its reason and start
   assert.equal(upstream.counters().requests, 0);
 });
 
-test('a caller’s abort during ky’s backoff sleep rejects with the caller’s reason', async () => {
-  await using upstream = await startUpstream({ routes: { '/down': { steps: [{ status: 503 }] } } });
+test('a caller’s abort during ky’s backoff sleep rejects with the caller’s reason', async (t) => {
+  const upstream = closeAfter(t, await startUpstream({ routes: { '/down': { steps: [{ status: 503 }] } } }));
   const rec = recordingTimers();
   const api = ky
     .create({ retry: { limit: 3, delay: () => 10_000, jitter: false } })

@@ -11,27 +11,30 @@ import {
   isTotalTimeoutError,
   timeoutPlugin,
 } from '../src/index.ts';
-import { recordingTimers, rejection, sleep } from './helpers.ts';
+import { closeAfter, recordingTimers, rejection, sleep } from './helpers.ts';
 
-test('a request overrides the instance’s limits through context', async () => {
-  await using upstream = await startUpstream({ routes: { '/late': { steps: [{ delayHeadersMs: 150 }] } } });
+test('a request overrides the instance’s limits through context', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({ routes: { '/late': { steps: [{ delayHeadersMs: 600 }] } } }),
+  );
   const rec = recordingTimers();
-  const api = ky.create({ retry: 0 }).extend(timeoutPlugin({ headers: 50, timers: rec.timers }));
+  const api = ky.create({ retry: 0 }).extend(timeoutPlugin({ headers: 200, timers: rec.timers }));
   const error = await rejection(api.get(`${upstream.url}/late`));
   assert.ok(isHeadersTimeoutError(error));
-  assert.equal(error.limit, 50);
+  assert.equal(error.limit, 200);
   const text = await api
     .get(`${upstream.url}/late`, { context: { [contextKey]: { headers: false } } })
     .text();
   assert.match(text, /"ok":true/);
   assert.equal(upstream.counters('/late').requests, 2);
-  assert.deepEqual(rec.asked.slice(0, 2), [50, 10_000]);
+  assert.deepEqual(rec.asked.slice(0, 2), [200, 10_000]);
   assert.equal(rec.asked[2], 10_000, 'the override turned the headers tier off for that request only');
   assert.equal(rec.pending, 0);
 });
 
-test('an override keeps the other instance limits and applies to the total too', async () => {
-  await using upstream = await startUpstream({ routes: { '/down': { steps: [{ status: 503 }] } } });
+test('an override keeps the other instance limits and applies to the total too', async (t) => {
+  const upstream = closeAfter(t, await startUpstream({ routes: { '/down': { steps: [{ status: 503 }] } } }));
   const api = ky
     .create({ retry: { limit: 1_000, delay: () => 20, jitter: false } })
     .extend(timeoutPlugin({ total: 20_000, attempt: 1_000 }));
@@ -42,8 +45,8 @@ test('an override keeps the other instance limits and applies to the total too',
   assert.equal(error.limit, 150);
 });
 
-test('a bad override throws a TimeoutOptionsError naming the context key and the option', async () => {
-  await using upstream = await startUpstream();
+test('a bad override throws a TimeoutOptionsError naming the context key and the option', async (t) => {
+  const upstream = closeAfter(t, await startUpstream());
   const api = ky.create({ retry: 0 }).extend(timeoutPlugin({ total: 1_000 }));
   const bad = await rejection(
     (async () => api.get(upstream.url, { context: { [contextKey]: { attempt: 5_000 } } }))(),
@@ -62,12 +65,15 @@ test('a bad override throws a TimeoutOptionsError naming the context key and the
   assert.equal(upstream.counters().requests, 0);
 });
 
-test('with ky’s retry: a timed-out attempt is retried when shouldRetry says so, attempts are numbered', async () => {
-  await using upstream = await startUpstream({
-    routes: {
-      '/flaky': { steps: [{ delayHeadersMs: 5_000 }, { delayHeadersMs: 5_000 }, { body: 'third time' }] },
-    },
-  });
+test('with ky’s retry: a timed-out attempt is retried when shouldRetry says so, attempts are numbered', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: {
+        '/flaky': { steps: [{ delayHeadersMs: 5_000 }, { delayHeadersMs: 5_000 }, { body: 'third time' }] },
+      },
+    }),
+  );
   const seen: unknown[] = [];
   const api = ky
     .create({
@@ -80,7 +86,7 @@ test('with ky’s retry: a timed-out attempt is retried when shouldRetry says so
         },
       },
     })
-    .extend(timeoutPlugin({ attempt: 80 }));
+    .extend(timeoutPlugin({ attempt: 300 }));
   assert.equal(await api.get(`${upstream.url}/flaky`).text(), 'third time');
   assert.equal(upstream.counters('/flaky').requests, 3);
   assert.deepEqual(
@@ -92,8 +98,8 @@ test('with ky’s retry: a timed-out attempt is retried when shouldRetry says so
   );
 });
 
-test('with ky’s retry alone, a timeout is not retried (the retry plugin decides)', async () => {
-  await using hole = await blackholeServer();
+test('with ky’s retry alone, a timeout is not retried (the retry plugin decides)', async (t) => {
+  const hole = closeAfter(t, await blackholeServer());
   const api = ky.create({ retry: { limit: 3, delay: () => 1 } }).extend(timeoutPlugin({ headers: 50 }));
   const error = await rejection(api.get(hole.url));
   assert.ok(isHeadersTimeoutError(error));
@@ -118,19 +124,19 @@ function queueing(waitMs: number, waited: number[]): Options {
   };
 }
 
-test('time spent in a queue outside the plugin does not count against the attempt', async () => {
-  await using upstream = await startUpstream({ routes: { '/ok': { steps: [{ body: 'served' }] } } });
+test('time spent in a queue outside the plugin does not count against the attempt', async (t) => {
+  const upstream = closeAfter(t, await startUpstream({ routes: { '/ok': { steps: [{ body: 'served' }] } } }));
   const waited: number[] = [];
   const api = ky
     .create({ retry: 0 })
-    .extend(timeoutPlugin({ attempt: 100, total: 5_000 }))
-    .extend(queueing(300, waited));
+    .extend(timeoutPlugin({ attempt: 300, total: 5_000 }))
+    .extend(queueing(600, waited));
   assert.equal(await api.get(`${upstream.url}/ok`).text(), 'served');
-  assert.deepEqual(waited, [300]);
+  assert.deepEqual(waited, [600]);
 });
 
-test('ky’s own per-attempt timeout counts the same queue time (the reason it is replaced)', async () => {
-  await using upstream = await startUpstream({ routes: { '/ok': { steps: [{ body: 'served' }] } } });
+test('ky’s own per-attempt timeout counts the same queue time (the reason it is replaced)', async (t) => {
+  const upstream = closeAfter(t, await startUpstream({ routes: { '/ok': { steps: [{ body: 'served' }] } } }));
   const waited: number[] = [];
   const api = ky.create({ retry: 0, timeout: 100 }).extend(queueing(300, waited));
   const error = await rejection(api.get(`${upstream.url}/ok`));

@@ -4,11 +4,11 @@ import { createAgent, isConnectTimeoutError as isAgentConnectTimeoutError } from
 import { closedPort, hangingListener, startUpstream } from '@ky-resilience/testing';
 import ky, { isNetworkError } from 'ky';
 import { isConnectTimeoutError, isResilienceTimeoutError, timeoutPlugin } from '../src/index.ts';
-import { recordingTimers, rejection } from './helpers.ts';
+import { closeAfter, recordingTimers, rejection } from './helpers.ts';
 
-test('a connect that never completes: the agent’s connect timeout becomes ConnectTimeoutError', async () => {
-  await using hang = await hangingListener();
-  await using agent = createAgent({ connectTimeout: 100 });
+test('a connect that never completes: the agent’s connect timeout becomes ConnectTimeoutError', async (t) => {
+  const hang = closeAfter(t, await hangingListener());
+  const agent = closeAfter(t, createAgent({ connectTimeout: 100 }));
   const rec = recordingTimers();
   const api = ky
     .create({ retry: 0, ...agent.kyOptions })
@@ -24,36 +24,36 @@ test('a connect that never completes: the agent’s connect timeout becomes Conn
   assert.equal(rec.pending, 0);
 });
 
-test('the limit comes from the agent’s error when the plugin’s `connect` is not set', async () => {
-  await using hang = await hangingListener();
-  await using agent = createAgent({ connectTimeout: 80 });
+test('the limit comes from the agent’s error when the plugin’s `connect` is not set', async (t) => {
+  const hang = closeAfter(t, await hangingListener());
+  const agent = closeAfter(t, createAgent({ connectTimeout: 80 }));
   const api = ky.create({ retry: 0, ...agent.kyOptions }).extend(timeoutPlugin());
   const error = await rejection(api.get(hang.url));
   assert.ok(isConnectTimeoutError(error), String(error));
   assert.equal(error.limit, 80);
 });
 
-test('the attempt tier still bounds a connect when the agent’s connect timeout is longer', async () => {
-  await using hang = await hangingListener();
-  await using agent = createAgent({ connectTimeout: 1_000 });
+test('the attempt tier still bounds a connect when the agent’s connect timeout is longer', async (t) => {
+  const hang = closeAfter(t, await hangingListener());
+  const agent = closeAfter(t, createAgent({ connectTimeout: 1_000 }));
   const api = ky.create({ retry: 0, ...agent.kyOptions }).extend(timeoutPlugin({ attempt: 100 }));
   const error = await rejection(api.get(hang.url));
   assert.ok(isResilienceTimeoutError(error));
   assert.equal(error.phase, 'attempt');
 });
 
-test('other connect failures are not timeouts: a refused connection stays ky’s NetworkError', async () => {
+test('other connect failures are not timeouts: a refused connection stays ky’s NetworkError', async (t) => {
   const port = await closedPort();
-  await using agent = createAgent({ connectTimeout: 1_000 });
+  const agent = closeAfter(t, createAgent({ connectTimeout: 1_000 }));
   const api = ky.create({ retry: 0, ...agent.kyOptions }).extend(timeoutPlugin());
   const error = await rejection(api.get(`http://127.0.0.1:${port}/`));
   assert.ok(isNetworkError(error), String(error));
   assert.ok(!isResilienceTimeoutError(error));
 });
 
-test('the agent’s fetch works under the tiers (keep-alive pool, body intact)', async () => {
-  await using upstream = await startUpstream({ routes: { '/ok': { steps: [{ body: 'pooled' }] } } });
-  await using agent = createAgent();
+test('the agent’s fetch works under the tiers (keep-alive pool, body intact)', async (t) => {
+  const upstream = closeAfter(t, await startUpstream({ routes: { '/ok': { steps: [{ body: 'pooled' }] } } }));
+  const agent = closeAfter(t, createAgent());
   const rec = recordingTimers();
   const api = ky.create({ retry: 0, ...agent.kyOptions }).extend(timeoutPlugin({ timers: rec.timers }));
   for (let i = 0; i < 3; i += 1) {

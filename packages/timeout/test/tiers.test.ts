@@ -9,10 +9,10 @@ import {
   isTotalTimeoutError,
   timeoutPlugin,
 } from '../src/index.ts';
-import { recordingTimers, rejection } from './helpers.ts';
+import { closeAfter, recordingTimers, rejection } from './helpers.ts';
 
-test('headers that never come: HeadersTimeoutError with phase, host, attempt, limit and request', async () => {
-  await using hole = await blackholeServer();
+test('headers that never come: HeadersTimeoutError with phase, host, attempt, limit and request', async (t) => {
+  const hole = closeAfter(t, await blackholeServer());
   const rec = recordingTimers();
   const api = ky
     .create({ retry: 0 })
@@ -32,20 +32,27 @@ test('headers that never come: HeadersTimeoutError with phase, host, attempt, li
   assert.equal(rec.unrefd, 2, 'every timer unref’d');
 });
 
-test('late headers from a real upstream trip the headers tier; the upstream saw the request', async () => {
-  await using upstream = await startUpstream({ routes: { '/late': { steps: [{ delayHeadersMs: 5_000 }] } } });
+test('late headers from a real upstream trip the headers tier; the upstream saw the request', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({ routes: { '/late': { steps: [{ delayHeadersMs: 5_000 }] } } }),
+  );
   const rec = recordingTimers();
-  const api = ky.create({ retry: 0 }).extend(timeoutPlugin({ headers: 80, timers: rec.timers }));
+  const api = ky.create({ retry: 0 }).extend(timeoutPlugin({ headers: 300, timers: rec.timers }));
   const error = await rejection(api.get(`${upstream.url}/late`));
   assert.ok(isHeadersTimeoutError(error), String(error));
+  assert.equal(error.limit, 300);
   assert.equal(upstream.counters('/late').requests, 1);
   assert.equal(rec.pending, 0);
 });
 
-test('headers then a stalled body: BodyIdleTimeoutError from the body read', async () => {
-  await using upstream = await startUpstream({
-    routes: { '/stall': { steps: [{ stallBody: true, bodyPrefix: '{"items":[' }] } },
-  });
+test('headers then a stalled body: BodyIdleTimeoutError from the body read', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: { '/stall': { steps: [{ stallBody: true, bodyPrefix: '{"items":[' }] } },
+    }),
+  );
   const rec = recordingTimers();
   const api = ky
     .create({ retry: 0 })
@@ -62,31 +69,40 @@ test('headers then a stalled body: BodyIdleTimeoutError from the body read', asy
   assert.equal(rec.pending, 0);
 });
 
-test('a stalled body also trips bodyIdle through ky’s .json() shortcut', async () => {
-  await using upstream = await startUpstream({ routes: { '/stall': { steps: [{ stallBody: true }] } } });
+test('a stalled body also trips bodyIdle through ky’s .json() shortcut', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({ routes: { '/stall': { steps: [{ stallBody: true }] } } }),
+  );
   const api = ky.create({ retry: 0 }).extend(timeoutPlugin({ bodyIdle: 80 }));
   const error = await rejection(api.get(`${upstream.url}/stall`).json());
   assert.ok(isBodyIdleTimeoutError(error), String(error));
 });
 
-test('a slow but steady body never trips bodyIdle, even when it takes many idle limits in all', async () => {
-  await using upstream = await startUpstream({
-    routes: { '/drip': { steps: [{ drip: { chunks: 8, intervalMs: 20, chunk: 'ab' } }] } },
-  });
+test('a slow but steady body never trips bodyIdle, even when the whole body takes longer than bodyIdle', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: { '/drip': { steps: [{ drip: { chunks: 20, intervalMs: 20, chunk: 'ab' } }] } },
+    }),
+  );
   const rec = recordingTimers();
-  // bodyIdle well above the drip interval, but well below the whole body's duration (8 × 20 ms).
+  // bodyIdle far above the drip interval, but below the whole body's duration (20 × 20 ms).
   const api = ky
     .create({ retry: 0 })
-    .extend(timeoutPlugin({ bodyIdle: 120, attempt: 20_000, timers: rec.timers }));
+    .extend(timeoutPlugin({ bodyIdle: 300, attempt: 20_000, timers: rec.timers }));
   const text = await api.get(`${upstream.url}/drip`).text();
-  assert.equal(text, 'ab'.repeat(8));
-  const idleTimers = rec.asked.filter((ms) => ms === 120).length;
+  assert.equal(text, 'ab'.repeat(20));
+  const idleTimers = rec.asked.filter((ms) => ms === 300).length;
   assert.ok(idleTimers >= 2, `one idle timer per read, saw ${idleTimers}`);
   assert.equal(rec.pending, 0);
 });
 
-test('attempt timeout: AttemptTimeoutError when headers are off and the head is late', async () => {
-  await using upstream = await startUpstream({ routes: { '/late': { steps: [{ delayHeadersMs: 5_000 }] } } });
+test('attempt timeout: AttemptTimeoutError when headers are off and the head is late', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({ routes: { '/late': { steps: [{ delayHeadersMs: 5_000 }] } } }),
+  );
   const rec = recordingTimers();
   const api = ky.create({ retry: 0 }).extend(timeoutPlugin({ attempt: 100, timers: rec.timers }));
   const error = await rejection(api.get(`${upstream.url}/late`));
@@ -98,10 +114,13 @@ test('attempt timeout: AttemptTimeoutError when headers are off and the head is 
   assert.equal(rec.pending, 0);
 });
 
-test('the attempt tier also bounds the body read: a steady body longer than `attempt` fails', async () => {
-  await using upstream = await startUpstream({
-    routes: { '/drip': { steps: [{ drip: { chunks: 50, intervalMs: 20 } }] } },
-  });
+test('the attempt tier also bounds the body read: a steady body longer than `attempt` fails', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: { '/drip': { steps: [{ drip: { chunks: 50, intervalMs: 20 } }] } },
+    }),
+  );
   const rec = recordingTimers();
   const api = ky
     .create({ retry: 0 })
@@ -112,15 +131,15 @@ test('the attempt tier also bounds the body read: a steady body longer than `att
   assert.equal(rec.pending, 0);
 });
 
-test('total timeout across retries: TotalTimeoutError (ky’s TimeoutError as its cause)', async () => {
-  await using upstream = await startUpstream({ routes: { '/down': { steps: [{ status: 503 }] } } });
+test('total timeout across retries: TotalTimeoutError (ky’s TimeoutError as its cause)', async (t) => {
+  const upstream = closeAfter(t, await startUpstream({ routes: { '/down': { steps: [{ status: 503 }] } } }));
   const api = ky
     .create({ retry: { limit: 1_000, delay: () => 20, jitter: false } })
-    .extend(timeoutPlugin({ total: 300, attempt: 200 }));
+    .extend(timeoutPlugin({ total: 600, attempt: 500 }));
   const error = await rejection(api.get(`${upstream.url}/down`));
   assert.ok(isTotalTimeoutError(error), String(error));
   assert.equal(error.phase, 'total');
-  assert.equal(error.limit, 300);
+  assert.equal(error.limit, 600);
   assert.equal(error.host, `127.0.0.1:${upstream.port}`);
   assert.ok(isTimeoutError(error.cause), 'cause is ky’s TimeoutError');
   const requests = upstream.counters('/down').requests;
@@ -128,8 +147,8 @@ test('total timeout across retries: TotalTimeoutError (ky’s TimeoutError as it
   assert.ok(error.attempt >= 2 && error.attempt <= requests + 1, `attempt ${error.attempt}`);
 });
 
-test('total timeout while the head is pending (attempt tier off) is a TotalTimeoutError', async () => {
-  await using hole = await blackholeServer();
+test('total timeout while the head is pending (attempt tier off) is a TotalTimeoutError', async (t) => {
+  const hole = closeAfter(t, await blackholeServer());
   const rec = recordingTimers();
   const api = ky
     .create({ retry: 0 })
@@ -141,17 +160,23 @@ test('total timeout while the head is pending (attempt tier off) is a TotalTimeo
   assert.equal(rec.pending, 0);
 });
 
-test('ky’s own `timeout` is replaced: a per-request `timeout` does not bring ky’s TimeoutError back', async () => {
-  await using upstream = await startUpstream({ routes: { '/late': { steps: [{ delayHeadersMs: 5_000 }] } } });
+test('ky’s own `timeout` is replaced: a per-request `timeout` does not bring ky’s TimeoutError back', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({ routes: { '/late': { steps: [{ delayHeadersMs: 5_000 }] } } }),
+  );
   const api = ky.create({ retry: 0 }).extend(timeoutPlugin({ attempt: 100, total: false }));
   const error = await rejection(api.get(`${upstream.url}/late`, { timeout: 20 }));
   assert.ok(isAttemptTimeoutError(error), String(error));
 });
 
-test('success: the response is intact and no timer is left', async () => {
-  await using upstream = await startUpstream({
-    routes: { '/ok': { steps: [{ status: 201, headers: { 'x-a': '1' }, body: 'hello' }] } },
-  });
+test('success: the response is intact and no timer is left', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: { '/ok': { steps: [{ status: 201, headers: { 'x-a': '1' }, body: 'hello' }] } },
+    }),
+  );
   const rec = recordingTimers();
   const api = ky
     .create({ retry: 0 })
@@ -172,8 +197,8 @@ test('success: the response is intact and no timer is left', async () => {
   assert.ok(idle.length >= 2 && idle.every((ms) => ms === 7_000), `one idle timer per read: ${idle}`);
 });
 
-test('a response without a body ends the attempt at the head', async () => {
-  await using upstream = await startUpstream({ routes: { '/none': { steps: [{ status: 204 }] } } });
+test('a response without a body ends the attempt at the head', async (t) => {
+  const upstream = closeAfter(t, await startUpstream({ routes: { '/none': { steps: [{ status: 204 }] } } }));
   const rec = recordingTimers();
   const api = ky.create({ retry: 0 }).extend(timeoutPlugin({ timers: rec.timers }));
   const response = await api.head(`${upstream.url}/none`);
@@ -181,10 +206,13 @@ test('a response without a body ends the attempt at the head', async () => {
   assert.equal(rec.pending, 0);
 });
 
-test('cancelling the body ends the attempt and clears its timers', async () => {
-  await using upstream = await startUpstream({
-    routes: { '/stall': { steps: [{ stallBody: true, bodyPrefix: 'x' }] } },
-  });
+test('cancelling the body ends the attempt and clears its timers', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: { '/stall': { steps: [{ stallBody: true, bodyPrefix: 'x' }] } },
+    }),
+  );
   const rec = recordingTimers();
   const api = ky.create({ retry: 0 }).extend(timeoutPlugin({ timers: rec.timers }));
   const response = await api.get(`${upstream.url}/stall`);
