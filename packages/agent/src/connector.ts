@@ -60,7 +60,8 @@ export function createConnector(options: ConnectorOptions): buildConnectorType.c
         current?.destroy();
         finish(new ConnectTimeoutError(host, timeout, currentAddress));
       }, timeout);
-      timer.unref();
+      // Not unref'd: a connect in progress is pending work (a slow lookup holds no socket that would keep the
+      // process alive). The timer is cleared as soon as the connect settles.
     }
 
     const attempt = (addresses: readonly ResolvedAddress[], index: number): void => {

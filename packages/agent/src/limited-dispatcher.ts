@@ -232,7 +232,6 @@ class Tracked {
     this.#handler = handler;
     this.#modern = typeof handler.onRequestStart === 'function';
     this.origin = String(options.origin);
-    // biome-ignore lint/complexity/noUselessThisAlias: the controller's methods need the request, not themselves
     const self = this;
     this.#controller = {
       abort(reason?: Error): void {
