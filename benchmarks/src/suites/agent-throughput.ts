@@ -298,7 +298,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     `each running every figure once in the order of the table (1 in flight first). A figure is the median `,
     `req/s over the rounds; a ratio is the median over the rounds of the per-round ratio. `,
     `"µs CPU/req" is the client process's CPU time (user + system) per request, median over the rounds: `,
-    `unlike req/s it barely moves when other processes compete for the 2 cores. "sockets" is the number of `,
+    `other processes competing for the cores disturb it less than req/s. "sockets" is the number of `,
     `connections the client opened during a run (median; every run starts with no idle socket).`,
   ].join('');
   const loadNote = `Load average (1 min) before / after the suite: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${env.cores} cores.`;
