@@ -78,24 +78,29 @@ export function createAgent(options?: AgentOptions): ResilientAgent {
     clock: o.clock,
   });
   const Agent = require('undici/lib/dispatcher/agent.js') as typeof UndiciAgent;
+  const sockets = new Map<string, number>();
   const pool = new Agent({
     connections: o.limitPerHost === 0 ? null : o.limitPerHost,
     pipelining: 1,
     keepAliveTimeout: o.keepAliveTimeout,
     keepAliveMaxTimeout: o.keepAliveMaxTimeout,
     allowH2: o.allowH2,
-    connect: createConnector({ timeout: o.connectTimeout, dns, guard, allowH2: o.allowH2 }),
+    connect: createConnector({ timeout: o.connectTimeout, dns, guard, allowH2: o.allowH2, sockets }),
   });
-  const dispatcher = new LimitedDispatcher(pool, o.limit, o.retryStaleConnections);
+  const dispatcher = new LimitedDispatcher(pool, {
+    limit: o.limit,
+    limitPerHost: o.limitPerHost,
+    retryStale: o.retryStaleConnections,
+    sockets,
+  });
   const baseFetch = globalThis.fetch;
   let closing: Promise<void> | undefined;
+  const withDispatcher = { dispatcher } as unknown as RequestInit;
 
   const agentFetch = ((input: Request | string | URL, init?: RequestInit) => {
     if (dispatcher.closed) return Promise.reject(new AgentClosedError());
-    return baseFetch(
-      input,
-      (init === undefined ? { dispatcher } : { ...init, dispatcher }) as unknown as RequestInit,
-    );
+    if (init === undefined) return baseFetch(input, withDispatcher);
+    return baseFetch(input, { ...init, dispatcher } as unknown as RequestInit);
   }) as typeof globalThis.fetch;
 
   const { resolver: _r, clock: _c, ...shown } = o;

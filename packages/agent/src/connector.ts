@@ -22,6 +22,8 @@ export type ConnectorOptions = {
   dns: DnsCache;
   guard: AddressGuard;
   allowH2: boolean;
+  /** Open sockets per origin (`protocol//host`), kept up to date by the connector. */
+  sockets: Map<string, number>;
 };
 
 type ConnectOptions = buildConnectorType.Options;
@@ -35,7 +37,7 @@ export function createConnector(options: ConnectorOptions): buildConnectorType.c
   // Loaded by path: the undici entry point would install a global dispatcher as a side effect.
   const buildConnector = require('undici/lib/core/connect.js') as typeof buildConnectorType;
   const base = buildConnector({ timeout: 0, allowH2: options.allowH2 });
-  const { dns, guard, timeout } = options;
+  const { dns, guard, timeout, sockets } = options;
 
   return function connect(connectOptions: ConnectOptions, callback: Callback): void {
     const host = connectOptions.hostname;
@@ -82,6 +84,13 @@ export function createConnector(options: ConnectorOptions): buildConnectorType.c
           finish(error);
           return;
         }
+        const origin = `${connectOptions.protocol}//${connectOptions.host ?? host}`;
+        sockets.set(origin, (sockets.get(origin) ?? 0) + 1);
+        (socket as Socket).once('close', () => {
+          const open = (sockets.get(origin) ?? 1) - 1;
+          if (open <= 0) sockets.delete(origin);
+          else sockets.set(origin, open);
+        });
         finish(null, socket as Socket);
       }) as unknown as Socket;
     };

@@ -65,11 +65,24 @@ export class LimitedDispatcher extends DispatcherBase {
   readonly #freed = new Map<string, number>();
   #freedReset: NodeJS.Immediate | undefined;
 
-  constructor(inner: Dispatcher, limit: number, retryStale: boolean) {
+  readonly #perHost: number;
+  readonly #sockets: ReadonlyMap<string, number>;
+
+  constructor(
+    inner: Dispatcher,
+    limits: {
+      limit: number;
+      limitPerHost: number;
+      retryStale: boolean;
+      sockets: ReadonlyMap<string, number>;
+    },
+  ) {
     super();
     this.#inner = inner;
-    this.#limit = limit;
-    this.#retryStale = retryStale;
+    this.#limit = limits.limit;
+    this.#perHost = limits.limitPerHost;
+    this.#retryStale = limits.retryStale;
+    this.#sockets = limits.sockets;
   }
 
   get closed(): boolean {
@@ -120,12 +133,13 @@ export class LimitedDispatcher extends DispatcherBase {
   /**
    * undici waits one event-loop turn before it reuses a keep-alive socket whose response just ended; a request
    * sent in between opens a new connection. A request for an origin where a response ended during this turn is
-   * therefore sent on the next turn, so back-to-back sequential requests share one connection.
+   * therefore sent on the next turn, so back-to-back sequential requests share one connection. Once the origin
+   * has all of its `limitPerHost` sockets, no new one can be opened and the pool's own queue takes over.
    */
   #launch(tracked: Tracked): void {
     const origin = tracked.origin;
     const freed = this.#freed.get(origin);
-    if (freed === undefined) {
+    if (freed === undefined || (this.#perHost !== 0 && (this.#sockets.get(origin) ?? 0) >= this.#perHost)) {
       tracked.start();
       return;
     }
