@@ -1,0 +1,73 @@
+/** What the finalizer of an unread body needs: never the response itself. */
+type Lease = { release: () => void; reader: ReadableStreamDefaultReader<Uint8Array> };
+
+/**
+ * Releases the slot of a response nobody read, cancelled or aborted, once the response has been
+ * garbage-collected, and cancels its body so the connection is freed. A safety net only: read,
+ * cancel or abort every body (ky's `.json()`/`.text()` read it).
+ */
+const unread: FinalizationRegistry<Lease> = new FinalizationRegistry((lease: Lease) => {
+  lease.release();
+  lease.reader.cancel().catch(() => {});
+});
+
+/**
+ * `response` with a body that calls `release` exactly once when the body ends, errors (a reset, the
+ * caller's abort, an attempt timeout of an inner layer), or is cancelled, whichever comes first,
+ * read or not. A response without a body (or one whose body cannot be taken over) releases at once.
+ */
+export function releaseWithBody(response: Response, release: () => void): Response {
+  const body = response.body;
+  // Statuses `new Response` refuses cannot be rebuilt: release now rather than fail the request.
+  if (body === null || body.locked || response.status < 200 || response.status > 599) {
+    release();
+    return response;
+  }
+  const reader = body.getReader();
+  let done = false;
+  let lease: Lease | undefined;
+  const finish = (): void => {
+    if (done) return;
+    done = true;
+    if (lease !== undefined) unread.unregister(lease);
+    release();
+  };
+  // Settles when the body ends, errors or is cancelled, even while nobody is reading it.
+  reader.closed.then(finish, finish);
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let chunk: Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
+        try {
+          chunk = await reader.read();
+        } catch (error) {
+          finish();
+          controller.error(error);
+          return;
+        }
+        if (chunk.done) {
+          finish();
+          controller.close();
+          return;
+        }
+        controller.enqueue(chunk.value);
+      },
+      cancel(reason) {
+        finish();
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  const wrapped = new Response(stream, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+  for (const key of ['url', 'redirected', 'type'] as const) {
+    Object.defineProperty(wrapped, key, { value: response[key], enumerable: true });
+  }
+  lease = { release: finish, reader };
+  unread.register(wrapped, lease, lease);
+  return wrapped;
+}

@@ -1,0 +1,149 @@
+/** What a queue rejection reports about the key's state when it happened. */
+export type QueueRejectionInit = {
+  /** The limiter key (by default the request's origin, e.g. `https://api.example.com`). */
+  readonly key: string;
+  /** The key's concurrency limit. */
+  readonly limit: number;
+  /** Requests of the key in flight when the request was rejected. */
+  readonly active: number;
+  /** Requests of the key waiting in its queue when the request was rejected (this one excluded). */
+  readonly queued: number;
+  /** The key's queue capacity. */
+  readonly maxQueue: number;
+  /** The request, when known. */
+  readonly request?: Request | undefined;
+};
+
+const limiterErrorBrand: symbol = Symbol.for('@ky-resilience/host-limiter.HostLimiterError');
+const optionsErrorBrand: symbol = Symbol.for('@ky-resilience/host-limiter.HostLimiterOptionsError');
+
+/**
+ * Base class of the queue rejections of `@ky-resilience/host-limiter`. The request was **never
+ * sent**: retrying it is always safe, whatever its method. Test with {@link isHostLimiterError}
+ * (works across copies of the package) or `instanceof`.
+ */
+export class HostLimiterError extends Error {
+  override name: string = 'HostLimiterError';
+  /** `ERR_KYR_QUEUE_FULL` or `ERR_KYR_QUEUE_TIMEOUT`. */
+  readonly code: string;
+  /** The limiter key (by default the origin). */
+  readonly key: string;
+  /** The key's concurrency limit. */
+  readonly limit: number;
+  /** Requests of the key in flight at the time. */
+  readonly active: number;
+  /** Requests of the key waiting in its queue at the time (this one excluded). */
+  readonly queued: number;
+  /** The key's queue capacity. */
+  readonly maxQueue: number;
+  /** The request, when known. */
+  readonly request?: Request;
+
+  constructor(code: string, message: string, init: QueueRejectionInit) {
+    super(message);
+    this.code = code;
+    this.key = init.key;
+    this.limit = init.limit;
+    this.active = init.active;
+    this.queued = init.queued;
+    this.maxQueue = init.maxQueue;
+    if (init.request !== undefined) {
+      this.request = init.request;
+    }
+    Object.defineProperty(this, limiterErrorBrand, { value: true });
+  }
+}
+
+function state(init: QueueRejectionInit): string {
+  return `${init.active} of ${init.limit} in flight, ${init.queued} of ${init.maxQueue} queued`;
+}
+
+/** The key's queue was full: the request was rejected at once and never sent. */
+export class QueueFullError extends HostLimiterError {
+  override name: string = 'QueueFullError';
+  constructor(init: QueueRejectionInit) {
+    super(
+      'ERR_KYR_QUEUE_FULL',
+      `Queue full for ${init.key} (${state(init)}); the request was never sent`,
+      init,
+    );
+  }
+}
+
+/** The request waited `timeout` ms in the key's queue without getting a slot, and was never sent. */
+export class QueueTimeoutError extends HostLimiterError {
+  override name: string = 'QueueTimeoutError';
+  /** How long the request waited, in milliseconds (the queue timeout that ran out). */
+  readonly timeout: number;
+  /** When the key is paused after a 429/503 with Retry-After: until when (the limiter's clock, ms). */
+  readonly pausedUntil?: number;
+
+  constructor(init: QueueRejectionInit & { readonly timeout: number; readonly pausedUntil?: number }) {
+    const paused = init.pausedUntil === undefined ? '' : ', key paused by Retry-After';
+    super(
+      'ERR_KYR_QUEUE_TIMEOUT',
+      `Queue timeout: no slot for ${init.key} within ${init.timeout} ms (${state(init)}${paused}); the request was never sent`,
+      init,
+    );
+    this.timeout = init.timeout;
+    if (init.pausedUntil !== undefined) {
+      this.pausedUntil = init.pausedUntil;
+    }
+  }
+}
+
+/** True for a {@link QueueFullError} or {@link QueueTimeoutError}, also from another copy of this package. */
+export function isHostLimiterError(error: unknown): error is HostLimiterError {
+  return typeof error === 'object' && error !== null && limiterErrorBrand in error;
+}
+
+/** True for a {@link QueueFullError}, also one from another copy of this package. */
+export function isQueueFullError(error: unknown): error is QueueFullError {
+  return isHostLimiterError(error) && error.code === 'ERR_KYR_QUEUE_FULL';
+}
+
+/** True for a {@link QueueTimeoutError}, also one from another copy of this package. */
+export function isQueueTimeoutError(error: unknown): error is QueueTimeoutError {
+  return isHostLimiterError(error) && error.code === 'ERR_KYR_QUEUE_TIMEOUT';
+}
+
+/**
+ * An option of the host limiter is unknown or has a bad value. `option` names it
+ * (`'concurrency'`, `"context['@ky-resilience/host-limiter'].queueTimeout"`, ... or the unknown key)
+ * and `value` holds what was given.
+ */
+export class HostLimiterOptionsError extends Error {
+  override name: string = 'HostLimiterOptionsError';
+  readonly code: 'ERR_KYR_HOST_LIMITER_OPTIONS' = 'ERR_KYR_HOST_LIMITER_OPTIONS';
+  /** The option's name. */
+  readonly option: string;
+  /** The value that was refused. */
+  readonly value: unknown;
+
+  constructor(option: string, value: unknown, requirement: string) {
+    super(`Invalid host limiter option \`${option}\`: ${describe(value)}; ${requirement}`);
+    this.option = option;
+    this.value = value;
+    Object.defineProperty(this, optionsErrorBrand, { value: true });
+  }
+}
+
+/** True for a {@link HostLimiterOptionsError}, also one from another copy of this package. */
+export function isHostLimiterOptionsError(error: unknown): error is HostLimiterOptionsError {
+  return typeof error === 'object' && error !== null && optionsErrorBrand in error;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' && Object.is(value, -0)) return '-0';
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'object' && value !== null) {
+    try {
+      return JSON.stringify(value) ?? Object.prototype.toString.call(value);
+    } catch {
+      return Object.prototype.toString.call(value);
+    }
+  }
+  return String(value);
+}

@@ -1,0 +1,15 @@
+export type { QueueRejectionInit } from './errors.ts';
+export {
+  HostLimiterError,
+  HostLimiterOptionsError,
+  isHostLimiterError,
+  isHostLimiterOptionsError,
+  isQueueFullError,
+  isQueueTimeoutError,
+  QueueFullError,
+  QueueTimeoutError,
+} from './errors.ts';
+export type { FetchFunction, HostLimiter, HostStats, LimiterStats } from './limiter.ts';
+export { createHostLimiter, hostLimiterPlugin } from './limiter.ts';
+export type { HostLimiterOptions, HostLimiterRequestOptions, Timers } from './options.ts';
+export { contextKey, defaultHostLimiterOptions, maxTimeoutMs } from './options.ts';

@@ -1,0 +1,199 @@
+import type { Options } from 'ky';
+import { releaseWithBody } from './body.ts';
+import type { HostEntry } from './host-entry.ts';
+import { asRequest, originOf } from './key.ts';
+import {
+  type HostLimiterOptions,
+  type HostLimiterRequestOptions,
+  type ResolvedHostLimiterOptions,
+  resolveHostLimiterOptions,
+  resolveRequestOptions,
+} from './options.ts';
+import { kyOptionsFor } from './plugin.ts';
+import { Registry } from './registry.ts';
+import { retryAfterMs } from './retry-after.ts';
+import { type Permit, Scheduler } from './scheduler.ts';
+
+/** The fetch signature a ky `fetch` option has. */
+export type FetchFunction = (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
+
+/** A snapshot of one key. */
+export type HostStats = {
+  /** The key (by default the origin). */
+  readonly key: string;
+  /** Requests holding a slot: in flight, or whose response body is still being read. */
+  readonly active: number;
+  /** Requests waiting in the key's queue. */
+  readonly queued: number;
+  /** Requests rejected (queue full or queue timeout) since the key entered the registry. */
+  readonly rejected: number;
+  /** Of `rejected`: rejected at once because the queue was full. */
+  readonly rejectedQueueFull: number;
+  /** Of `rejected`: waited the whole queue timeout. */
+  readonly rejectedQueueTimeout: number;
+  /** When the key is paused after a 429/503 with Retry-After: until when (the limiter's clock, ms since the epoch by default). */
+  readonly pausedUntil: number | undefined;
+  /** The key's concurrency limit. */
+  readonly limit: number;
+};
+
+/** A snapshot of the whole limiter. */
+export type LimiterStats = {
+  /** Requests holding a slot, across every key. */
+  readonly active: number;
+  /** Requests waiting, across every key. */
+  readonly queued: number;
+  /** Keys in the registry's LRU (at most `maxHosts`). */
+  readonly hosts: number;
+  /** Keys evicted from the LRU while busy, kept until their requests are done. */
+  readonly evictedBusy: number;
+};
+
+/** A limiter: one set of slots and queues, shared by everything that uses it. */
+export type HostLimiter = {
+  /**
+   * The ky options fragment (an `init` hook) that sends each attempt of a call through this
+   * limiter. Several ky instances extended with it share the limiter's slots.
+   */
+  readonly kyOptions: Options;
+  /**
+   * `fetch` through the limiter: waits for a slot of the request's key, calls `fetch`, and holds
+   * the slot until the response body ends, errors or is cancelled.
+   */
+  wrap(fetch: FetchFunction, overrides?: HostLimiterRequestOptions): FetchFunction;
+  /** The key a request is limited by (the `key` option, by default the origin). */
+  keyOf(input: Request | string | URL): string;
+  /** A snapshot of `key` (by default an origin such as `http://127.0.0.1:8080`); `undefined` when the registry does not know it. */
+  stats(key: string): HostStats | undefined;
+  /** A snapshot of the whole limiter. */
+  globalStats(): LimiterStats;
+  /**
+   * Pauses `key` until `until` (the limiter's clock) as a 429 with Retry-After would: no queued or
+   * new request of the key starts before then.
+   */
+  pause(key: string, until: number): void;
+};
+
+function hostStats(entry: HostEntry, options: ResolvedHostLimiterOptions): HostStats {
+  return {
+    key: entry.key,
+    active: entry.active,
+    queued: entry.queue.size,
+    rejected: entry.rejectedFull + entry.rejectedTimeout,
+    rejectedQueueFull: entry.rejectedFull,
+    rejectedQueueTimeout: entry.rejectedTimeout,
+    pausedUntil: entry.pausedUntil > options.clock() ? entry.pausedUntil : undefined,
+    limit: options.concurrency,
+  };
+}
+
+/**
+ * Creates a host limiter: per-key and global concurrency limits, a bounded FIFO queue per key with
+ * a queue timeout, an optional per-key rate limit and an adaptive pause after 429/503 with
+ * Retry-After. Bad options throw a `HostLimiterOptionsError`.
+ *
+ * @example
+ * const limiter = createHostLimiter({ concurrency: 5, globalConcurrency: 50, queueTimeout: 5_000 });
+ * const api = ky.create(agent.kyOptions).extend(timeoutPlugin()).extend(limiter.kyOptions);
+ * await api.get(url).json();
+ * limiter.stats(new URL(url).origin); // { active, queued, rejected, pausedUntil, ... }
+ */
+export function createHostLimiter(options?: HostLimiterOptions): HostLimiter {
+  const resolved = resolveHostLimiterOptions(options);
+  const registry = new Registry(resolved);
+  const scheduler = new Scheduler(resolved, registry);
+  const { clock, maxPause, pauseStatuses } = resolved;
+
+  const keyOf = (input: Request | string | URL): string => {
+    const request = asRequest(input);
+    if (resolved.key !== undefined) return resolved.key(request ?? new Request(input));
+    if (request !== undefined) return originOf(request.url);
+    return new URL(String(input)).origin;
+  };
+
+  const afterHead = (permit: Permit, response: Response): Response => {
+    if (maxPause !== false && pauseStatuses.has(response.status)) {
+      const now = clock();
+      const wait = retryAfterMs(response.headers.get('retry-after'), now);
+      if (wait !== undefined) scheduler.pause(permit.entry, now + Math.min(wait, maxPause));
+    }
+    return releaseWithBody(response, () => scheduler.release(permit));
+  };
+
+  const run = (
+    permit: Permit,
+    fetch: FetchFunction,
+    input: Request | string | URL,
+    init: RequestInit | undefined,
+  ): Promise<Response> => {
+    let pending: Promise<Response>;
+    try {
+      pending = fetch(input, init);
+    } catch (error) {
+      scheduler.release(permit);
+      return Promise.reject(error);
+    }
+    return pending.then(
+      (response) => afterHead(permit, response),
+      (error: unknown) => {
+        scheduler.release(permit);
+        throw error;
+      },
+    );
+  };
+
+  const wrap = (fetch: FetchFunction, overrides?: HostLimiterRequestOptions): FetchFunction => {
+    const settings = resolveRequestOptions(overrides, resolved.queueTimeout);
+    return (input, init) => {
+      const request = asRequest(input);
+      const signal = init?.signal ?? request?.signal ?? undefined;
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      let entry: HostEntry;
+      try {
+        entry = registry.entryFor(settings.key ?? keyOf(input));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      const permit = scheduler.tryAcquire(entry);
+      if (permit !== undefined) return run(permit, fetch, input, init);
+      return scheduler
+        .enqueue(entry, signal, settings.queueTimeout, request)
+        .then((granted) => run(granted, fetch, input, init));
+    };
+  };
+
+  const limiter: HostLimiter = {
+    kyOptions: kyOptionsFor((fetch, overrides) => wrap(fetch, overrides)),
+    wrap,
+    keyOf,
+    stats(key) {
+      const entry = registry.peek(key);
+      return entry === undefined ? undefined : hostStats(entry, resolved);
+    },
+    globalStats() {
+      return {
+        active: scheduler.active,
+        queued: scheduler.queued,
+        hosts: registry.size,
+        evictedBusy: registry.detachedSize,
+      };
+    },
+    pause(key, until) {
+      const entry = registry.entryFor(key);
+      scheduler.pause(entry, until);
+    },
+  };
+  return limiter;
+}
+
+/**
+ * A host limiter as a ky options fragment, for `ky.create(fragment)` or `ky.extend(fragment)`.
+ * Shorthand for `createHostLimiter(options).kyOptions`: use {@link createHostLimiter} to read
+ * `stats()` or to share one limiter between ky instances.
+ *
+ * @example
+ * const api = ky.create(agent.kyOptions).extend(timeoutPlugin()).extend(hostLimiterPlugin({ concurrency: 5 }));
+ */
+export function hostLimiterPlugin(options?: HostLimiterOptions): Options {
+  return createHostLimiter(options).kyOptions;
+}

@@ -1,0 +1,218 @@
+import { QueueFullError, type QueueRejectionInit, QueueTimeoutError } from './errors.ts';
+import type { HostEntry } from './host-entry.ts';
+import type { ResolvedHostLimiterOptions } from './options.ts';
+import type { Registry } from './registry.ts';
+import { startTimer } from './timer.ts';
+import { Waiter } from './waiter.ts';
+
+/** A slot held by one request. Released exactly once through {@link Scheduler.release}. */
+export type Permit = { readonly entry: HostEntry; released: boolean };
+
+/**
+ * Grants slots: at most `concurrency` per key and `globalConcurrency` in all, in FIFO order per key.
+ *
+ * Fairness: keys that have a waiter able to start (below their own cap, not paused, with a
+ * rate-limit token) form a round-robin ring. A free global slot goes to the first key of the ring,
+ * which then moves to the back, so every key with waiters gets a slot in turn however long its
+ * queue is. A request starts at once (without queueing) only when its key has nobody waiting and
+ * a slot of each kind is free; after every change the scheduler hands out slots until the global
+ * limit is reached or the ring is empty, so such a request never overtakes a waiter able to start.
+ */
+export class Scheduler {
+  readonly #options: ResolvedHostLimiterOptions;
+  readonly #registry: Registry;
+  /** Keys with a waiter able to start, in round-robin order (a Set keeps insertion order). */
+  readonly #ring: Set<HostEntry> = new Set();
+  #active = 0;
+  #queued = 0;
+
+  constructor(options: ResolvedHostLimiterOptions, registry: Registry) {
+    this.#options = options;
+    this.#registry = registry;
+  }
+
+  /** Requests holding a slot, across every key. */
+  get active(): number {
+    return this.#active;
+  }
+
+  /** Requests waiting, across every key. */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  /** Takes a slot of `entry` at once when one is free and nobody of the key waits; else `undefined`. */
+  tryAcquire(entry: HostEntry): Permit | undefined {
+    if (
+      entry.queue.size > 0 ||
+      entry.active >= this.#options.concurrency ||
+      this.#active >= this.#options.globalConcurrency
+    ) {
+      return undefined;
+    }
+    if (entry.pausedUntil !== 0 || entry.bucket !== undefined) {
+      const now = this.#options.clock();
+      if (now < entry.pausedUntil) return undefined;
+      if (entry.bucket !== undefined && entry.bucket.take(now) > 0) return undefined;
+    }
+    entry.active += 1;
+    this.#active += 1;
+    return { entry, released: false };
+  }
+
+  /**
+   * Queues a request for a slot of `entry`. Resolves with the permit when granted; rejects with a
+   * `QueueFullError` at once when the queue is full, with a `QueueTimeoutError` after
+   * `queueTimeout` ms, or with the signal's reason as soon as `signal` aborts (the waiter leaves
+   * the queue at that moment).
+   */
+  enqueue(
+    entry: HostEntry,
+    signal: AbortSignal | undefined,
+    queueTimeout: number | false,
+    request: Request | undefined,
+  ): Promise<Permit> {
+    if (entry.queue.size >= this.#options.maxQueue) {
+      entry.rejectedFull += 1;
+      const error = new QueueFullError(this.#rejection(entry, request));
+      this.#settleIdle(entry);
+      return Promise.reject(error);
+    }
+    return new Promise<Permit>((resolve, reject) => {
+      const waiter = new Waiter(() => resolve({ entry, released: false }), reject, request);
+      entry.queue.push(waiter);
+      this.#queued += 1;
+      if (signal !== undefined) {
+        const onAbort = (): void => {
+          this.#drop(entry, waiter);
+          reject(signal.reason);
+        };
+        waiter.signal = signal;
+        waiter.onAbort = onAbort;
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      if (queueTimeout !== false) {
+        waiter.timer = startTimer(this.#options.timers, queueTimeout, () => {
+          waiter.timer = undefined;
+          this.#drop(entry, waiter);
+          entry.rejectedTimeout += 1;
+          const pausedUntil = entry.pausedUntil > this.#options.clock() ? entry.pausedUntil : undefined;
+          reject(
+            new QueueTimeoutError({
+              ...this.#rejection(entry, request),
+              timeout: queueTimeout,
+              ...(pausedUntil === undefined ? {} : { pausedUntil }),
+            }),
+          );
+        });
+      }
+      if (entry.queue.size === 1) this.#consider(entry);
+      this.#dispatch();
+    });
+  }
+
+  /** Gives the slot back (a second call is a no-op) and hands free slots to waiters. */
+  release(permit: Permit): void {
+    if (permit.released) return;
+    permit.released = true;
+    const entry = permit.entry;
+    entry.active -= 1;
+    this.#active -= 1;
+    if (entry.queue.size > 0) this.#consider(entry);
+    else if (entry.active === 0) this.#registry.idle(entry);
+    this.#dispatch();
+  }
+
+  /** Pauses `entry` until `until` (the limiter's clock): no waiter of the key starts before then. */
+  pause(entry: HostEntry, until: number): void {
+    if (until <= entry.pausedUntil) return;
+    entry.pausedUntil = until;
+    this.#ring.delete(entry);
+    if (entry.queue.size > 0) this.#wakeAt(entry, until);
+  }
+
+  #rejection(entry: HostEntry, request: Request | undefined): QueueRejectionInit {
+    return {
+      key: entry.key,
+      limit: this.#options.concurrency,
+      active: entry.active,
+      queued: entry.queue.size,
+      maxQueue: this.#options.maxQueue,
+      request,
+    };
+  }
+
+  /** Removes a waiter that gives up (abort, queue timeout). */
+  #drop(entry: HostEntry, waiter: Waiter): void {
+    waiter.detach();
+    entry.queue.remove(waiter);
+    this.#queued -= 1;
+    if (entry.queue.size === 0) {
+      this.#ring.delete(entry);
+      entry.wake?.clear();
+      entry.wake = undefined;
+      this.#settleIdle(entry);
+    }
+  }
+
+  #settleIdle(entry: HostEntry): void {
+    if (!entry.busy) this.#registry.idle(entry);
+  }
+
+  /** Puts `entry` in the ring when its head waiter could start now, or sets its wake timer. */
+  #consider(entry: HostEntry): void {
+    if (entry.queue.size === 0 || entry.active >= this.#options.concurrency || entry.wake !== undefined)
+      return;
+    if (entry.pausedUntil !== 0) {
+      const now = this.#options.clock();
+      if (now < entry.pausedUntil) {
+        this.#wakeAt(entry, entry.pausedUntil);
+        return;
+      }
+    }
+    this.#ring.add(entry);
+  }
+
+  #wakeAt(entry: HostEntry, at: number): void {
+    entry.wake?.clear();
+    const delay = Math.max(0, at - this.#options.clock());
+    entry.wake = startTimer(this.#options.timers, delay, () => {
+      entry.wake = undefined;
+      this.#consider(entry);
+      this.#dispatch();
+    });
+  }
+
+  /** Hands free global slots round-robin to the keys in the ring. */
+  #dispatch(): void {
+    const ring = this.#ring;
+    const { globalConcurrency, concurrency, clock } = this.#options;
+    while (this.#active < globalConcurrency && ring.size > 0) {
+      const entry = ring.values().next().value as HostEntry;
+      ring.delete(entry);
+      const waiter = entry.queue.head;
+      if (waiter === undefined || entry.active >= concurrency) continue;
+      if (entry.pausedUntil !== 0 || entry.bucket !== undefined) {
+        const now = clock();
+        if (now < entry.pausedUntil) {
+          this.#wakeAt(entry, entry.pausedUntil);
+          continue;
+        }
+        if (entry.bucket !== undefined) {
+          const wait = entry.bucket.take(now);
+          if (wait > 0) {
+            this.#wakeAt(entry, now + wait);
+            continue;
+          }
+        }
+      }
+      waiter.detach();
+      entry.queue.remove(waiter);
+      this.#queued -= 1;
+      entry.active += 1;
+      this.#active += 1;
+      waiter.resolve();
+      if (entry.queue.size > 0 && entry.active < concurrency) ring.add(entry);
+    }
+  }
+}

@@ -1,0 +1,71 @@
+import type { OneShot } from './timer.ts';
+
+/** A request waiting in a key's queue: a node of an intrusive doubly linked list. */
+export class Waiter {
+  prev: Waiter | undefined = undefined;
+  next: Waiter | undefined = undefined;
+  /** Whether the waiter is still in its queue. */
+  queued = false;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+  /** The caller's signal and the listener to remove from it. */
+  signal: AbortSignal | undefined = undefined;
+  onAbort: (() => void) | undefined = undefined;
+  /** The queue timer, when there is one. */
+  timer: OneShot | undefined = undefined;
+  readonly request: Request | undefined;
+
+  constructor(resolve: () => void, reject: (error: unknown) => void, request: Request | undefined) {
+    this.resolve = resolve;
+    this.reject = reject;
+    this.request = request;
+  }
+
+  /** Drops the abort listener and the queue timer. */
+  detach(): void {
+    if (this.onAbort !== undefined) {
+      this.signal?.removeEventListener('abort', this.onAbort);
+      this.onAbort = undefined;
+    }
+    this.timer?.clear();
+    this.timer = undefined;
+  }
+}
+
+/** A FIFO of waiters with O(1) push, shift and removal from the middle (an abort). */
+export class WaiterQueue {
+  #head: Waiter | undefined = undefined;
+  #tail: Waiter | undefined = undefined;
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  get head(): Waiter | undefined {
+    return this.#head;
+  }
+
+  push(waiter: Waiter): void {
+    waiter.prev = this.#tail;
+    waiter.next = undefined;
+    if (this.#tail === undefined) this.#head = waiter;
+    else this.#tail.next = waiter;
+    this.#tail = waiter;
+    waiter.queued = true;
+    this.#size += 1;
+  }
+
+  /** Removes `waiter` (a no-op when it is no longer queued). */
+  remove(waiter: Waiter): void {
+    if (!waiter.queued) return;
+    if (waiter.prev === undefined) this.#head = waiter.next;
+    else waiter.prev.next = waiter.next;
+    if (waiter.next === undefined) this.#tail = waiter.prev;
+    else waiter.next.prev = waiter.prev;
+    waiter.prev = undefined;
+    waiter.next = undefined;
+    waiter.queued = false;
+    this.#size -= 1;
+  }
+}
