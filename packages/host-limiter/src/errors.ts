@@ -61,6 +61,7 @@ function state(init: QueueRejectionInit): string {
 /** The key's queue was full: the request was rejected at once and never sent. */
 export class QueueFullError extends HostLimiterError {
   override name: string = 'QueueFullError';
+  declare readonly code: 'ERR_KYR_QUEUE_FULL';
   constructor(init: QueueRejectionInit) {
     super(
       'ERR_KYR_QUEUE_FULL',
@@ -73,6 +74,7 @@ export class QueueFullError extends HostLimiterError {
 /** The request waited `timeout` ms in the key's queue without getting a slot, and was never sent. */
 export class QueueTimeoutError extends HostLimiterError {
   override name: string = 'QueueTimeoutError';
+  declare readonly code: 'ERR_KYR_QUEUE_TIMEOUT';
   /** How long the request waited, in milliseconds (the queue timeout that ran out). */
   readonly timeout: number;
   /** When the key is paused after a 429/503 with Retry-After: until when (the limiter's clock, ms). */
