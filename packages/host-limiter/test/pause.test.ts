@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startUpstream } from '@ky-resilience/testing';
+import ky from 'ky';
+import { createHostLimiter, isQueueTimeoutError, type QueueTimeoutError } from '../src/index.ts';
+import { closeAfter, manualTime, rejection, until } from './helpers.ts';
+
+const key = '@ky-resilience/host-limiter';
+
+test('a 429 with Retry-After pauses the host: the fleet’s calls wait in the queue until then', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: { '/limited': { steps: [{ status: 429, retryAfter: 2 }, { status: 200 }] } },
+    }),
+  );
+  const time = manualTime();
+  const limiter = createHostLimiter({
+    concurrency: 4,
+    queueTimeout: false,
+    clock: time.clock,
+    timers: time.timers,
+  });
+  const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(limiter.kyOptions);
+  const first = await api.get(`${upstream.url}/limited`);
+  assert.equal(first.status, 429);
+  await first.body?.cancel();
+  const start = time.clock();
+  assert.equal(limiter.stats(upstream.origin)?.pausedUntil, start + 2_000);
+
+  const fleet = Array.from({ length: 5 }, (_, i) => api.get(`${upstream.url}/limited?i=${i}`).text());
+  await until(() => limiter.stats(upstream.origin)?.queued === 5);
+  assert.deepEqual(time.asked, [2_000], 'one wake-up timer for the end of the pause');
+  time.advance(1_999);
+  assert.equal(limiter.stats(upstream.origin)?.queued, 5);
+  assert.equal(upstream.counters('/limited').requests, 1, 'nothing sent during the pause');
+  time.advance(1);
+  await Promise.all(fleet);
+  assert.equal(upstream.counters('/limited').requests, 6);
+  assert.equal(upstream.counters('/limited').peakInFlight <= 4, true);
+  assert.equal(limiter.stats(upstream.origin)?.pausedUntil, undefined);
+  assert.equal(time.pending, 0);
+});
+
+test('a 503 with an HTTP-date pauses until that date; the cap is maxPause', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: {
+        '/date': { steps: [{ status: 503, retryAfter: 'Thu, 01 Jan 2099 00:00:00 GMT' }] },
+        '/soon': { steps: [{ status: 503, retryAfter: 'Thu, 01 Jan 2026 00:00:05 GMT' }] },
+      },
+    }),
+  );
+  const time = manualTime(Date.parse('Thu, 01 Jan 2026 00:00:00 GMT'));
+  const limiter = createHostLimiter({ maxPause: 30_000, clock: time.clock, timers: time.timers });
+  const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(limiter.kyOptions);
+  await (await api.get(`${upstream.url}/soon`)).text();
+  assert.equal(limiter.stats(upstream.origin)?.pausedUntil, time.clock() + 5_000);
+  time.advance(5_000);
+  await (await api.get(`${upstream.url}/date`)).text();
+  assert.equal(limiter.stats(upstream.origin)?.pausedUntil, time.clock() + 30_000, 'capped by maxPause');
+});
+
+test('huge, garbage, zero and past Retry-After values do not pause, or pause at most maxPause', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: {
+        '/garbage': { steps: [{ status: 429, retryAfter: 'soon-ish' }] },
+        '/zero': { steps: [{ status: 429, retryAfter: 0 }] },
+        '/past': { steps: [{ status: 429, retryAfterDate: -60_000 }] },
+        '/none': { steps: [{ status: 429 }] },
+        '/huge': { steps: [{ status: 429, retryAfter: '99999999999999999999999' }] },
+      },
+    }),
+  );
+  const time = manualTime(Date.now());
+  const limiter = createHostLimiter({ clock: time.clock, timers: time.timers });
+  const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(limiter.kyOptions);
+  for (const path of ['/garbage', '/zero', '/past', '/none']) {
+    await (await api.get(`${upstream.url}${path}`)).text();
+    assert.equal(limiter.stats(upstream.origin)?.pausedUntil, undefined, path);
+  }
+  await (await api.get(`${upstream.url}/huge`)).text();
+  assert.equal(limiter.stats(upstream.origin)?.pausedUntil, time.clock() + 60_000, 'default maxPause 60 s');
+});
+
+test('the queue timeout still applies during a pause, and says the host is paused', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({ routes: { '/limited': { steps: [{ status: 429, retryAfter: 30 }] } } }),
+  );
+  const time = manualTime();
+  const limiter = createHostLimiter({ queueTimeout: 1_000, clock: time.clock, timers: time.timers });
+  const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(limiter.kyOptions);
+  await (await api.get(`${upstream.url}/limited`)).text();
+  const waiting = rejection(api.get(`${upstream.url}/limited`));
+  await until(() => limiter.stats(upstream.origin)?.queued === 1);
+  time.advance(1_000);
+  const error = (await waiting) as QueueTimeoutError;
+  assert.ok(isQueueTimeoutError(error));
+  assert.equal(error.pausedUntil, limiter.stats(upstream.origin)?.pausedUntil);
+  assert.match(error.message, /paused/);
+  assert.equal(upstream.counters('/limited').requests, 1);
+  assert.equal(time.pending, 0, 'the wake-up timer is cleared once nobody waits');
+});
+
+test('other hosts are not paused', async (t) => {
+  const limited = closeAfter(
+    t,
+    await startUpstream({ routes: { '*': { steps: [{ status: 429, retryAfter: 60 }] } } }),
+  );
+  const healthy = closeAfter(t, await startUpstream());
+  const time = manualTime();
+  const limiter = createHostLimiter({ clock: time.clock, timers: time.timers });
+  const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(limiter.kyOptions);
+  await (await api.get(limited.url)).text();
+  assert.notEqual(limiter.stats(limited.origin)?.pausedUntil, undefined);
+  assert.match(await api.get(healthy.url).text(), /"ok":true/);
+  assert.equal(limiter.stats(healthy.origin)?.pausedUntil, undefined);
+});
+
+test('maxPause false and pauseStatuses control the pause', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: {
+        '/429': { steps: [{ status: 429, retryAfter: 5 }] },
+        '/503': { steps: [{ status: 503, retryAfter: 5 }] },
+      },
+    }),
+  );
+  const time = manualTime();
+  const off = createHostLimiter({ maxPause: false, clock: time.clock, timers: time.timers });
+  const only429 = createHostLimiter({ pauseStatuses: [429], clock: time.clock, timers: time.timers });
+  for (const limiter of [off, only429]) {
+    const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(limiter.kyOptions);
+    await (await api.get(`${upstream.url}/503`)).text();
+    assert.equal(limiter.stats(upstream.origin)?.pausedUntil, undefined);
+  }
+  const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(only429.kyOptions);
+  await (await api.get(`${upstream.url}/429`)).text();
+  assert.equal(only429.stats(upstream.origin)?.pausedUntil, time.clock() + 5_000);
+});
+
+test('a per-request key shares the pause of that key', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({ routes: { '/t': { steps: [{ status: 429, retryAfter: 3 }, { status: 200 }] } } }),
+  );
+  const time = manualTime();
+  const limiter = createHostLimiter({ clock: time.clock, timers: time.timers, queueTimeout: false });
+  const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(limiter.kyOptions);
+  await (await api.get(`${upstream.url}/t`, { context: { [key]: { key: 'tenant-a' } } })).text();
+  assert.equal(limiter.stats('tenant-a')?.pausedUntil, time.clock() + 3_000);
+  assert.equal(limiter.stats(upstream.origin), undefined);
+  const later = api.get(`${upstream.url}/t`, { context: { [key]: { key: 'tenant-a' } } }).text();
+  await until(() => limiter.stats('tenant-a')?.queued === 1);
+  time.advance(3_000);
+  assert.match(await later, /"ok":true/);
+});
+
+test('ky retry after a 429 with Retry-After goes through the pause and then succeeds', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({ routes: { '/r': { steps: [{ status: 429, retryAfter: 1 }, { status: 200 }] } } }),
+  );
+  const time = manualTime();
+  const limiter = createHostLimiter({ clock: time.clock, timers: time.timers, queueTimeout: false });
+  // ky sleeps Retry-After itself on its own timers; the limiter's clock is manual, so the retry
+  // finds the host still paused and waits in the queue until the pause timer is fired.
+  const api = ky.create({ retry: { limit: 1 } }).extend(limiter.kyOptions);
+  const call = api.get(`${upstream.url}/r`).json<{ n: number }>();
+  await until(() => limiter.stats(upstream.origin)?.queued === 1);
+  assert.equal(upstream.counters('/r').requests, 1);
+  time.advance(1_000);
+  assert.equal((await call).n, 1);
+});
