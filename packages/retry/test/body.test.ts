@@ -172,14 +172,18 @@ describe('with the timeout plugin', () => {
 test("headers that never come under ky's own timeout: TimeoutError counts as the attempt phase", async () => {
   // A listener that accepts and never answers (its connection count is no request count: undici
   // may open a spare connection after an aborted request, so only the attempts are asserted).
-  await using hole = await blackholeServer();
-  const { api, events } = retrying({}, { timeout: 80 });
-  const error = await rejection(api.get(`${hole.url}/`));
-  assert.ok(isTimeoutError(error));
-  assert.equal(events.giveUps[0]?.attempts, 3);
-  assert.ok(hole.connections >= 3);
-  assert.deepEqual(
-    events.retries.map((event) => event.reason),
-    ['timeout:attempt', 'timeout:attempt'],
-  );
+  const hole = await blackholeServer();
+  try {
+    const { api, events } = retrying({}, { timeout: 80 });
+    const error = await rejection(api.get(`${hole.url}/`));
+    assert.ok(isTimeoutError(error));
+    assert.equal(events.giveUps[0]?.attempts, 3);
+    assert.ok(hole.connections >= 3);
+    assert.deepEqual(
+      events.retries.map((event) => event.reason),
+      ['timeout:attempt', 'timeout:attempt'],
+    );
+  } finally {
+    await hole.close();
+  }
 });

@@ -117,13 +117,17 @@ describe('status classification (GET, limit 2)', () => {
 });
 
 test('an exception thrown by onRetry rejects the call with it and stops retrying', async () => {
-  await using upstream = await startUpstream({ routes: { '/listener': { steps: [{ status: 503 }, {}] } } });
-  const boom = new Error('listener failed');
-  const { api } = retrying({
-    onRetry: () => {
-      throw boom;
-    },
-  });
-  assert.equal(await rejection(api.get(`${upstream.url}/listener`)), boom);
-  assert.equal(upstream.counters('/listener').requests, 1);
+  const upstream = await startUpstream({ routes: { '/listener': { steps: [{ status: 503 }, {}] } } });
+  try {
+    const boom = new Error('listener failed');
+    const { api } = retrying({
+      onRetry: () => {
+        throw boom;
+      },
+    });
+    assert.equal(await rejection(api.get(`${upstream.url}/listener`)), boom);
+    assert.equal(upstream.counters('/listener').requests, 1);
+  } finally {
+    await upstream.close();
+  }
 });
