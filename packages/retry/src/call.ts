@@ -148,7 +148,7 @@ export function createRetryCall(init: RetryCallInit): RetryCall {
           input.headers.set(settings.attemptHeader, String(attempts));
         }
       }
-      const response = await inner(input, requestInit);
+      const response = await inner(input, withCallerSignal(input, requestInit, init.signal));
       if (!settings.bufferBody || method === 'HEAD') {
         return response;
       }
@@ -262,6 +262,26 @@ export function createRetryCall(init: RetryCallInit): RetryCall {
     });
     return typed;
   }
+}
+
+/**
+ * Adds the caller's signal to the attempt's `init`. ky hands a retry a clone of a clone of its
+ * first Request, and a cloned Request's signal follows its source only through weak references:
+ * once the earlier Requests are garbage-collected, a caller's abort no longer reaches the attempt
+ * (measured on Node 22, 24 and 26: the call hangs until the attempt ends by itself). The caller's
+ * own signal, passed directly, always does.
+ */
+function withCallerSignal(
+  input: Request | string | URL,
+  requestInit: RequestInit | undefined,
+  caller: AbortSignal | undefined,
+): RequestInit | undefined {
+  if (caller === undefined) {
+    return requestInit;
+  }
+  const current = requestInit?.signal ?? (input instanceof Request ? input.signal : undefined);
+  const signal = current === undefined || current === null ? caller : AbortSignal.any([current, caller]);
+  return { ...requestInit, signal };
 }
 
 function generateKey(generate: () => string): string {

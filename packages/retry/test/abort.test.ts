@@ -1,10 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { startUpstream, type Upstream } from '@ky-resilience/testing';
 import ky from 'ky';
 import { type GiveUpEvent, getRetryDecision, type RetryEvent, retryPlugin } from '../src/index.ts';
 import { activeTimers, rejection, retrying } from './helpers.ts';
+
+/** A full garbage collection (`--expose-gc` turned on at run time). */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
 
 /** Polls `condition` every 5 ms, at most 400 times. */
 async function until(condition: () => boolean): Promise<void> {
@@ -104,6 +112,24 @@ describe("a caller's abort", () => {
     assert.equal(giveUps[0]?.decision.reason, 'aborted');
     assert.equal(waiting, 1);
     await until(() => activeTimers() <= before);
+  });
+
+  test('during a retried attempt, after a garbage collection: the abort still reaches the attempt', async () => {
+    // ky's retry request is a clone of a clone; a clone's signal follows its source only weakly.
+    upstream.route('/abort-after-gc', { steps: [{ status: 503 }, { delayHeadersMs: 600_000 }] });
+    const { api, events } = retrying({}, { timeout: false });
+    const controller = new AbortController();
+    const reason = new Error('abort after gc');
+    const call = rejection(api.get(`${upstream.url}/abort-after-gc`, { signal: controller.signal }));
+    await until(() => upstream.counters('/abort-after-gc').requests === 2);
+    collectGarbage();
+    await sleep(10);
+    collectGarbage();
+    controller.abort(reason);
+    assert.equal(await call, reason);
+    await until(() => upstream.counters('/abort-after-gc').inFlight === 0);
+    assert.equal(upstream.counters('/abort-after-gc').requests, 2);
+    assert.equal(events.giveUps[0]?.decision.reason, 'aborted');
   });
 
   test('an already aborted signal makes no attempt at all', async () => {
