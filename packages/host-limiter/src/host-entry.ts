@@ -16,6 +16,9 @@ export class HostEntry {
   readonly bucket: TokenBucket | undefined;
   /** The timer that wakes the queue at the end of a pause or when the next token is due. */
   wake: OneShot | undefined = undefined;
+  /** The queue-timeout timer, armed for the earliest deadline among the waiters, and that deadline. */
+  expiry: OneShot | undefined = undefined;
+  expiryAt = 0;
   /** Evicted from the LRU while busy: kept aside by the registry until idle. */
   detached = false;
 

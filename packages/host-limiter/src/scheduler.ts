@@ -79,7 +79,15 @@ export class Scheduler {
       return Promise.reject(error);
     }
     return new Promise<Permit>((resolve, reject) => {
-      const waiter = new Waiter(() => resolve({ entry, released: false }), reject, request);
+      const deadline =
+        queueTimeout === false ? Number.POSITIVE_INFINITY : this.#options.clock() + queueTimeout;
+      const waiter = new Waiter(
+        () => resolve({ entry, released: false }),
+        reject,
+        request,
+        queueTimeout,
+        deadline,
+      );
       entry.queue.push(waiter);
       this.#queued += 1;
       if (signal !== undefined) {
@@ -91,20 +99,11 @@ export class Scheduler {
         waiter.onAbort = onAbort;
         signal.addEventListener('abort', onAbort, { once: true });
       }
-      if (queueTimeout !== false) {
-        waiter.timer = startTimer(this.#options.timers, queueTimeout, () => {
-          waiter.timer = undefined;
-          this.#drop(entry, waiter);
-          entry.rejectedTimeout += 1;
-          const pausedUntil = entry.pausedUntil > this.#options.clock() ? entry.pausedUntil : undefined;
-          reject(
-            new QueueTimeoutError({
-              ...this.#rejection(entry, request),
-              timeout: queueTimeout,
-              ...(pausedUntil === undefined ? {} : { pausedUntil }),
-            }),
-          );
-        });
+      if (
+        deadline !== Number.POSITIVE_INFINITY &&
+        (entry.expiry === undefined || deadline < entry.expiryAt)
+      ) {
+        this.#expireAt(entry, deadline);
       }
       if (entry.queue.size === 1) this.#consider(entry);
       this.#dispatch();
@@ -151,8 +150,47 @@ export class Scheduler {
       this.#ring.delete(entry);
       entry.wake?.clear();
       entry.wake = undefined;
+      entry.expiry?.clear();
+      entry.expiry = undefined;
       this.#settleIdle(entry);
     }
+  }
+
+  /**
+   * One queue-timeout timer per key, armed for the earliest deadline of its waiters (with one
+   * timeout for all, the head's): cheaper than a timer per waiter. When it fires, every waiter whose
+   * deadline has passed is rejected, and the timer is armed again for the earliest one left.
+   */
+  #expireAt(entry: HostEntry, at: number): void {
+    entry.expiry?.clear();
+    entry.expiryAt = at;
+    entry.expiry = startTimer(this.#options.timers, Math.max(0, at - this.#options.clock()), () => {
+      entry.expiry = undefined;
+      this.#expire(entry);
+    });
+  }
+
+  #expire(entry: HostEntry): void {
+    const now = this.#options.clock();
+    const expired: Waiter[] = [];
+    let next = Number.POSITIVE_INFINITY;
+    for (let waiter = entry.queue.head; waiter !== undefined; waiter = waiter.next) {
+      if (waiter.deadline <= now) expired.push(waiter);
+      else if (waiter.deadline < next) next = waiter.deadline;
+    }
+    for (const waiter of expired) {
+      this.#drop(entry, waiter);
+      entry.rejectedTimeout += 1;
+      const pausedUntil = entry.pausedUntil > now ? entry.pausedUntil : undefined;
+      waiter.reject(
+        new QueueTimeoutError({
+          ...this.#rejection(entry, waiter.request),
+          timeout: waiter.timeout === false ? 0 : waiter.timeout,
+          ...(pausedUntil === undefined ? {} : { pausedUntil }),
+        }),
+      );
+    }
+    if (next !== Number.POSITIVE_INFINITY && entry.queue.size > 0) this.#expireAt(entry, next);
   }
 
   #settleIdle(entry: HostEntry): void {
@@ -212,7 +250,12 @@ export class Scheduler {
       entry.active += 1;
       this.#active += 1;
       waiter.resolve();
-      if (entry.queue.size > 0 && entry.active < concurrency) ring.add(entry);
+      if (entry.queue.size === 0) {
+        entry.expiry?.clear();
+        entry.expiry = undefined;
+      } else if (entry.active < concurrency) {
+        ring.add(entry);
+      }
     }
   }
 }

@@ -1,5 +1,3 @@
-import type { OneShot } from './timer.ts';
-
 /** A request waiting in a key's queue: a node of an intrusive doubly linked list. */
 export class Waiter {
   prev: Waiter | undefined = undefined;
@@ -11,24 +9,31 @@ export class Waiter {
   /** The caller's signal and the listener to remove from it. */
   signal: AbortSignal | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
-  /** The queue timer, when there is one. */
-  timer: OneShot | undefined = undefined;
+  /** The queue timeout (ms) and the time (the limiter's clock) it runs out; `Infinity` without one. */
+  readonly timeout: number | false;
+  readonly deadline: number;
   readonly request: Request | undefined;
 
-  constructor(resolve: () => void, reject: (error: unknown) => void, request: Request | undefined) {
+  constructor(
+    resolve: () => void,
+    reject: (error: unknown) => void,
+    request: Request | undefined,
+    timeout: number | false,
+    deadline: number,
+  ) {
     this.resolve = resolve;
     this.reject = reject;
     this.request = request;
+    this.timeout = timeout;
+    this.deadline = deadline;
   }
 
-  /** Drops the abort listener and the queue timer. */
+  /** Drops the abort listener. */
   detach(): void {
     if (this.onAbort !== undefined) {
       this.signal?.removeEventListener('abort', this.onAbort);
       this.onAbort = undefined;
     }
-    this.timer?.clear();
-    this.timer = undefined;
   }
 }
 

@@ -166,3 +166,47 @@ test('waiters of one key are served in FIFO order', async (t) => {
   assert.deepEqual(order, [0, 1, 2, 3, 4, 5, 6, 7]);
   assert.equal(upstream.counters().requests, 9);
 });
+
+test('one timer per key serves waiters with different queue timeouts, each rejected at its own deadline', async (t) => {
+  const upstream = closeAfter(t, await startUpstream(stall));
+  const time = manualTime();
+  const limiter = createHostLimiter({
+    concurrency: 1,
+    queueTimeout: 1_000,
+    clock: time.clock,
+    timers: time.timers,
+  });
+  const api = ky.create({ retry: 0 }).extend(limiter.kyOptions);
+  const holder = await api.get(`${upstream.url}/stall`);
+  const within = (ms: number) => ({ context: { '@ky-resilience/host-limiter': { queueTimeout: ms } } });
+  const settled: string[] = [];
+  const track = (name: string, call: Promise<unknown>) =>
+    call.then(
+      () => settled.push(`${name} ok`),
+      (error: unknown) =>
+        settled.push(`${name} ${isQueueTimeoutError(error) ? (error as QueueTimeoutError).timeout : error}`),
+    );
+  const a = track('a', api.get(upstream.url, within(300)).text());
+  await until(() => limiter.stats(upstream.origin)?.queued === 1);
+  const b = track('b', api.get(upstream.url).text());
+  await until(() => limiter.stats(upstream.origin)?.queued === 2);
+  const c = track('c', api.get(upstream.url, within(100)).text());
+  await until(() => limiter.stats(upstream.origin)?.queued === 3);
+  assert.deepEqual(time.asked, [300, 100], 're-armed for an earlier deadline only');
+  time.advance(100);
+  await c;
+  assert.deepEqual(time.asked, [300, 100, 200]);
+  time.advance(200);
+  await a;
+  assert.deepEqual(time.asked, [300, 100, 200, 700]);
+  assert.equal(limiter.stats(upstream.origin)?.queued, 1);
+  time.advance(699);
+  assert.equal(limiter.stats(upstream.origin)?.queued, 1);
+  time.advance(1);
+  await b;
+  assert.deepEqual(settled, ['c 100', 'a 300', 'b 1000']);
+  assert.equal(limiter.stats(upstream.origin)?.rejectedQueueTimeout, 3);
+  assert.equal(upstream.counters().requests, 1);
+  assert.equal(time.pending, 0);
+  await holder.body?.cancel();
+});
