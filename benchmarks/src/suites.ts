@@ -1,5 +1,6 @@
 import type { Suite } from './lib/suite.ts';
 import { agentThroughput } from './suites/agent-throughput.ts';
+import { hostLimiterOverhead } from './suites/host-limiter-overhead.ts';
 
 /** Every suite, in the order `run.ts` runs them. */
-export const suites: readonly Suite[] = [agentThroughput];
+export const suites: readonly Suite[] = [agentThroughput, hostLimiterOverhead];
