@@ -51,9 +51,14 @@ export class Registry {
     return entry;
   }
 
-  /** The entry of `key` if there is one, without touching its recency. */
+  /**
+   * The entry of `key` if there is one, without touching its recency. An expired entry that is still
+   * busy counts (a lookup would move it aside); an expired idle one does not.
+   */
   peek(key: string): HostEntry | undefined {
-    return this.#lru.peek(key) ?? this.#detached.get(key);
+    const entry = this.#lru.peek(key, { allowStale: true });
+    if (entry !== undefined) return entry.busy || this.#lru.has(key) ? entry : undefined;
+    return this.#detached.get(key);
   }
 
   /** Called when `entry` has just become idle: a detached entry goes back into the LRU. */

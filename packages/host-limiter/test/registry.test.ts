@@ -101,6 +101,7 @@ test('idle keys expire after hostTtl on the limiter’s clock; busy ones stay ac
   const holder = await api.get(`${upstream.url}/stall`, { context: { [key]: { key: 'busy' } } });
   time.advance(1_001);
   assert.equal(limiter.stats('idle'), undefined);
+  assert.equal(limiter.stats('busy')?.active, 1, 'an expired key with work in flight is still reported');
   // The busy key expired too, but a lookup finds it aside with its slot still taken.
   const queued = api.get(upstream.url, { context: { [key]: { key: 'busy' } } }).text();
   await until(() => limiter.stats('busy')?.queued === 1);
