@@ -1,0 +1,247 @@
+import { type AgentStats, createAgent, type ResilientAgent } from '@ky-resilience/agent';
+import { createHostLimiter, type HostLimiter, type LimiterStats } from '@ky-resilience/host-limiter';
+import { retryPlugin } from '@ky-resilience/retry';
+import { timeoutPlugin } from '@ky-resilience/timeout';
+import ky, { type InitHook, type KyInstance, type Options } from 'ky';
+import { attemptObserver } from './attempts.ts';
+import { ClientOptionsError } from './errors.ts';
+import { EventHub } from './event-hub.ts';
+import { type ClientEventMap, type ClientEventName, clientEventNames, isClientEventName } from './events.ts';
+import type { ClientOptions } from './options.ts';
+import { pluginError } from './plugin-error.ts';
+import { resolveClientOptions } from './resolve.ts';
+
+/** What `client.stats()` returns: each tier's own figures, `undefined` for a tier switched off. */
+export type ClientStats = {
+  /** The client's name. */
+  readonly name: string;
+  /** Attempts of this client in flight now (started, not yet settled). */
+  readonly inFlight: number;
+  /** True once `close()` was called. */
+  readonly closed: boolean;
+  /** The agent's `stats()` (a shared agent's figures include its other users'). */
+  readonly agent: AgentStats | undefined;
+  /** The host limiter's `globalStats()`; per host: `client.limiter.stats(origin)`. */
+  readonly limiter: LimiterStats | undefined;
+};
+
+/** What a client adds to the ky instance it is. */
+export type ClientExtras = {
+  /** The client's name (the `client` field of every event). */
+  readonly name: string;
+  /** Adds a listener; returns the function that removes it. */
+  on<K extends ClientEventName>(name: K, listener: (event: ClientEventMap[K]) => void): () => void;
+  /** Each tier's figures. */
+  stats(): ClientStats;
+  /** The agent in use (created by the client or shared), or `undefined` with `agent: false`. */
+  readonly agent: ResilientAgent | undefined;
+  /** The host limiter, or `undefined` with `hostLimiter: false`. */
+  readonly limiter: HostLimiter | undefined;
+  /**
+   * Stops taking calls (a new call, or a further attempt of a call in progress, fails with
+   * `ClientClosedError`), waits for the attempts in flight, then closes the agent when the client
+   * created it (which lets bodies being read finish). A shared agent is left open. Idempotent.
+   */
+  close(): Promise<void>;
+  /** True once `close()` was called. */
+  readonly closed: boolean;
+  /** `close()`, for `await using client = createClient()`. */
+  [Symbol.asyncDispose](): Promise<void>;
+};
+
+/** A ky instance with every tier in place, plus {@link ClientExtras}. */
+export type ResilientClient = KyInstance & ClientExtras;
+
+let clientCount = 0;
+
+function build<T>(tier: string, create: () => T): T {
+  try {
+    return create();
+  } catch (error) {
+    throw pluginError(tier, error);
+  }
+}
+
+/**
+ * Creates a ky instance with the whole resilience stack, composed in this order (outermost
+ * first): ky's total timeout and retry decision (the retry tier, with jittered backoff and a
+ * per-host budget), then for each attempt the client's attempt observer, the host limiter, the
+ * circuit breaker, the attempt timeouts, and the agent's fetch. Every tier can be configured or
+ * switched off (`false`), and overridden per request through its plugin's `context` key.
+ *
+ * @example
+ * await using client = createClient({ ky: { baseUrl: 'https://api.example/' } }); // Node 24+
+ * const user = await client.get('users/1').json();
+ *
+ * @example
+ * const client = createClient({ retry: { limit: 2 }, timeout: { total: 10_000, attempt: 3_000 } });
+ * client.on('retry', ({ host, attempt, delay, reason }) => log.warn({ host, attempt, delay, reason }));
+ * try { await client.get(url).json(); } finally { await client.close(); }
+ */
+export function createClient(options?: ClientOptions): ResilientClient {
+  const plan = resolveClientOptions(options);
+  clientCount += 1;
+  const name = plan.name ?? `ky-resilience#${clientCount}`;
+  const hub = new EventHub();
+  for (const event of clientEventNames) {
+    const listener = plan.events[event];
+    if (listener !== undefined) hub.on(event, listener as (e: ClientEventMap[typeof event]) => void);
+  }
+
+  // The tiers. Each plugin validates its own options here; the agent comes last, so that a bad
+  // option anywhere leaves nothing to close.
+  const timeout =
+    plan.timeout === undefined ? undefined : build('timeout', () => timeoutPlugin(plan.timeout));
+  const limiter =
+    plan.hostLimiter === undefined
+      ? undefined
+      : build('hostLimiter', () => createHostLimiter(plan.hostLimiter));
+  const retryOptions = plan.retry;
+  const retry =
+    retryOptions === undefined
+      ? undefined
+      : build('retry', () =>
+          retryPlugin({
+            ...retryOptions,
+            onRetry: (event) => {
+              retryOptions.onRetry?.(event);
+              hub.emit('retry', () => ({
+                client: name,
+                host: event.host,
+                attempt: event.attempt,
+                delay: event.delay,
+                reason: event.reason,
+                delaySource: event.delaySource,
+                error: event.error,
+              }));
+            },
+            onGiveUp: (event) => {
+              retryOptions.onGiveUp?.(event);
+              hub.emit('giveUp', () => ({
+                client: name,
+                host: event.host,
+                attempts: event.attempts,
+                error: event.error,
+                reason: event.decision.reason,
+              }));
+            },
+          }),
+        );
+  const ownsAgent = plan.agent.kind === 'own';
+  const agent =
+    plan.agent.kind === 'own'
+      ? build('agent', () =>
+          createAgent((plan.agent as { options: Parameters<typeof createAgent>[0] }).options),
+        )
+      : plan.agent.kind === 'shared'
+        ? plan.agent.agent
+        : undefined;
+
+  // In-flight attempts, for close().
+  let closed = false;
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  let closing: Promise<void> | undefined;
+  const clockOption = plan.clock;
+  const observer = attemptObserver({
+    name,
+    hub,
+    clock: clockOption ?? (() => performance.now()),
+    isClosed: () => closed,
+    started: () => {
+      inFlight += 1;
+    },
+    settled: () => {
+      inFlight -= 1;
+      if (inFlight === 0 && drained !== undefined) {
+        const resolve = drained;
+        drained = undefined;
+        resolve();
+      }
+    },
+  });
+
+  // A request may not override a tier that is switched off.
+  const offContextKeys = plan.offContextKeys;
+  const guard: InitHook = (callOptions) => {
+    if (offContextKeys.size === 0) return;
+    const context = callOptions.context;
+    if (context === undefined) return;
+    for (const [key, tier] of offContextKeys) {
+      if (context[key] !== undefined) {
+        throw new ClientOptionsError(
+          `context['${key}']`,
+          context[key],
+          `the ${tier} tier is switched off (${tier}: false)`,
+        );
+      }
+    }
+  };
+
+  // The base: the agent's fetch, the tiers' ownership of ky's timeout and retry, the guard, then
+  // the user's ky options (their init hooks run before the tiers', so they can set overrides).
+  const base: Options = {
+    hooks: { init: [guard] },
+    ...(agent === undefined ? {} : { fetch: agent.fetch }),
+    ...(timeout === undefined ? { timeout: false, totalTimeout: false } : {}),
+    ...(retry === undefined ? { retry: 0 } : {}),
+  };
+  // Per attempt, the init hook that runs last wraps outermost: timeouts (innermost), the limiter,
+  // retry (body buffering, headers), then the observer.
+  let instance: KyInstance = ky.create(base).extend(plan.ky);
+  if (timeout !== undefined) instance = instance.extend(timeout);
+  if (limiter !== undefined) instance = instance.extend(limiter.kyOptions);
+  if (retry !== undefined) instance = instance.extend(retry);
+  instance = instance.extend({ hooks: { init: [observer.init], beforeError: [observer.beforeError] } });
+
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      closed = true;
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          drained = resolve;
+        });
+      }
+      if (ownsAgent && agent !== undefined) await agent.close();
+    })();
+    return closing;
+  };
+
+  const extras: ClientExtras = {
+    name,
+    on(event, listener) {
+      if (!isClientEventName(event)) {
+        throw new ClientOptionsError('event', event, `unknown event (known: ${clientEventNames.join(', ')})`);
+      }
+      const tier = plan.offEvents.get(event);
+      if (tier !== undefined) {
+        throw new ClientOptionsError(
+          `on('${event}')`,
+          listener,
+          `the ${tier} tier is switched off (${tier}: false): this event never fires`,
+        );
+      }
+      if (typeof listener !== 'function') {
+        throw new ClientOptionsError(`on('${event}')`, listener, 'expected a function');
+      }
+      return hub.on(event, listener);
+    },
+    stats() {
+      return {
+        name,
+        inFlight,
+        closed,
+        agent: agent?.stats(),
+        limiter: limiter?.globalStats(),
+      };
+    },
+    agent,
+    limiter,
+    close,
+    get closed() {
+      return closed;
+    },
+    [Symbol.asyncDispose]: close,
+  };
+  return Object.defineProperties(instance, Object.getOwnPropertyDescriptors(extras)) as ResilientClient;
+}

@@ -1,0 +1,351 @@
+import type { AgentOptions, ResilientAgent } from '@ky-resilience/agent';
+import { type HostLimiterOptions, contextKey as limiterContextKey } from '@ky-resilience/host-limiter';
+import { type RetryOptions, contextKey as retryContextKey } from '@ky-resilience/retry';
+import {
+  type ResolvedTimeoutLimits,
+  resolveTimeoutOptions,
+  type TimeoutOptions,
+  contextKey as timeoutContextKey,
+} from '@ky-resilience/timeout';
+import { ClientOptionsError } from './errors.ts';
+import { type ClientEventListeners, type ClientEventName, isClientEventName } from './events.ts';
+import {
+  type ClientKyOptions,
+  type ClientOptions,
+  clientDefaults,
+  isPlainObject,
+  isResilientAgent,
+  kyOwnedOptions,
+} from './options.ts';
+import { pluginError } from './plugin-error.ts';
+
+/** A tier's name, as an option of {@link ClientOptions}. */
+export type TierName = 'agent' | 'hostLimiter' | 'timeout' | 'retry';
+
+/** The context key each tier's plugin reads per-request overrides from. */
+export const tierContextKeys: Readonly<Record<Exclude<TierName, 'agent'>, string>> = Object.freeze({
+  hostLimiter: limiterContextKey,
+  timeout: timeoutContextKey,
+  retry: retryContextKey,
+});
+
+/** The tier an event comes from (`attempt` comes from the client itself). */
+const eventTiers: Readonly<
+  Record<ClientEventName, Exclude<TierName, 'agent'> | 'circuitBreaker' | undefined>
+> = {
+  attempt: undefined,
+  retry: 'retry',
+  giveUp: 'retry',
+  breakerStateChange: 'circuitBreaker',
+  breakerRejected: 'circuitBreaker',
+  limiterRejected: 'hostLimiter',
+  timeout: 'timeout',
+};
+
+const topLevelKeys: readonly string[] = [
+  'agent',
+  'hostLimiter',
+  'timeout',
+  'retry',
+  'ky',
+  'events',
+  'name',
+  'clock',
+];
+
+/** Where the client's transport comes from. */
+export type AgentPlan =
+  | { readonly kind: 'own'; readonly options: AgentOptions }
+  | { readonly kind: 'shared'; readonly agent: ResilientAgent }
+  | { readonly kind: 'off' };
+
+/** The validated options, with the cross-tier defaults filled in, ready to build the tiers. */
+export type ClientPlan = {
+  readonly name: string | undefined;
+  readonly clock: (() => number) | undefined;
+  readonly agent: AgentPlan;
+  readonly hostLimiter: HostLimiterOptions | undefined;
+  readonly timeout: TimeoutOptions | undefined;
+  /** The effective limits (for the checks and `describe`), when the timeout tier is on. */
+  readonly limits: ResolvedTimeoutLimits | undefined;
+  readonly retry: RetryOptions | undefined;
+  readonly ky: ClientKyOptions;
+  readonly events: Partial<ClientEventListeners>;
+  /** The context keys of the tiers that are switched off (a request may not use them). */
+  readonly offContextKeys: ReadonlyMap<string, string>;
+  /** The events of the tiers that are switched off, with the tier (they never fire). */
+  readonly offEvents: ReadonlyMap<ClientEventName, string>;
+};
+
+/** The tier's options: `undefined` (defaults), `false` (off) or a plain object. */
+function tierObject(name: string, value: unknown): Record<string, unknown> | false {
+  if (value === undefined) return {};
+  if (value === false) return false;
+  if (!isPlainObject(value)) {
+    throw new ClientOptionsError(name, value, 'expected an options object or false');
+  }
+  return value;
+}
+
+function givenNumber(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+function smallest(...values: (number | false | undefined)[]): number | undefined {
+  let result: number | undefined;
+  for (const value of values) {
+    if (typeof value === 'number' && (result === undefined || value < result)) result = value;
+  }
+  return result;
+}
+
+/**
+ * Validates the client's own options and the rules that span tiers, and fills in the defaults
+ * that depend on another tier. Each tier's own options are validated by its plugin when the
+ * client builds it (and reported under the tier's path).
+ */
+export function resolveClientOptions(options: unknown): ClientPlan {
+  if (options !== undefined && !isPlainObject(options)) {
+    throw new ClientOptionsError('options', options, 'expected an object');
+  }
+  const given: Record<string, unknown> = options ?? {};
+  for (const key of Object.keys(given)) {
+    if (!topLevelKeys.includes(key)) {
+      throw new ClientOptionsError(key, given[key], `unknown option (known: ${topLevelKeys.join(', ')})`);
+    }
+  }
+
+  const name = given.name;
+  if (name !== undefined && (typeof name !== 'string' || name === '')) {
+    throw new ClientOptionsError('name', name, 'expected a non-empty string');
+  }
+  const clock = given.clock;
+  if (clock !== undefined && typeof clock !== 'function') {
+    throw new ClientOptionsError('clock', clock, 'expected a function returning milliseconds');
+  }
+
+  // The tiers: on (an object), or off (false).
+  const agentValue = given.agent;
+  const shared = isResilientAgent(agentValue) ? agentValue : undefined;
+  const agentOptions = shared === undefined ? tierObject('agent', agentValue) : undefined;
+  const limiter = tierObject('hostLimiter', given.hostLimiter);
+  const timeout = tierObject('timeout', given.timeout);
+  const retry = tierObject('retry', given.retry);
+  const on: Record<Exclude<TierName, 'agent'> | 'circuitBreaker', boolean> = {
+    hostLimiter: limiter !== false,
+    timeout: timeout !== false,
+    retry: retry !== false,
+    circuitBreaker: false,
+  };
+
+  // Timeouts: the effective limits decide the defaults of the connect timeout.
+  let limits: ResolvedTimeoutLimits | undefined;
+  if (timeout !== false) {
+    try {
+      limits = resolveTimeoutOptions(timeout).limits;
+    } catch (error) {
+      throw pluginError('timeout', error);
+    }
+  }
+  const connectBound = smallest(limits?.attempt, limits?.headers);
+  const timeoutConnect = timeout === false ? undefined : timeout.connect;
+
+  // The agent owns the connect timer; the timeout tier only labels its errors with the limit.
+  let agent: AgentPlan;
+  let connectLabel: number | undefined;
+  if (shared !== undefined) {
+    const sharedConnect = shared.options.connectTimeout;
+    if (typeof timeoutConnect === 'number' && timeoutConnect !== sharedConnect) {
+      throw new ClientOptionsError(
+        'timeout.connect',
+        timeoutConnect,
+        `differs from the shared agent's connectTimeout (${sharedConnect} ms), which owns the connect timer`,
+      );
+    }
+    agent = { kind: 'shared', agent: shared };
+    if (sharedConnect > 0 && (connectBound === undefined || sharedConnect <= connectBound)) {
+      connectLabel = sharedConnect;
+    }
+  } else if (agentOptions === false || agentOptions === undefined) {
+    if (timeoutConnect !== undefined && timeoutConnect !== false) {
+      throw new ClientOptionsError(
+        'timeout.connect',
+        timeoutConnect,
+        'the agent tier is switched off (agent: false): the connect timer belongs to the agent',
+      );
+    }
+    agent = { kind: 'off' };
+  } else {
+    const agentConnect = agentOptions.connectTimeout;
+    const explicit = givenNumber(agentConnect);
+    if (explicit !== undefined && typeof timeoutConnect === 'number' && timeoutConnect !== explicit) {
+      throw new ClientOptionsError(
+        'timeout.connect',
+        timeoutConnect,
+        `differs from agent.connectTimeout (${explicit} ms); set one of them`,
+      );
+    }
+    if (explicit !== undefined && explicit > 0 && connectBound !== undefined && explicit > connectBound) {
+      const which = limits?.headers === connectBound ? 'timeout.headers' : 'timeout.attempt';
+      throw new ClientOptionsError(
+        'agent.connectTimeout',
+        explicit,
+        `expected at most ${which} (${connectBound} ms): the connect timeout could never fire`,
+      );
+    }
+    const connect =
+      agentConnect !== undefined
+        ? agentConnect
+        : typeof timeoutConnect === 'number'
+          ? timeoutConnect
+          : Math.min(clientDefaults.connectTimeout, connectBound ?? clientDefaults.connectTimeout);
+    agent = {
+      kind: 'own',
+      options: { ...(agentOptions as AgentOptions), connectTimeout: connect as number },
+    };
+    const connectNumber = givenNumber(connect);
+    if (connectNumber !== undefined && connectNumber > 0) connectLabel = connectNumber;
+  }
+
+  // The limiter's caps default to the agent's, and may not exceed them: requests beyond the
+  // agent's caps would wait in its pool, inside the attempt timeout.
+  let hostLimiter: HostLimiterOptions | undefined;
+  if (limiter !== false) {
+    const caps = agentCaps(agent);
+    const result: Record<string, unknown> = { ...limiter };
+    const perKeyByOrigin = limiter.key === undefined;
+    const concurrency = givenNumber(limiter.concurrency);
+    const globalConcurrency = givenNumber(limiter.globalConcurrency);
+    if (caps.limit > 0 && globalConcurrency !== undefined && globalConcurrency > caps.limit) {
+      throw new ClientOptionsError(
+        'hostLimiter.globalConcurrency',
+        globalConcurrency,
+        `expected at most the agent's limit (${caps.limit}): requests beyond it would wait inside the agent, within the attempt timeout`,
+      );
+    }
+    if (perKeyByOrigin && caps.perHost > 0 && concurrency !== undefined && concurrency > caps.perHost) {
+      throw new ClientOptionsError(
+        'hostLimiter.concurrency',
+        concurrency,
+        `expected at most the agent's limitPerHost (${caps.perHost}): requests beyond it would wait inside the agent, within the attempt timeout`,
+      );
+    }
+    if (limiter.globalConcurrency === undefined && caps.limit > 0) {
+      result.globalConcurrency = Math.max(caps.limit, concurrency ?? 0);
+    }
+    if (limiter.concurrency === undefined && perKeyByOrigin && caps.perHost > 0) {
+      result.concurrency = Math.min(caps.perHost, globalConcurrency ?? caps.perHost);
+    }
+    hostLimiter = result as HostLimiterOptions;
+  }
+
+  // The timeout tier: the user's options, with the agent's connect timeout as the label.
+  let timeoutOptions: TimeoutOptions | undefined;
+  if (timeout !== false) {
+    timeoutOptions = { ...(timeout as TimeoutOptions) };
+    if (timeoutOptions.connect === undefined && connectLabel !== undefined) {
+      timeoutOptions.connect = connectLabel;
+    }
+  }
+
+  // Retry: the preset's defaults under the user's options (the backoff merged field by field).
+  let retryOptions: RetryOptions | undefined;
+  if (retry !== false) {
+    const userBackoff = retry.backoff;
+    retryOptions = { ...clientDefaults.retry, ...(retry as RetryOptions) };
+    if (userBackoff === undefined || isPlainObject(userBackoff)) {
+      retryOptions.backoff = { ...clientDefaults.retry.backoff, ...(userBackoff as RetryOptions['backoff']) };
+    }
+  }
+
+  const ky = resolveKy(given.ky, on);
+  const events = resolveEvents(given.events, on);
+
+  const offContextKeys = new Map<string, string>();
+  for (const tier of ['hostLimiter', 'timeout', 'retry'] as const) {
+    if (!on[tier]) offContextKeys.set(tierContextKeys[tier], tier);
+  }
+
+  const offEvents = new Map<ClientEventName, string>();
+  for (const [event, tier] of Object.entries(eventTiers)) {
+    if (tier !== undefined && !on[tier]) offEvents.set(event as ClientEventName, tier);
+  }
+
+  return {
+    name: name as string | undefined,
+    clock: clock as (() => number) | undefined,
+    agent,
+    hostLimiter,
+    timeout: timeoutOptions,
+    limits,
+    retry: retryOptions,
+    ky,
+    events,
+    offContextKeys,
+    offEvents,
+  };
+}
+
+/** The agent's caps (0 = none), as the agent computes its defaults. */
+function agentCaps(agent: AgentPlan): { limit: number; perHost: number } {
+  if (agent.kind === 'off') return { limit: 0, perHost: 0 };
+  if (agent.kind === 'shared') {
+    return { limit: agent.agent.options.limit, perHost: agent.agent.options.limitPerHost };
+  }
+  const limit = Number.isSafeInteger(agent.options.limit) ? (agent.options.limit as number) : 100;
+  const perHost = Number.isSafeInteger(agent.options.limitPerHost)
+    ? (agent.options.limitPerHost as number)
+    : Math.min(10, limit === 0 ? 10 : limit);
+  return { limit, perHost };
+}
+
+function resolveKy(value: unknown, on: Readonly<Record<string, boolean>>): ClientKyOptions {
+  if (value === undefined) return {};
+  if (!isPlainObject(value)) {
+    throw new ClientOptionsError('ky', value, 'expected a ky options object');
+  }
+  for (const key of Object.keys(value)) {
+    const owner = kyOwnedOptions[key];
+    if (owner !== undefined) {
+      throw new ClientOptionsError(`ky.${key}`, value[key], `owned by the client: ${owner}`);
+    }
+  }
+  const context = value.context;
+  if (context !== undefined && isPlainObject(context)) {
+    for (const [tier, key] of Object.entries(tierContextKeys)) {
+      if (!on[tier] && context[key] !== undefined) {
+        throw new ClientOptionsError(
+          `ky.context['${key}']`,
+          context[key],
+          `the ${tier} tier is switched off (${tier}: false)`,
+        );
+      }
+    }
+  }
+  return value as ClientKyOptions;
+}
+
+function resolveEvents(value: unknown, on: Readonly<Record<string, boolean>>): Partial<ClientEventListeners> {
+  if (value === undefined) return {};
+  if (!isPlainObject(value)) {
+    throw new ClientOptionsError('events', value, 'expected an object of listeners by event name');
+  }
+  for (const [key, listener] of Object.entries(value)) {
+    if (!isClientEventName(key)) {
+      throw new ClientOptionsError(`events.${key}`, listener, 'unknown event');
+    }
+    if (listener === undefined) continue;
+    if (typeof listener !== 'function') {
+      throw new ClientOptionsError(`events.${key}`, listener, 'expected a function');
+    }
+    const tier = eventTiers[key];
+    if (tier !== undefined && !on[tier]) {
+      throw new ClientOptionsError(
+        `events.${key}`,
+        listener,
+        `the ${tier} tier is switched off (${tier}: false): this event never fires`,
+      );
+    }
+  }
+  return value as Partial<ClientEventListeners>;
+}
