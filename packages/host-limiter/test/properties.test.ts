@@ -157,9 +157,17 @@ test('property: slots are held exactly while a request is in flight or its body 
             const target = open[c.pick % Math.max(1, open.length)];
             if (target === undefined) return;
             if (c.how === 'finish') {
+              // The caller reads the body to its end. (A body received in full but left unread keeps its
+              // chunks queued, and its slot, until read or cancelled.)
+              const call = calls.find((x) => x.input === target.input);
               target.state = 'closed';
-              target.body?.enqueue(new Uint8Array([1]));
-              target.body?.close();
+              if (call?.response?.body != null) {
+                target.body?.enqueue(new Uint8Array([1]));
+                target.body?.close();
+                assert.equal((await call.response.arrayBuffer()).byteLength, 1);
+              } else {
+                target.body?.close();
+              }
             } else if (c.how === 'error') {
               target.state = 'closed';
               target.body?.error(new TypeError('terminated'));
