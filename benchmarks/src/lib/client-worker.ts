@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ClientName, ClientOptions } from './clients.ts';
 import type { LoadResult } from './load.ts';
+import type { OpenLoopPlan, OpenLoopResult } from './open-loop.ts';
 import type { ParentMessage, WorkerMessage } from './protocol.ts';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
@@ -84,6 +85,21 @@ export class ClientWorker {
       );
     }
     return reply.result;
+  }
+
+  /** Runs one open-loop plan; failed calls are part of the result. */
+  async openLoop(plan: OpenLoopPlan): Promise<OpenLoopResult> {
+    await this.#ready;
+    const reply = await this.#ask({ type: 'open-loop', id: this.#nextId++, plan });
+    if (reply.type !== 'calls') throw new Error(`worker ${this.name}: unexpected reply ${reply.type}`);
+    return reply.result;
+  }
+
+  /** Closes the client and builds a fresh one in the same process. */
+  async renew(): Promise<void> {
+    await this.#ready;
+    const reply = await this.#ask({ type: 'renew', id: this.#nextId++ });
+    if (reply.type !== 'renewed') throw new Error(`worker ${this.name}: unexpected reply ${reply.type}`);
   }
 
   /** The client's own account of its process (see `Client.inspect`). */

@@ -11,16 +11,31 @@ export type ClientName =
   | 'node-fetch'
   | 'agent-fetch'
   | 'undici-fetch'
-  | 'undici-request';
+  | 'undici-request'
+  | 'preset'
+  | 'ky-retry'
+  | 'got'
+  | 'axios'
+  | 'ofetch'
+  | 'p-retry'
+  | 'opossum'
+  | 'cockatiel';
 
 export type ClientOptions = {
-  /** `limitPerHost` of `createAgent` (agent clients only); `undefined` keeps the agent's default. */
+  /** `limitPerHost` of `createAgent` (agent clients and the preset); `undefined` keeps the agent's default. */
   limitPerHost?: number;
+  /** Options of the preset's `createClient` (the preset only), merged over `limitPerHost`. */
+  preset?: Record<string, unknown>;
+  /** Map every host name to 127.0.0.1 with this DNS TTL in ms (agent clients and the preset only). */
+  loopbackResolver?: { ttl: number };
 };
 
+/** Per-call extras: the benchmark's abort signal and headers (e.g. a call id the upstream records). */
+export type CallInit = { signal?: AbortSignal; headers?: Record<string, string> };
+
 export type Client = {
-  /** Sends one GET and reads the whole body as text. */
-  get(url: string): Promise<unknown>;
+  /** Sends one GET and reads the whole body as text; rejects when the call failed (status ≥ 400 included). */
+  get(url: string, init?: CallInit): Promise<unknown>;
   /** Facts about the client's process, read after the runs (e.g. which dispatcher the global fetch used). */
   inspect(): Promise<Record<string, unknown>>;
   close(): Promise<void>;
@@ -33,6 +48,14 @@ export const clientNames: readonly ClientName[] = [
   'agent-fetch',
   'undici-fetch',
   'undici-request',
+  'preset',
+  'ky-retry',
+  'got',
+  'axios',
+  'ofetch',
+  'p-retry',
+  'opossum',
+  'cockatiel',
 ];
 
 const require = createRequire(import.meta.url);
@@ -71,9 +94,50 @@ async function kyInstance(fetch?: typeof globalThis.fetch): Promise<import('ky')
   return ky.create(fetch === undefined ? {} : { fetch });
 }
 
+/** Agent options from the client options: `limitPerHost` and the loopback resolver. */
+function agentOptions(options: ClientOptions): import('@ky-resilience/agent').AgentOptions {
+  const agent: import('@ky-resilience/agent').AgentOptions = {};
+  if (options.limitPerHost !== undefined) agent.limitPerHost = options.limitPerHost;
+  if (options.loopbackResolver !== undefined) {
+    const answer = [{ address: '127.0.0.1', family: 4 as const, ttl: options.loopbackResolver.ttl }];
+    agent.resolver = async () => answer;
+  }
+  return agent;
+}
+
 async function agentOf(options: ClientOptions): Promise<import('@ky-resilience/agent').ResilientAgent> {
   const { createAgent } = await import('@ky-resilience/agent');
-  return createAgent(options.limitPerHost === undefined ? {} : { limitPerHost: options.limitPerHost });
+  return createAgent(agentOptions(options));
+}
+
+/** A failed status as an error, for the clients that resolve on any status (fetch). */
+class StatusError extends Error {
+  readonly status: number;
+  constructor(status: number) {
+    super(`status ${status}`);
+    this.name = 'StatusError';
+    this.status = status;
+  }
+}
+
+/** Node's default fetch that rejects on a failed status (after discarding its body), for the wrappers. */
+async function fetchText(url: string, init: CallInit | undefined): Promise<string> {
+  const response = await fetch(url, init);
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new StatusError(response.status);
+  }
+  return response.text();
+}
+
+/** Fetch options from a call's extras, without `undefined` members. */
+function fetchInit(init: CallInit | undefined, signal?: AbortSignal): RequestInit {
+  const out: RequestInit = {};
+  const signals = [signal, init?.signal].filter((s): s is AbortSignal => s !== undefined);
+  if (signals.length === 1) out.signal = signals[0]!;
+  else if (signals.length > 1) out.signal = AbortSignal.any(signals);
+  if (init?.headers !== undefined) out.headers = init.headers;
+  return out;
 }
 
 function agentFacts(agent: import('@ky-resilience/agent').ResilientAgent): Record<string, unknown> {
@@ -92,14 +156,14 @@ export async function createClient(name: ClientName, options: ClientOptions = {}
     case 'ky-default-fetch': {
       const api = await kyInstance();
       return {
-        get: (url) => api.get(url).text(),
+        get: (url, init) => api.get(url, init).text(),
         inspect: async () => globalDispatcherFacts(),
         close: async () => {},
       };
     }
     case 'node-fetch':
       return {
-        get: async (url) => (await fetch(url)).text(),
+        get: (url, init) => fetchText(url, init),
         inspect: async () => globalDispatcherFacts(),
         close: async () => {},
       };
@@ -107,7 +171,7 @@ export async function createClient(name: ClientName, options: ClientOptions = {}
       const agent = await agentOf(options);
       const api = await kyInstance(agent.kyOptions.fetch);
       return {
-        get: (url) => api.get(url).text(),
+        get: (url, init) => api.get(url, init).text(),
         inspect: async () => agentFacts(agent),
         close: () => agent.close(),
       };
@@ -115,7 +179,7 @@ export async function createClient(name: ClientName, options: ClientOptions = {}
     case 'agent-fetch': {
       const agent = await agentOf(options);
       return {
-        get: async (url) => (await agent.fetch(url)).text(),
+        get: async (url, init) => (await agent.fetch(url, fetchInit(init))).text(),
         inspect: async () => agentFacts(agent),
         close: () => agent.close(),
       };
@@ -136,6 +200,109 @@ export async function createClient(name: ClientName, options: ClientOptions = {}
         get: async (url) => (await undici.request(url, { dispatcher })).body.text(),
         inspect: async () => ({ npmUndici: npmUndiciVersion() }),
         close: () => dispatcher.close(),
+      };
+    }
+    case 'preset': {
+      const { createClient: createPreset } = await import('ky-resilience');
+      const agent = agentOptions(options);
+      const preset = { ...(Object.keys(agent).length > 0 ? { agent } : {}), ...options.preset };
+      const client = createPreset(preset as import('ky-resilience').ClientOptions);
+      return {
+        get: (url, init) => client.get(url, init).text(),
+        inspect: async () => ({ ...client.stats(), npmUndiciModulesLoaded: npmUndiciModules().length }),
+        close: () => client.close(),
+      };
+    }
+    case 'ky-retry': {
+      // ky on Node's default fetch with the retry plugin's defaults (limit 2, full jitter, per-host budget).
+      const { retryPlugin } = await import('@ky-resilience/retry');
+      const api = (await kyInstance()).extend(retryPlugin());
+      return {
+        get: (url, init) => api.get(url, init).text(),
+        inspect: async () => globalDispatcherFacts(),
+        close: async () => {},
+      };
+    }
+    case 'got': {
+      // got's defaults: retry limit 2 on GET for 408/413/429/500/502/503/504/521/522/524 and network errors,
+      // delay 2^(n-1) s + up to 100 ms noise, Retry-After honoured; no timeout; Node's global http agent.
+      const { default: got } = await import('got');
+      return {
+        get: (url, init) =>
+          got
+            .get(url, {
+              ...(init?.headers === undefined ? {} : { headers: init.headers }),
+              ...(init?.signal === undefined ? {} : { signal: init.signal }),
+            })
+            .text(),
+        inspect: async () => ({}),
+        close: async () => {},
+      };
+    }
+    case 'axios': {
+      // axios with axios-retry's defaults: 3 retries at once (no delay) on network errors and 5xx for idempotent methods.
+      const { default: axios } = await import('axios');
+      const { default: axiosRetry } = await import('axios-retry');
+      const instance = axios.create({ responseType: 'text' });
+      axiosRetry(instance);
+      return {
+        get: async (url, init) => {
+          const config: import('axios').AxiosRequestConfig = {};
+          if (init?.headers !== undefined) config.headers = init.headers;
+          if (init?.signal !== undefined) config.signal = init.signal;
+          return (await instance.get<string>(url, config)).data;
+        },
+        inspect: async () => ({}),
+        close: async () => {},
+      };
+    }
+    case 'ofetch': {
+      // ofetch's defaults on Node's fetch: one retry for GET at once (retryDelay 0) on 408/409/425/429/5xx.
+      const { ofetch } = await import('ofetch');
+      return {
+        get: (url, init) =>
+          ofetch(url, {
+            responseType: 'text',
+            ...(init?.signal === undefined ? {} : { signal: init.signal }),
+            ...(init?.headers === undefined ? {} : { headers: init.headers }),
+          }),
+        inspect: async () => globalDispatcherFacts(),
+        close: async () => {},
+      };
+    }
+    case 'p-retry': {
+      // p-retry's defaults around Node's fetch: 10 retries, 1 s × 2^n, no randomisation.
+      const { default: pRetry } = await import('p-retry');
+      return {
+        get: (url, init) =>
+          pRetry(() => fetchText(url, init), init?.signal === undefined ? {} : { signal: init.signal }),
+        inspect: async () => globalDispatcherFacts(),
+        close: async () => {},
+      };
+    }
+    case 'opossum': {
+      // opossum's defaults around Node's fetch: opens at 50 % errors in a 10 s window, half-open after 30 s,
+      // 10 s timeout; no retry.
+      const { default: CircuitBreaker } = await import('opossum');
+      const breaker = new CircuitBreaker(fetchText);
+      return {
+        get: (url, init) => breaker.fire(url, init),
+        inspect: async () => ({ opened: breaker.opened, stats: breaker.stats.failures }),
+        close: async () => breaker.shutdown(),
+      };
+    }
+    case 'cockatiel': {
+      // cockatiel's README composition: retry (3 attempts, ExponentialBackoff: 128 ms decorrelated jitter) around
+      // a ConsecutiveBreaker(5) that half-opens after 10 s, both handling every error.
+      const c = await import('cockatiel');
+      const policy = c.wrap(
+        c.retry(c.handleAll, { maxAttempts: 3, backoff: new c.ExponentialBackoff() }),
+        c.circuitBreaker(c.handleAll, { halfOpenAfter: 10_000, breaker: new c.ConsecutiveBreaker(5) }),
+      );
+      return {
+        get: (url, init) => policy.execute(({ signal }) => fetchText(url, { ...init, signal }), init?.signal),
+        inspect: async () => globalDispatcherFacts(),
+        close: async () => {},
       };
     }
     default:

@@ -4,6 +4,7 @@
  */
 import { type ClientName, type ClientOptions, clientNames, createClient } from './clients.ts';
 import { runLoad } from './load.ts';
+import { runOpenLoop } from './open-loop.ts';
 import type { ParentMessage, WorkerMessage } from './protocol.ts';
 
 const [name, json] = process.argv.slice(2);
@@ -14,7 +15,7 @@ const send = (message: WorkerMessage): void => {
   process.send?.(message);
 };
 
-const client = await createClient(name as ClientName, options);
+let client = await createClient(name as ClientName, options);
 send({ type: 'ready' });
 
 process.on('message', (message: ParentMessage) => {
@@ -24,6 +25,25 @@ process.on('message', (message: ParentMessage) => {
         (result) => send({ type: 'result', id: message.id, result }),
         (error: unknown) => send({ type: 'failed', id: message.id, error: String(error) }),
       );
+      break;
+    case 'open-loop':
+      runOpenLoop((url, init) => client.get(url, init), message.plan).then(
+        (result) => send({ type: 'calls', id: message.id, result }),
+        (error: unknown) => send({ type: 'failed', id: message.id, error: String(error) }),
+      );
+      break;
+    case 'renew':
+      // A fresh client (breakers, budgets and pools start empty); modules stay loaded and warm.
+      client
+        .close()
+        .then(() => createClient(name as ClientName, options))
+        .then(
+          (fresh) => {
+            client = fresh;
+            send({ type: 'renewed', id: message.id });
+          },
+          (error: unknown) => send({ type: 'failed', id: message.id, error: String(error) }),
+        );
       break;
     case 'inspect':
       client.inspect().then(
