@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createAgent, isAgentClosedError } from '@ky-resilience/agent';
+import { startUpstream } from '@ky-resilience/testing';
+import { createClient, isClientClosedError, isClientOptionsError } from '../src/index.ts';
+
+test('close() lets the attempt in flight finish, then closes the agent the client created', async (t) => {
+  const upstream = await startUpstream({ routes: { '/slow': { steps: [{ delayHeadersMs: 150 }] } } });
+  t.after(() => upstream.close());
+  const client = createClient();
+  t.after(() => client.close());
+
+  const call = client.get(`${upstream.url}/slow`).json<{ ok: boolean }>();
+  // Wait until the request reached the upstream, then close while it is in flight.
+  for (let i = 0; i < 200 && upstream.counters('/slow').inFlight === 0; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  assert.equal(client.stats().inFlight, 1);
+  const closing = client.close();
+  assert.equal(client.closed, true);
+  assert.equal(client.close(), closing, 'close() is idempotent');
+
+  assert.deepEqual(await call, { ok: true, route: '/slow', n: 0 });
+  await closing;
+  assert.equal(client.agent?.closed, true);
+  assert.equal(client.stats().inFlight, 0);
+  // A new call is refused before anything is sent (ky runs init hooks synchronously).
+  assert.throws(() => client.get(`${upstream.url}/slow`), isClientClosedError);
+  assert.equal(upstream.counters('/slow').requests, 1);
+});
+
+test('a call sleeping before a retry when the client closes fails with ClientClosedError', async (t) => {
+  const upstream = await startUpstream({
+    routes: { '/flaky': { steps: [{ status: 503 }, { status: 200 }] } },
+  });
+  t.after(() => upstream.close());
+  const client = createClient({ retry: { backoff: { strategy: 'none', base: 100 }, budget: false } });
+  t.after(() => client.close());
+  const retried = new Promise<void>((resolve) => client.on('retry', () => resolve()));
+
+  const call = client.get(`${upstream.url}/flaky`).catch((e: unknown) => e);
+  await retried;
+  await client.close();
+
+  const error = await call;
+  assert.ok(isClientClosedError(error), String(error));
+  assert.equal(error.client, client.name);
+  assert.equal(upstream.counters('/flaky').requests, 1);
+});
+
+test('two clients share one agent: one pool, and closing a client leaves the agent open', async (t) => {
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const agent = createAgent({ limitPerHost: 2 });
+  t.after(() => agent.close());
+  const a = createClient({ agent, name: 'a' });
+  const b = createClient({ agent, name: 'b', retry: { limit: 1 } });
+  t.after(() => Promise.all([a.close(), b.close()]));
+  assert.equal(a.agent, agent);
+  assert.equal(b.agent, agent);
+
+  for (let i = 0; i < 3; i += 1) {
+    await a.get(`${upstream.url}/a`).text();
+    await b.get(`${upstream.url}/b`).text();
+  }
+  // Sequential calls from both clients reuse the one keep-alive connection of the shared pool.
+  assert.equal(upstream.connections, 1);
+  assert.equal(a.stats().agent?.origins[upstream.origin]?.connected, 1);
+
+  await a.close();
+  assert.equal(agent.closed, false);
+  assert.equal((await b.get(`${upstream.url}/b`).json<{ route: string }>()).route, '/b');
+  await b.close();
+  assert.equal(agent.closed, false);
+  await agent.close();
+  const c = createClient({ agent, retry: false });
+  t.after(() => c.close());
+  const error = await c.get(`${upstream.url}/c`).catch((e: unknown) => e);
+  assert.ok(isAgentClosedError(error), String(error));
+});
+
+test('every tier switched off: plain ky over the global fetch, no retry, no timeout, no limiter', async (t) => {
+  const upstream = await startUpstream({ routes: { '/down': { steps: [{ status: 503 }] } } });
+  t.after(() => upstream.close());
+  const client = createClient({ agent: false, hostLimiter: false, timeout: false, retry: false });
+  t.after(() => client.close());
+  assert.equal(client.agent, undefined);
+  assert.equal(client.limiter, undefined);
+  const statuses: (number | undefined)[] = [];
+  client.on('attempt', (event) => statuses.push(event.status));
+
+  const error = await client.get(`${upstream.url}/down`).catch((e: unknown) => e);
+  assert.equal((error as { response?: Response }).response?.status, 503);
+  assert.equal(upstream.counters('/down').requests, 1);
+  assert.deepEqual(statuses, [503]);
+  assert.deepEqual(
+    { agent: client.stats().agent, limiter: client.stats().limiter },
+    { agent: undefined, limiter: undefined },
+  );
+
+  // A request may not override a tier that is off.
+  assert.throws(
+    () => client.get(`${upstream.url}/down`, { context: { '@ky-resilience/retry': { limit: 2 } } }),
+    (e: unknown) => isClientOptionsError(e) && e.option === "context['@ky-resilience/retry']",
+  );
+  assert.throws(
+    () => client.get(`${upstream.url}/down`, { context: { '@ky-resilience/timeout': { attempt: 5 } } }),
+    (e: unknown) => isClientOptionsError(e) && e.option === "context['@ky-resilience/timeout']",
+  );
+  assert.throws(
+    () => client.get(`${upstream.url}/down`, { context: { '@ky-resilience/host-limiter': { key: 'x' } } }),
+    (e: unknown) => isClientOptionsError(e) && e.option === "context['@ky-resilience/host-limiter']",
+  );
+  assert.equal(upstream.counters('/down').requests, 1);
+});
+
+test('per-request overrides reach each tier through context', async (t) => {
+  const upstream = await startUpstream({ routes: { '/down': { steps: [{ status: 503 }] } } });
+  t.after(() => upstream.close());
+  const client = createClient({ retry: { limit: 2, backoff: { base: 1 }, budget: false } });
+  t.after(() => client.close());
+
+  await client
+    .get(`${upstream.url}/down`, { context: { '@ky-resilience/retry': { limit: 0 } } })
+    .catch(() => {});
+  assert.equal(upstream.counters('/down').requests, 1);
+  await client.get(`${upstream.url}/down`).catch(() => {});
+  assert.equal(upstream.counters('/down').requests, 4);
+
+  // The limiter's key per request: the limiter then tracks that key.
+  await client.get(`${upstream.url}/ok`, { context: { '@ky-resilience/host-limiter': { key: 'tenant-a' } } });
+  assert.equal(client.limiter?.stats('tenant-a')?.active, 0);
+  // A bad override is the plugin's typed error, thrown by the call.
+  assert.throws(
+    () => client.get(`${upstream.url}/ok`, { context: { '@ky-resilience/timeout': { attempt: -5 } } }),
+    /attempt/,
+  );
+});
+
+test('ky options are merged: baseUrl, headers and init hooks that set overrides', async (t) => {
+  const upstream = await startUpstream({ routes: { '/down': { steps: [{ status: 503 }] } } });
+  t.after(() => upstream.close());
+  const client = createClient({
+    ky: {
+      baseUrl: `${upstream.url}/`,
+      headers: { 'x-app': 'test' },
+      hooks: {
+        init: [
+          (options) => {
+            options.context = { ...options.context, '@ky-resilience/retry': { limit: 0 } };
+          },
+        ],
+      },
+    },
+  });
+  t.after(() => client.close());
+  await client.get('down').catch(() => {});
+  assert.equal(upstream.counters('/down').requests, 1);
+  assert.equal(upstream.counters('/down').headers[0]?.['x-app'], 'test');
+});
