@@ -1,0 +1,127 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { startUpstream, type Upstream } from '@ky-resilience/testing';
+import { createPlainClient, createResilientClient, type DemoClient, resilientSettings } from './clients.ts';
+import { scaledIncident } from './incident.ts';
+import { Progress, type ProgressOutput } from './progress.ts';
+import { ClientRecorder } from './recorder.ts';
+import { renderReport } from './report-html.ts';
+import { type ClientSummary, summarize } from './summary.ts';
+import { renderTable } from './table.ts';
+import { runWorkload } from './workload.ts';
+
+export type DemoOptions = {
+  /** Multiplies every phase of the incident (1: 8 s + 8 s + 10 s + 8 s = 34 s). */
+  scale: number;
+  /** Calls started per second by each client. */
+  ratePerSec: number;
+  /** Where the HTML report goes; `false`: no report. */
+  reportPath: string | false;
+  /** Where progress and the table go. */
+  out: ProgressOutput;
+  /** Seed of both upstreams' brownout draws. */
+  seed: number;
+};
+
+export type DemoResult = {
+  summaries: ClientSummary[];
+  recorders: ClientRecorder[];
+  table: string;
+  reportPath: string | false;
+};
+
+type Lane = { recorder: ClientRecorder; upstream: Upstream; client: DemoClient };
+
+/**
+ * Runs the same workload through plain ky and through the resilient client, each against its own
+ * upstream running the same scripted incident, then prints the comparison and writes the report.
+ */
+export async function runDemo(options: DemoOptions): Promise<DemoResult> {
+  const incident = scaledIncident(options.scale, 5);
+  const tailMs = Math.round(1_000 * options.scale);
+  const endMs = incident.totalMs + tailMs;
+  let t0 = performance.now();
+  const clock = (): number => performance.now() - t0;
+  const lanes: Lane[] = [];
+  try {
+    const plain = new ClientRecorder('plain', 'plain ky', clock);
+    const resilient = new ClientRecorder('resilient', 'ky-resilience', clock);
+    for (const recorder of [plain, resilient]) {
+      const upstream = await startUpstream({ seed: options.seed });
+      lanes.push({ recorder, upstream, client: { get: async () => {}, close: async () => {} } });
+    }
+    lanes[0]!.client = createPlainClient(plain);
+    lanes[1]!.client = createResilientClient(resilient, options.scale);
+
+    const progress = new Progress(
+      options.out,
+      lanes.map((lane) => lane.recorder),
+      incident.phases,
+      incident.totalMs,
+      Math.max(1_000, 5_000 * options.scale),
+    );
+    const sample = (): void => {
+      for (const lane of lanes) lane.recorder.sampleAttempts(lane.upstream.counters().requests);
+    };
+    // Both upstreams start the incident now: their schedules measure from this moment.
+    for (const lane of lanes) lane.upstream.route('*', incident.route);
+    t0 = performance.now();
+    const sampleEveryMs = Math.max(25, Math.round(100 * options.scale));
+    let ticks = 0;
+    const ticker = setInterval(() => {
+      sample();
+      if (++ticks % Math.max(1, Math.round(250 / sampleEveryMs)) === 0) progress.update(clock());
+    }, sampleEveryMs);
+    ticker.unref();
+    try {
+      await Promise.all(
+        lanes.map((lane) =>
+          runWorkload({
+            ratePerSec: options.ratePerSec,
+            untilMs: endMs,
+            maxInFlight: 500,
+            call: (path) => lane.client.get(`${lane.upstream.url}${path}`),
+            recorder: lane.recorder,
+          }),
+        ),
+      );
+    } finally {
+      clearInterval(ticker);
+    }
+    sample();
+    progress.update(clock(), true);
+
+    const recorders = lanes.map((lane) => lane.recorder);
+    const summaries = recorders.map((r) => summarize(r, incident.phases, incident.recoveryAtMs));
+    const table = renderTable(summaries);
+    let reportPath: string | false = false;
+    if (options.reportPath !== false) {
+      const html = renderReport({
+        recorders,
+        summaries,
+        phases: incident.phases,
+        recoveryAtMs: incident.recoveryAtMs,
+        endMs: Math.max(endMs, ...recorders.flatMap((r) => r.calls.map((c) => c.endMs))),
+        workload: `${options.ratePerSec} GETs per second per client, started on a fixed schedule whatever happens to earlier calls; incident scale ${options.scale} (${(incident.totalMs / 1000).toFixed(1)} s), upstream seed ${options.seed}.`,
+        configs: {
+          plain:
+            'ky defaults: retry limit 2 (0.3 s, 0.6 s) on 408/413/429/500/502/503/504, timeout 10 s, Node’s global fetch.',
+          resilient: resilientDescription(options.scale),
+        },
+        generatedAt: new Date(),
+      });
+      await mkdir(dirname(options.reportPath), { recursive: true });
+      await writeFile(options.reportPath, html);
+      reportPath = options.reportPath;
+    }
+    return { summaries, recorders, table, reportPath };
+  } finally {
+    for (const lane of lanes) await lane.client.close();
+    for (const lane of lanes) await lane.upstream.close();
+  }
+}
+
+/** The resilient client's settings, as the report shows them. */
+export function resilientDescription(scale: number): string {
+  return `createClient(${JSON.stringify(resilientSettings(scale))}) of ky-resilience.`;
+}
