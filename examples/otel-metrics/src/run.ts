@@ -1,0 +1,129 @@
+import { startUpstream } from '@ky-resilience/testing';
+import type { Meter } from '@opentelemetry/api';
+import {
+  AggregationTemporality,
+  DataPointType,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import { createClient } from 'ky-resilience';
+import { subscribeMetrics } from './metrics.ts';
+
+/** One recorded series: the instrument, its labels, and its value (a sum, or a histogram's count and sum). */
+export type Series = {
+  readonly name: string;
+  readonly attributes: Readonly<Record<string, unknown>>;
+  readonly value: number;
+  /** Histograms only: the sum of the recorded values. */
+  readonly sum?: number;
+};
+
+/** What {@link run} made happen, and what the metrics recorded. */
+export type RunReport = {
+  /** Calls made, and how many succeeded. */
+  readonly calls: number;
+  readonly succeeded: number;
+  /** Requests the upstream received. */
+  readonly upstreamRequests: number;
+  /** Every series the in-memory exporter holds after the run. */
+  readonly series: readonly Series[];
+};
+
+/** Sums the series of `name` whose attributes include `where`. */
+export function total(series: readonly Series[], name: string, where: Record<string, unknown> = {}): number {
+  return series
+    .filter((s) => s.name === name && Object.entries(where).every(([k, v]) => s.attributes[k] === v))
+    .reduce((sum, s) => sum + s.value, 0);
+}
+
+/**
+ * Runs a small scripted workload against the testing upstream through one client, with an
+ * OpenTelemetry `MeterProvider` whose reader exports into memory, and returns what it recorded:
+ *
+ * - `/ok` × 5: five successful attempts;
+ * - `/flaky` (503 then 200): one retry;
+ * - `/late` (headers after 1 s) with a 50 ms headers timeout and no retry: one timeout, one give-up;
+ * - `/busy` × 6 in parallel through a per-host cap of 2 with a queue of 2: two queue-full rejections.
+ *
+ * The client knows nothing about metrics: `subscribeMetrics` listens on the diagnostics channels.
+ */
+export async function run(options: { meter?: Meter } = {}): Promise<RunReport> {
+  const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
+  const provider = new MeterProvider({ readers: [reader] });
+  const meter = options.meter ?? provider.getMeter('ky-resilience-example');
+  const unsubscribe = subscribeMetrics(meter);
+  const upstream = await startUpstream({
+    routes: {
+      '/ok': {},
+      '/flaky': { steps: [{ status: 503 }, { status: 200 }] },
+      '/late': { steps: [{ delayHeadersMs: 1_000 }] },
+      '/busy': { steps: [{ delayHeadersMs: 50 }] },
+    },
+  });
+  const client = createClient({
+    name: 'example',
+    ky: { baseUrl: `${upstream.url}/` },
+    hostLimiter: { concurrency: 2, maxQueue: 2 },
+    retry: { backoff: { base: 5 }, budget: false },
+  });
+  let calls = 0;
+  let succeeded = 0;
+  const call = async (promise: Promise<unknown>): Promise<void> => {
+    calls += 1;
+    try {
+      await promise;
+      succeeded += 1;
+    } catch {
+      // counted by the metrics
+    }
+  };
+  try {
+    for (let i = 0; i < 5; i += 1) await call(client.get('ok').text());
+    await call(client.get('flaky').text());
+    await call(
+      client
+        .get('late', {
+          context: { '@ky-resilience/timeout': { headers: 50 }, '@ky-resilience/retry': { limit: 0 } },
+        })
+        .text(),
+    );
+    await Promise.all(
+      Array.from({ length: 6 }, () =>
+        call(client.get('busy', { context: { '@ky-resilience/retry': { limit: 0 } } }).text()),
+      ),
+    );
+    await reader.forceFlush();
+    const series: Series[] = [];
+    for (const resourceMetrics of exporter.getMetrics().slice(-1)) {
+      for (const scope of resourceMetrics.scopeMetrics) {
+        for (const metric of scope.metrics) {
+          for (const point of metric.dataPoints) {
+            if (metric.dataPointType === DataPointType.HISTOGRAM) {
+              const value = point.value as { count: number; sum?: number };
+              series.push({
+                name: metric.descriptor.name,
+                attributes: point.attributes,
+                value: value.count,
+                ...(value.sum === undefined ? {} : { sum: value.sum }),
+              });
+            } else {
+              series.push({
+                name: metric.descriptor.name,
+                attributes: point.attributes,
+                value: point.value as number,
+              });
+            }
+          }
+        }
+      }
+    }
+    return { calls, succeeded, upstreamRequests: upstream.counters().requests, series };
+  } finally {
+    unsubscribe();
+    await client.close();
+    await upstream.close();
+    await provider.shutdown();
+  }
+}
