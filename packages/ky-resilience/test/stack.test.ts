@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isQueueFullError } from '@ky-resilience/host-limiter';
+import { isQueueFullError, isQueueTimeoutError } from '@ky-resilience/host-limiter';
 import { getRetryDecision } from '@ky-resilience/retry';
-import { startUpstream } from '@ky-resilience/testing';
-import { isAttemptTimeoutError, isHeadersTimeoutError } from '@ky-resilience/timeout';
+import { hangingListener, startUpstream } from '@ky-resilience/testing';
+import { isAttemptTimeoutError, isConnectTimeoutError, isHeadersTimeoutError } from '@ky-resilience/timeout';
 import { isHTTPError } from 'ky';
-import { type AttemptEvent, createClient, type RetryEvent, type TimeoutEvent } from '../src/index.ts';
+import {
+  type AttemptEvent,
+  createClient,
+  type LimiterRejectedEvent,
+  type RetryEvent,
+  type TimeoutEvent,
+} from '../src/index.ts';
 
 test('a plain GET goes through every tier and reports one attempt', async (t) => {
   const upstream = await startUpstream();
@@ -150,4 +156,42 @@ test('the host limiter caps what the upstream sees in flight; a full queue is re
     reason: 'queue-full',
   });
   assert.equal(client.stats().limiter?.active, 0);
+});
+
+test('a wait longer than the queue timeout is a QueueTimeoutError, reported as queue-timeout', async (t) => {
+  const upstream = await startUpstream({ routes: { '/hold': { steps: [{ delayHeadersMs: 500 }] } } });
+  t.after(() => upstream.close());
+  const client = createClient({ hostLimiter: { concurrency: 1, queueTimeout: 50 }, retry: { limit: 0 } });
+  t.after(() => client.close());
+  const rejected: LimiterRejectedEvent[] = [];
+  client.on('limiterRejected', (event) => rejected.push(event));
+
+  const hold = client.get(`${upstream.url}/hold`).text();
+  const queued = await client.get(`${upstream.url}/hold`).catch((e: unknown) => e);
+  await hold;
+
+  assert.ok(isQueueTimeoutError(queued), String(queued));
+  assert.deepEqual(
+    rejected.map(({ reason, key }) => ({ reason, key })),
+    [{ reason: 'queue-timeout', key: upstream.origin }],
+  );
+  assert.equal(upstream.counters('/hold').requests, 1);
+});
+
+test('a connect that never completes is the agent’s connect timeout, typed and reported', async (t) => {
+  const listener = await hangingListener();
+  t.after(() => listener.close());
+  const client = createClient({ agent: { connectTimeout: 100 }, retry: { limit: 0 } });
+  t.after(() => client.close());
+  const timeouts: TimeoutEvent[] = [];
+  client.on('timeout', (event) => timeouts.push(event));
+
+  const error = await client.get(listener.url).catch((e: unknown) => e);
+
+  assert.ok(isConnectTimeoutError(error), String(error));
+  assert.equal(error.limit, 100);
+  assert.deepEqual(
+    timeouts.map(({ phase, limit, attempt }) => ({ phase, limit, attempt })),
+    [{ phase: 'connect', limit: 100, attempt: 1 }],
+  );
 });
