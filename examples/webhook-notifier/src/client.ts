@@ -1,0 +1,40 @@
+import type { Resolver } from '@ky-resilience/agent';
+import { createClient, type ResilientClient } from 'ky-resilience';
+
+export type NotifierClientOptions = {
+  /**
+   * How subscriber host names resolve. The SSRF guard checks every address it returns, right
+   * before connecting. Default: DNS.
+   */
+  resolver?: Resolver;
+  /** Addresses allowed despite the guard (the demo and the tests allow 127.0.0.1, where they run). */
+  allowAddresses?: string[];
+  /** Retries per notification (each with the same Idempotency-Key). */
+  retries?: number;
+};
+
+/**
+ * The application's one HTTP client for webhooks. Subscriber URLs come from users, so:
+ * - the agent refuses private, loopback, link-local and metadata addresses (SSRF guard), checked
+ *   on each resolved address right before connecting (DNS rebinding cannot get around it);
+ * - each subscriber host gets its own circuit breaker and concurrency limit, so a dead or slow
+ *   subscriber neither holds every connection nor delays the others;
+ * - a POST is retried only because every notification carries an Idempotency-Key.
+ */
+export function createNotifierClient(options: NotifierClientOptions = {}): ResilientClient {
+  return createClient({
+    name: 'webhooks',
+    agent: {
+      limit: 50,
+      limitPerHost: 4,
+      connectTimeout: 2_000,
+      denyPrivateAddresses: true,
+      allowAddresses: options.allowAddresses ?? [],
+      ...(options.resolver === undefined ? {} : { resolver: options.resolver }),
+    },
+    hostLimiter: { concurrency: 4, maxQueue: 100, queueTimeout: 5_000 },
+    timeout: { total: 10_000, attempt: 3_000 },
+    retry: { limit: options.retries ?? 2, backoff: { strategy: 'full', base: 50, cap: 1_000 } },
+    ky: { headers: { 'user-agent': 'task-app-webhooks/1.0' } },
+  });
+}
