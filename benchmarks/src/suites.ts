@@ -1,7 +1,21 @@
 import type { Suite } from './lib/suite.ts';
 import { agentThroughput } from './suites/agent-throughput.ts';
+import { brownout } from './suites/brownout.ts';
+import { hostDown } from './suites/host-down.ts';
 import { hostLimiterOverhead } from './suites/host-limiter-overhead.ts';
+import { outage } from './suites/outage.ts';
 import { overhead } from './suites/overhead.ts';
+import { recovery } from './suites/recovery.ts';
+import { slowTail } from './suites/slow-tail.ts';
 
 /** Every suite, in the order `run.ts` runs them. */
-export const suites: readonly Suite[] = [agentThroughput, hostLimiterOverhead, overhead];
+export const suites: readonly Suite[] = [
+  agentThroughput,
+  hostLimiterOverhead,
+  overhead,
+  outage,
+  brownout,
+  slowTail,
+  recovery,
+  hostDown,
+];

@@ -26,6 +26,8 @@ export type ClientOptions = {
   limitPerHost?: number;
   /** Options of the preset's `createClient` (the preset only), merged over `limitPerHost`. */
   preset?: Record<string, unknown>;
+  /** ky options for `ky-default-fetch` (e.g. a tuned timeout); ky's defaults otherwise. */
+  ky?: Record<string, unknown>;
   /** Map every host name to 127.0.0.1 with this DNS TTL in ms (agent clients and the preset only). */
   loopbackResolver?: { ttl: number };
 };
@@ -88,10 +90,13 @@ function npmUndiciVersion(): string {
   return (require('undici/package.json') as { version: string }).version;
 }
 
-async function kyInstance(fetch?: typeof globalThis.fetch): Promise<import('ky').KyInstance> {
+async function kyInstance(
+  fetch?: typeof globalThis.fetch,
+  options: Record<string, unknown> = {},
+): Promise<import('ky').KyInstance> {
   const { default: ky } = await import('ky');
-  // ky's defaults, identical for every ky variant; only the fetch differs.
-  return ky.create(fetch === undefined ? {} : { fetch });
+  // ky's defaults, identical for every ky variant; only the fetch differs (and options a suite asks for).
+  return ky.create({ ...options, ...(fetch === undefined ? {} : { fetch }) } as import('ky').Options);
 }
 
 /** Agent options from the client options: `limitPerHost` and the loopback resolver. */
@@ -154,7 +159,7 @@ function agentFacts(agent: import('@ky-resilience/agent').ResilientAgent): Recor
 export async function createClient(name: ClientName, options: ClientOptions = {}): Promise<Client> {
   switch (name) {
     case 'ky-default-fetch': {
-      const api = await kyInstance();
+      const api = await kyInstance(undefined, options.ky);
       return {
         get: (url, init) => api.get(url, init).text(),
         inspect: async () => globalDispatcherFacts(),

@@ -29,6 +29,8 @@ export type OpenLoopResult = {
   errors: Record<string, number>;
   /** Wall time of the run. */
   ms: number;
+  /** When the run started, as `performance.timeOrigin + performance.now()` (comparable across processes). */
+  t0Wall: number;
 };
 
 /** The header carrying the call id. */
@@ -118,5 +120,5 @@ export async function runOpenLoop(
   const end = now();
   for (const [i] of controllers) records.push({ i, start: i * interval, end, outcome: 'unfinished' });
   records.sort((a, b) => a.i - b.i);
-  return { records, errors, ms: end };
+  return { records, errors, ms: end, t0Wall: performance.timeOrigin + t0 };
 }

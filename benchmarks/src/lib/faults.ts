@@ -1,0 +1,386 @@
+import { blackholeServer, type RouteSpec, startUpstream, type Upstream } from '@ky-resilience/testing';
+import { ClientWorker } from './client-worker.ts';
+import type { ClientName, ClientOptions } from './clients.ts';
+import { type CallRecord, callHeader, type OpenLoopResult } from './open-loop.ts';
+import { percentile } from './stats.ts';
+import type { SuiteSettings } from './suite.ts';
+
+/** A client in the behaviour-under-faults suites, with what it can and cannot express. */
+export type FaultClient = {
+  id: string;
+  label: string;
+  short: string;
+  client: ClientName;
+  options: ClientOptions;
+  /** Its retry (count and delays), or "none". */
+  retry: string;
+  /** Its circuit breaker, or "none" (the peer cannot express one). */
+  breaker: string;
+  /** Its retry budget, or "none". */
+  budget: string;
+};
+
+/** Every client, each with its defaults: the same list in every fault suite. */
+export const faultClients: readonly FaultClient[] = [
+  {
+    id: 'ky',
+    label: "ky (defaults) on Node's default fetch",
+    short: 'ky',
+    client: 'ky-default-fetch',
+    options: {},
+    retry: '2 retries, 0.3 s × 2ⁿ⁻¹',
+    breaker: 'none',
+    budget: 'none',
+  },
+  {
+    id: 'preset',
+    label: 'ky with the whole preset (defaults)',
+    short: 'preset',
+    client: 'preset',
+    options: {},
+    retry: '3 retries, decorrelated jitter from 1 s',
+    breaker: 'per host, 5 failures in a row, half-open after 5 s',
+    budget: 'per host, 20 % + 1/s',
+  },
+  {
+    id: 'ky-retry',
+    label: "ky + @ky-resilience/retry (defaults) on Node's fetch",
+    short: 'ky + retry plugin',
+    client: 'ky-retry',
+    options: {},
+    retry: '2 retries, full jitter from 0.3 s',
+    breaker: 'none',
+    budget: 'per host, 20 % + 1/s',
+  },
+  {
+    id: 'got',
+    label: 'got (defaults)',
+    short: 'got',
+    client: 'got',
+    options: {},
+    retry: '2 retries, 1 s × 2ⁿ⁻¹ + ≤ 100 ms',
+    breaker: 'none',
+    budget: 'none',
+  },
+  {
+    id: 'axios',
+    label: 'axios + axios-retry (defaults)',
+    short: 'axios-retry',
+    client: 'axios',
+    options: {},
+    retry: '3 retries, no delay',
+    breaker: 'none',
+    budget: 'none',
+  },
+  {
+    id: 'ofetch',
+    label: 'ofetch (defaults)',
+    short: 'ofetch',
+    client: 'ofetch',
+    options: {},
+    retry: '1 retry, no delay',
+    breaker: 'none',
+    budget: 'none',
+  },
+  {
+    id: 'p-retry',
+    label: 'p-retry (defaults) around fetch',
+    short: 'p-retry',
+    client: 'p-retry',
+    options: {},
+    retry: '10 retries, 1 s × 2ⁿ⁻¹',
+    breaker: 'none',
+    budget: 'none',
+  },
+  {
+    id: 'opossum',
+    label: 'opossum (defaults) around fetch',
+    short: 'opossum',
+    client: 'opossum',
+    options: {},
+    retry: 'none',
+    breaker: 'one for all hosts, 50 % errors in 10 s, half-open after 30 s',
+    budget: 'none',
+  },
+  {
+    id: 'cockatiel',
+    label: 'cockatiel (README policy) around fetch',
+    short: 'cockatiel',
+    client: 'cockatiel',
+    options: {},
+    retry: '3 retries, decorrelated jitter from 128 ms',
+    breaker: 'one for all hosts, 5 failures in a row, half-open after 10 s',
+    budget: 'none',
+  },
+];
+
+/** The upstream side of one run for one client: URLs to call, and what the upstream saw. */
+export type Target = {
+  urls: readonly string[];
+  /** Upstream attempts by call index (from the `x-bench-call` header). */
+  attempts(tag: string): Map<number, number>;
+  close(): Promise<void>;
+  /** Restarts the upstreams' schedules (called for every client right before the run starts). */
+  start(): void;
+  /** When `start()` was called, as `performance.timeOrigin + performance.now()`. */
+  startedWall: number;
+};
+
+/** Upstreams on 127.0.0.1 programmed with `spec`, the same seed for every client; `blackholes` more hosts that never answer. */
+export async function upstreamTarget(
+  spec: RouteSpec,
+  seed: number,
+  hosts = 1,
+  blackholes = 0,
+): Promise<Target> {
+  const upstreams: Upstream[] = [];
+  for (let i = 0; i < hosts; i++) upstreams.push(await startUpstream({ host: '127.0.0.1', seed: seed + i }));
+  const holes = await Promise.all(Array.from({ length: blackholes }, () => blackholeServer()));
+  const target: Target = {
+    startedWall: Number.NaN,
+    urls: [...upstreams.map((u) => `${u.url}/fault`), ...holes.map((h) => `${h.url}/fault`)],
+    attempts: (tag) => {
+      const byCall = new Map<number, number>();
+      for (const u of upstreams) {
+        for (const headers of u.counters().headers) {
+          const value = headers[callHeader];
+          if (typeof value !== 'string' || !value.startsWith(`${tag}-`)) continue;
+          const i = Number(value.slice(tag.length + 1));
+          byCall.set(i, (byCall.get(i) ?? 0) + 1);
+        }
+      }
+      return byCall;
+    },
+    start: () => {
+      for (const u of upstreams) u.route('*', spec);
+      target.startedWall = performance.timeOrigin + performance.now();
+    },
+    close: async () => {
+      await Promise.all([...upstreams.map((u) => u.close()), ...holes.map((h) => h.close())]);
+    },
+  };
+  return target;
+}
+
+/** One run of a fault suite: a workload and how to set up each client's upstream. */
+export type FaultRun = {
+  id: string;
+  rate: number;
+  count: number;
+  drainMs: number;
+  setup(seed: number): Promise<Target>;
+};
+
+/** What one client did in one run. */
+export type RunOutcome = {
+  records: CallRecord[];
+  errors: OpenLoopResult['errors'];
+  /** Upstream attempts by call index. */
+  attempts: Map<number, number>;
+  /** Upstream requests in all. */
+  upstreamRequests: number;
+  /** Number of URLs (hosts) the calls went round-robin over. */
+  urls: number;
+  /** When the upstreams' schedules started, in the client's run time (ms; usually a few ms before 0). */
+  scheduleStart: number;
+};
+
+/** outcomes.get(clientId).get(runId)[round] */
+export type FaultResults = Map<string, Map<string, RunOutcome[]>>;
+
+/**
+ * Runs every run of a fault suite for every client, `rounds` times. Within a run all clients go at once, each in
+ * its own process against upstreams of its own with the same seed (so the same noise from the machine hits every
+ * client), starting from a fresh client (breakers, budgets, pools empty). Rounds use seeds `seed`, `seed + 1`...
+ */
+export async function runFaultSuite(
+  name: string,
+  settings: SuiteSettings,
+  clients: readonly FaultClient[],
+  runs: readonly FaultRun[],
+  rounds: number,
+  seed = 1,
+): Promise<FaultResults> {
+  const results: FaultResults = new Map(clients.map((c) => [c.id, new Map(runs.map((r) => [r.id, []]))]));
+  const workers = new Map(
+    clients.map((c) => [c.id, new ClientWorker(c.client, c.options, { execArgv: settings.workerExecArgv })]),
+  );
+  try {
+    await Promise.all([...workers.values()].map((w) => w.ready()));
+    // Warm-up: every client loads its modules and sends a few calls to a healthy upstream.
+    const warm = await upstreamTarget({}, seed);
+    try {
+      const urls = warm.urls;
+      await Promise.all(
+        [...workers.values()].map((w) =>
+          w.openLoop({ urls, rate: 200, count: 40, drainMs: 2_000, tag: 'warm' }),
+        ),
+      );
+    } finally {
+      await warm.close();
+    }
+    for (let round = 1; round <= rounds; round++) {
+      for (const run of runs) {
+        await Promise.all([...workers.values()].map((w) => w.renew()));
+        const targets = new Map<string, Target>();
+        try {
+          for (const c of clients) targets.set(c.id, await run.setup(seed + round - 1));
+          const tag = `${run.id}.${round}`;
+          for (const t of targets.values()) t.start();
+          const outcomes = await Promise.all(
+            clients.map((c) =>
+              workers.get(c.id)!.openLoop({
+                urls: targets.get(c.id)!.urls,
+                rate: run.rate,
+                count: run.count,
+                drainMs: run.drainMs,
+                tag,
+              }),
+            ),
+          );
+          for (const [k, c] of clients.entries()) {
+            const attempts = targets.get(c.id)!.attempts(tag);
+            let upstreamRequests = 0;
+            for (const n of attempts.values()) upstreamRequests += n;
+            results
+              .get(c.id)!
+              .get(run.id)!
+              .push({
+                records: outcomes[k]!.records,
+                errors: outcomes[k]!.errors,
+                attempts,
+                upstreamRequests,
+                urls: targets.get(c.id)!.urls.length,
+                scheduleStart: targets.get(c.id)!.startedWall - outcomes[k]!.t0Wall,
+              });
+          }
+          settings.log(`${name}: round ${round}/${rounds}, ${run.id} done`);
+        } finally {
+          await Promise.all([...targets.values()].map((t) => t.close()));
+        }
+      }
+    }
+  } finally {
+    await Promise.all([...workers.values()].map((w) => w.close()));
+  }
+  return results;
+}
+
+/** Latency of the records in ms; unfinished calls count with the time they had when cut off (a lower bound). */
+export function latencies(records: readonly CallRecord[]): number[] {
+  return records.map((r) => r.end - r.start);
+}
+
+/** The p-th percentile latency, and whether an unfinished call (a lower bound) is at or above it. */
+export function latencyPercentile(
+  records: readonly CallRecord[],
+  p: number,
+): { ms: number; lowerBound: boolean } | undefined {
+  if (records.length === 0) return undefined;
+  const ms = percentile(latencies(records), p);
+  const lowerBound = records.some((r) => r.outcome === 'unfinished' && r.end - r.start <= ms + 1e-9);
+  return { ms, lowerBound };
+}
+
+/** `123 ms`, `1.23 s`, with `≥` for a lower bound. */
+export function formatMs(ms: number, lowerBound = false): string {
+  const text =
+    ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : ms >= 10 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(1)} ms`;
+  return lowerBound ? `≥ ${text}` : text;
+}
+
+/** `99.6 %` */
+export function formatPercent(share: number): string {
+  return `${(share * 100).toFixed(1)} %`;
+}
+
+/** A PASS/MISS line for a goal `actual <op> target`, with the figures formatted by `format`. */
+export function goal(
+  label: string,
+  actual: number,
+  op: '≤' | '<' | '≥' | '>',
+  target: number,
+  format: (n: number) => string,
+): { line: string; met: boolean } {
+  const met =
+    op === '≤'
+      ? actual <= target
+      : op === '<'
+        ? actual < target
+        : op === '≥'
+          ? actual >= target
+          : actual > target;
+  return {
+    line: `${met ? 'PASS' : 'MISS'}  ${label}: ${format(actual)} (goal ${op} ${format(target)})`,
+    met,
+  };
+}
+
+/** `median (min–max)` of per-round figures. */
+export function spread(values: readonly number[], format: (n: number) => string): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = percentile(sorted, 50);
+  return sorted.length > 1
+    ? `${format(mid)} (${format(sorted[0]!)}–${format(sorted[sorted.length - 1]!)})`
+    : format(mid);
+}
+
+/** What every fault suite's report is made of. */
+export type FaultReport = {
+  name: string;
+  /** One sentence under the title. */
+  summary: string;
+  method: string;
+  table: string;
+  goalLines: readonly string[];
+  notes: readonly string[];
+  svg: string;
+  started: number;
+  loadBefore: number;
+};
+
+/** Prints and writes (`<name>.md`, `<name>.svg`) a fault suite's report; returns the printed text. */
+export async function finishFaultReport(settings: SuiteSettings, report: FaultReport): Promise<string> {
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const { loadavg } = await import('node:os');
+  const { environment, environmentLines } = await import('./env.ts');
+  const env = environment();
+  const seconds = (performance.now() - report.started) / 1000;
+  const loadNote = `Load average (1 min) before / after the suite: ${report.loadBefore.toFixed(2)} / ${(loadavg()[0] ?? 0).toFixed(2)} on ${env.cores} cores.`;
+  const text = [
+    `## ${report.name}${settings.smoke ? ' (smoke run: not a measurement)' : ''}`,
+    '',
+    report.table,
+    '',
+    ...report.goalLines,
+    ...(report.notes.length > 0 ? ['', ...report.notes] : []),
+    '',
+    `Suite time: ${seconds.toFixed(1)} s. ${loadNote}`,
+  ].join('\n');
+  if (settings.resultsDir !== undefined) {
+    await mkdir(settings.resultsDir, { recursive: true });
+    const markdown = [
+      `# ${report.name}`,
+      '',
+      report.summary,
+      '',
+      `Command (from the repository root): \`${settings.command}\``,
+      '',
+      ...environmentLines(env),
+      `- Suite time: ${seconds.toFixed(1)} s. ${loadNote}`,
+      '',
+      report.method,
+      '',
+      report.table,
+      '',
+      ...(report.goalLines.length > 0 ? ['```', ...report.goalLines, '```', ''] : []),
+      ...report.notes.flatMap((n) => [n, '']),
+      `![${report.name}](./${report.name}.svg)`,
+      '',
+    ].join('\n');
+    await writeFile(join(settings.resultsDir, `${report.name}.md`), markdown);
+    await writeFile(join(settings.resultsDir, `${report.name}.svg`), report.svg);
+  }
+  return text;
+}

@@ -1,0 +1,186 @@
+import { loadavg } from 'node:os';
+import {
+  type FaultRun,
+  faultClients,
+  finishFaultReport,
+  formatMs,
+  formatPercent,
+  goal,
+  latencyPercentile,
+  type RunOutcome,
+  runFaultSuite,
+  spread,
+  upstreamTarget,
+} from '../lib/faults.ts';
+import { formatRatio, markdownTable } from '../lib/report.ts';
+import { median } from '../lib/stats.ts';
+import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
+import { barChart } from '../lib/svg.ts';
+
+const NAME = 'brownout';
+const ERROR_RATE = 0.2;
+
+type Figures = {
+  success: number;
+  attemptsPerCall: number;
+  p50: number;
+  p99: number;
+  p99LowerBound: boolean;
+  unfinished: number;
+};
+
+function figuresOf(outcome: RunOutcome, count: number): Figures {
+  const p50 = latencyPercentile(outcome.records, 50)!;
+  const p99 = latencyPercentile(outcome.records, 99)!;
+  return {
+    success: outcome.records.filter((r) => r.outcome === 'ok').length / count,
+    attemptsPerCall: outcome.upstreamRequests / count,
+    p50: p50.ms,
+    p99: p99.ms,
+    p99LowerBound: p99.lowerBound,
+    unfinished: outcome.records.filter((r) => r.outcome === 'unfinished').length,
+  };
+}
+
+async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
+  const started = performance.now();
+  const loadBefore = loadavg()[0] ?? 0;
+  const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
+  const rate = 100;
+  const count = settings.requests ?? (settings.smoke ? 30 : 250);
+  const drainMs = settings.smoke ? 1_000 : 4_000;
+  const runs: FaultRun[] = [
+    {
+      id: 'brownout',
+      rate,
+      count,
+      drainMs,
+      setup: (seed) =>
+        upstreamTarget({ schedule: { kind: 'brownout', errorRate: ERROR_RATE, status: 503 } }, seed),
+    },
+  ];
+  const results = await runFaultSuite(NAME, settings, faultClients, runs, rounds);
+  const figs = new Map(
+    faultClients.map((c) => [
+      c.id,
+      results
+        .get(c.id)!
+        .get('brownout')!
+        .map((o) => figuresOf(o, count)),
+    ]),
+  );
+  const med = (id: string, pick: (f: Figures) => number): number => median(figs.get(id)!.map(pick));
+  const two = (n: number): string => n.toFixed(2);
+  /** p99 of the subject ÷ ky's p99, per round, median. */
+  const p99VsKy = (id: string): number =>
+    median(figs.get(id)!.map((f, i) => f.p99 / figs.get('ky')![i]!.p99));
+
+  const table = markdownTable(
+    [
+      'client',
+      'retry',
+      'breaker',
+      'budget',
+      'success (min–max)',
+      'upstream attempts per call',
+      'p50',
+      'p99 (min–max)',
+      'p99 ÷ ky',
+      'unfinished at the cutoff',
+    ],
+    faultClients.map((c) => {
+      const list = figs.get(c.id)!;
+      const lower = list.some((f) => f.p99LowerBound);
+      return [
+        c.label,
+        c.retry,
+        c.breaker,
+        c.budget,
+        spread(
+          list.map((f) => f.success),
+          formatPercent,
+        ),
+        spread(
+          list.map((f) => f.attemptsPerCall),
+          two,
+        ),
+        formatMs(med(c.id, (f) => f.p50)),
+        spread(
+          list.map((f) => f.p99),
+          (n) => formatMs(n, lower),
+        ),
+        formatRatio(p99VsKy(c.id)),
+        String(med(c.id, (f) => f.unfinished)),
+      ];
+    }),
+    ['left', 'left', 'left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
+  );
+  const checks = [
+    goal(
+      'preset: success rate',
+      med('preset', (f) => f.success),
+      '≥',
+      0.995,
+      formatPercent,
+    ),
+    goal(
+      'preset: upstream attempts per call',
+      med('preset', (f) => f.attemptsPerCall),
+      '≤',
+      1.3,
+      two,
+    ),
+    goal("preset: p99 latency ÷ ky's default p99 (same run)", p99VsKy('preset'), '<', 1, formatRatio),
+  ];
+  const allThree = faultClients
+    .filter((c) => c.id !== 'preset')
+    .filter(
+      (c) =>
+        med(c.id, (f) => f.success) >= 0.995 &&
+        med(c.id, (f) => f.attemptsPerCall) <= 1.3 &&
+        p99VsKy(c.id) < 1,
+    )
+    .map((c) => c.short);
+  const notes = [
+    `Other clients meeting all three goals in this run: ${allThree.length === 0 ? 'none' : allThree.join(', ')}.`,
+    'A call unfinished at the cutoff counts as not successful; its latency counts as the time it had run (a lower bound, marked ≥).',
+  ];
+  const method = [
+    `A ${ERROR_RATE * 100} % brownout: each upstream request fails with 503 (no Retry-After) with probability ${ERROR_RATE}, drawn `,
+    `from the upstream's seeded random (the same seed for every client in a round; seeds 1, 2, 3... by round). Open loop: `,
+    `${count} GETs issued at ${rate} per second, the same schedule for every client; calls still pending ${drainMs / 1000} s `,
+    `after the last one was issued are aborted. Every client with its defaults, in a process of its own, against an `,
+    `upstream of its own; all clients run at once, each from a fresh instance, ${rounds} round${rounds === 1 ? '' : 's'}; a figure is the `,
+    `median over the rounds (min–max beside it), "p99 ÷ ky" the median of the per-round ratios. Latency is per call, `,
+    `retries and backoff included, failed calls included.`,
+  ].join('');
+  const svg = barChart({
+    title: `${NAME}: p99 call latency under a ${ERROR_RATE * 100} % 503 brownout (median of ${rounds}; success rate in the table)`,
+    categories: faultClients.map((c) => c.short),
+    series: [
+      { name: 'p50 (ms)', values: faultClients.map((c) => med(c.id, (f) => f.p50)) },
+      { name: 'p99 (ms)', values: faultClients.map((c) => med(c.id, (f) => f.p99)) },
+    ],
+    unit: 'ms',
+    width: 960,
+  });
+  const text = await finishFaultReport(settings, {
+    name: NAME,
+    summary: `Behaviour under a ${ERROR_RATE * 100} % 503 brownout: success rate, upstream attempts per call and p99 latency.`,
+    method,
+    table,
+    goalLines: checks.map((c) => c.line),
+    notes,
+    svg,
+    started,
+    loadBefore,
+  });
+  return { text, goals: checks.length, missed: checks.filter((c) => !c.met).length };
+}
+
+export const brownout: Suite = {
+  name: NAME,
+  description:
+    'A 20 % 503 brownout: success rate, upstream attempts per call and p99 latency, every client side by side.',
+  run,
+};

@@ -1,0 +1,141 @@
+import { loadavg } from 'node:os';
+import {
+  type FaultRun,
+  faultClients,
+  finishFaultReport,
+  formatMs,
+  formatPercent,
+  goal,
+  latencyPercentile,
+  type RunOutcome,
+  runFaultSuite,
+  upstreamTarget,
+} from '../lib/faults.ts';
+import { formatRatio, markdownTable } from '../lib/report.ts';
+import { median } from '../lib/stats.ts';
+import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
+import { barChart } from '../lib/svg.ts';
+
+const NAME = 'host-down';
+const HOSTS = 5;
+/** Noise margin for "latency must not change" on a shared 2-core machine. */
+const MARGIN = 1.25;
+
+type Figures = { success: number; p50: number; p99: number };
+
+/** The calls to the four healthy hosts (calls go round-robin; the fifth host is the one that goes down). */
+function figuresOf(outcome: RunOutcome): Figures {
+  const records = outcome.records.filter((r) => r.i % HOSTS !== HOSTS - 1);
+  return {
+    success: records.filter((r) => r.outcome === 'ok').length / records.length,
+    p50: latencyPercentile(records, 50)!.ms,
+    p99: latencyPercentile(records, 99)!.ms,
+  };
+}
+
+async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
+  const started = performance.now();
+  const loadBefore = loadavg()[0] ?? 0;
+  const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
+  const rate = 100;
+  const count = settings.requests ?? (settings.smoke ? 50 : 200);
+  const drainMs = settings.smoke ? 500 : 1_000;
+  const runs: FaultRun[] = [
+    { id: 'healthy', rate, count, drainMs, setup: (seed) => upstreamTarget({}, seed, HOSTS) },
+    { id: 'down', rate, count, drainMs, setup: (seed) => upstreamTarget({}, seed, HOSTS - 1, 1) },
+  ];
+  const results = await runFaultSuite(NAME, settings, faultClients, runs, rounds);
+  const figs = (id: string, runId: string): Figures[] => results.get(id)!.get(runId)!.map(figuresOf);
+  const med = (id: string, runId: string, pick: (f: Figures) => number): number =>
+    median(figs(id, runId).map(pick));
+  /** down ÷ healthy per round, median. */
+  const change = (id: string, pick: (f: Figures) => number): number => {
+    const down = figs(id, 'down');
+    const healthy = figs(id, 'healthy');
+    return median(down.map((f, i) => pick(f) / pick(healthy[i]!)));
+  };
+  const table = markdownTable(
+    [
+      'client',
+      'breaker',
+      'success, all healthy',
+      'success, one down',
+      'p50 healthy / one down',
+      'p50 ÷',
+      'p99 healthy / one down',
+      'p99 ÷',
+    ],
+    faultClients.map((c) => [
+      c.label,
+      c.breaker,
+      formatPercent(med(c.id, 'healthy', (f) => f.success)),
+      formatPercent(med(c.id, 'down', (f) => f.success)),
+      `${formatMs(med(c.id, 'healthy', (f) => f.p50))} / ${formatMs(med(c.id, 'down', (f) => f.p50))}`,
+      formatRatio(change(c.id, (f) => f.p50)),
+      `${formatMs(med(c.id, 'healthy', (f) => f.p99))} / ${formatMs(med(c.id, 'down', (f) => f.p99))}`,
+      formatRatio(change(c.id, (f) => f.p99)),
+    ]),
+    ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
+  );
+  const checks = [
+    goal(
+      'preset: the four healthy hosts’ success rate with one host down',
+      med('preset', 'down', (f) => f.success),
+      '≥',
+      med('preset', 'healthy', (f) => f.success),
+      formatPercent,
+    ),
+    goal(
+      `preset: the four healthy hosts’ p50, one down ÷ all healthy (noise margin ${formatRatio(MARGIN)})`,
+      change('preset', (f) => f.p50),
+      '≤',
+      MARGIN,
+      formatRatio,
+    ),
+    goal(
+      `preset: the four healthy hosts’ p99, one down ÷ all healthy (noise margin ${formatRatio(MARGIN)})`,
+      change('preset', (f) => f.p99),
+      '≤',
+      MARGIN,
+      formatRatio,
+    ),
+  ];
+  const method = [
+    `${HOSTS} hosts (upstreams on 127.0.0.1, one port each, so five origins); calls go round-robin. Two runs per round, `,
+    `interleaved: all ${HOSTS} healthy, then the fifth host down: a server that accepts connections and never answers `,
+    `(the hardest kind of down for a shared pool: its calls hold connections until a timeout). Open loop: ${count} GETs at `,
+    `${rate} per second in all; calls pending ${drainMs / 1000} s after the last one was issued are aborted. Figures are for the `,
+    `calls to the four healthy hosts only. Every client with its defaults, in a process of its own against hosts of its own; all `,
+    `at once, from fresh instances, ${rounds} round${rounds === 1 ? '' : 's'}; a figure is the median over the rounds, a ratio the median of the `,
+    `per-round ratios (one down ÷ all healthy). The goal's ${formatRatio(MARGIN)} margin is for noise on a shared 2-core machine.`,
+  ].join('');
+  const svg = barChart({
+    title: `${NAME}: p99 of the four healthy hosts, all healthy vs one host not answering (ms, median of ${rounds})`,
+    categories: faultClients.map((c) => c.short),
+    series: [
+      { name: 'p99, all healthy', values: faultClients.map((c) => med(c.id, 'healthy', (f) => f.p99)) },
+      { name: 'p99, one host down', values: faultClients.map((c) => med(c.id, 'down', (f) => f.p99)) },
+    ],
+    unit: 'ms',
+    width: 960,
+  });
+  const text = await finishFaultReport(settings, {
+    name: NAME,
+    summary:
+      'One host down among five: the other four hosts’ success rate and latency, with and without the fault.',
+    method,
+    table,
+    goalLines: checks.map((c) => c.line),
+    notes: [],
+    svg,
+    started,
+    loadBefore,
+  });
+  return { text, goals: checks.length, missed: checks.filter((c) => !c.met).length };
+}
+
+export const hostDown: Suite = {
+  name: NAME,
+  description: 'One host down among five: the other four hosts’ success rate and latency, every client.',
+  run,
+};

@@ -1,0 +1,190 @@
+import { loadavg } from 'node:os';
+import {
+  type FaultRun,
+  faultClients,
+  finishFaultReport,
+  formatMs,
+  goal,
+  latencyPercentile,
+  type RunOutcome,
+  runFaultSuite,
+  spread,
+  upstreamTarget,
+} from '../lib/faults.ts';
+import { markdownTable } from '../lib/report.ts';
+import { median } from '../lib/stats.ts';
+import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
+import { barChart } from '../lib/svg.ts';
+
+const NAME = 'outage';
+
+type Figures = {
+  attemptsPerCall: number;
+  unfinished: number;
+  /** Failed calls that never reached the upstream (rejected by an open breaker). */
+  fastFailed: number;
+  fastP50?: number;
+  fastP99?: number;
+  failedP50?: number;
+  succeeded: number;
+};
+
+function figuresOf(outcome: RunOutcome, count: number): Figures {
+  const failed = outcome.records.filter((r) => r.outcome === 'error');
+  const fast = failed.filter((r) => (outcome.attempts.get(r.i) ?? 0) === 0);
+  const figures: Figures = {
+    attemptsPerCall: outcome.upstreamRequests / count,
+    unfinished: outcome.records.filter((r) => r.outcome === 'unfinished').length,
+    fastFailed: fast.length,
+    succeeded: outcome.records.filter((r) => r.outcome === 'ok').length,
+  };
+  const fp50 = latencyPercentile(fast, 50);
+  const fp99 = latencyPercentile(fast, 99);
+  const all50 = latencyPercentile(failed, 50);
+  if (fp50 !== undefined) figures.fastP50 = fp50.ms;
+  if (fp99 !== undefined) figures.fastP99 = fp99.ms;
+  if (all50 !== undefined) figures.failedP50 = all50.ms;
+  return figures;
+}
+
+async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
+  const started = performance.now();
+  const loadBefore = loadavg()[0] ?? 0;
+  const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
+  const rate = 100;
+  const count = settings.requests ?? (settings.smoke ? 30 : 100);
+  const drainMs = settings.smoke ? 1_000 : 3_400;
+  const runs: FaultRun[] = [
+    {
+      id: 'outage',
+      rate,
+      count,
+      drainMs,
+      setup: (seed) => upstreamTarget({ steps: [{ status: 503 }] }, seed),
+    },
+  ];
+  const results = await runFaultSuite(NAME, settings, faultClients, runs, rounds);
+  const figs = new Map(
+    faultClients.map((c) => [
+      c.id,
+      results
+        .get(c.id)!
+        .get('outage')!
+        .map((o) => figuresOf(o, count)),
+    ]),
+  );
+  const med = (id: string, pick: (f: Figures) => number | undefined): number | undefined => {
+    const values = figs
+      .get(id)!
+      .map(pick)
+      .filter((v): v is number => v !== undefined);
+    return values.length === 0 ? undefined : median(values);
+  };
+  const two = (n: number): string => n.toFixed(2);
+  const table = markdownTable(
+    [
+      'client',
+      'retry',
+      'breaker',
+      'budget',
+      'upstream attempts per call (min–max)',
+      'calls that never reached the upstream',
+      'failed call, breaker open: p50 / p99',
+      'failed call (all): p50',
+      'calls unfinished at the cutoff',
+    ],
+    faultClients.map((c) => {
+      const list = figs.get(c.id)!;
+      const fastP50 = med(c.id, (f) => f.fastP50);
+      const fastP99 = med(c.id, (f) => f.fastP99);
+      const failedP50 = med(c.id, (f) => f.failedP50);
+      const open =
+        c.breaker === 'none'
+          ? 'no breaker'
+          : fastP50 === undefined
+            ? 'never opened'
+            : `${formatMs(fastP50)} / ${formatMs(fastP99!)}`;
+      return [
+        c.label,
+        c.retry,
+        c.breaker,
+        c.budget,
+        spread(
+          list.map((f) => f.attemptsPerCall),
+          two,
+        ),
+        `${med(c.id, (f) => f.fastFailed)} of ${count}`,
+        open,
+        failedP50 === undefined ? '—' : formatMs(failedP50),
+        String(med(c.id, (f) => f.unfinished)),
+      ];
+    }),
+    ['left', 'left', 'left', 'left', 'right', 'right', 'right', 'right', 'right'],
+  );
+
+  const checks = [
+    goal('preset: upstream attempts per call', med('preset', (f) => f.attemptsPerCall)!, '≤', 1.2, two),
+    goal(
+      'preset: latency of a failed call once the breaker is open (p50)',
+      med('preset', (f) => f.fastP50) ?? Number.POSITIVE_INFINITY,
+      '<',
+      5,
+      (n) => formatMs(n),
+    ),
+    goal(
+      'ky + retry plugin (budget, no breaker): upstream attempts per call',
+      med('ky-retry', (f) => f.attemptsPerCall)!,
+      '≤',
+      1.2,
+      two,
+    ),
+  ];
+  const notes = [
+    `Side by side in this run: ky's default retry ${two(med('ky', (f) => f.attemptsPerCall)!)} upstream attempts per call, ` +
+      `the retry plugin's budget ${two(med('ky-retry', (f) => f.attemptsPerCall)!)}, the whole preset ${two(med('preset', (f) => f.attemptsPerCall)!)}.`,
+    'Clients without a breaker cannot fail fast: every call waits for its whole retry schedule. A call "unfinished at the cutoff" ' +
+      `was still in its retry schedule ${drainMs / 1000} s after the last call was issued (p-retry's 10 retries take 17 minutes); ` +
+      'its attempts so far are counted, so its attempts per call are a lower bound.',
+  ];
+  const method = [
+    `A sustained outage: the upstream answers every request with 503 (no Retry-After). Open loop: ${count} GETs `,
+    `issued at ${rate} per second, the same schedule for every client; calls still pending ${drainMs / 1000} s after the `,
+    `last one was issued are aborted. Every client runs with its defaults (the table says what each can express; `,
+    `"none" means the library has no such mechanism), in a process of its own, against an upstream of its own; all `,
+    `clients run at once, each from a fresh instance, ${rounds} round${rounds === 1 ? '' : 's'}; each figure is the median over the rounds. `,
+    `Upstream attempts are counted by the upstream per call (a call id header). "Breaker open" latency is the `,
+    `latency of failed calls that never reached the upstream.`,
+  ].join('');
+  const svg = barChart({
+    title: `${NAME}: upstream attempts per call during a 100 % 503 outage (median of ${rounds})`,
+    categories: faultClients.map((c) => c.short),
+    series: [
+      {
+        name: 'upstream attempts per call',
+        values: faultClients.map((c) => med(c.id, (f) => f.attemptsPerCall)),
+      },
+    ],
+    unit: 'attempts per call',
+    width: 960,
+  });
+  const text = await finishFaultReport(settings, {
+    name: NAME,
+    summary:
+      'Behaviour during a sustained outage (every response 503): upstream attempts per call and fail-fast latency.',
+    method,
+    table,
+    goalLines: checks.map((c) => c.line),
+    notes,
+    svg,
+    started,
+    loadBefore,
+  });
+  return { text, goals: checks.length, missed: checks.filter((c) => !c.met).length };
+}
+
+export const outage: Suite = {
+  name: NAME,
+  description:
+    'A sustained 100 % 503 outage: upstream attempts per call and failed-call latency once the breaker is open, every client side by side.',
+  run,
+};

@@ -1,0 +1,153 @@
+import { loadavg } from 'node:os';
+import {
+  type FaultRun,
+  faultClients,
+  finishFaultReport,
+  formatMs,
+  type RunOutcome,
+  runFaultSuite,
+  upstreamTarget,
+} from '../lib/faults.ts';
+import { markdownTable } from '../lib/report.ts';
+import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
+import { barChart } from '../lib/svg.ts';
+
+const NAME = 'recovery';
+/** A client still failing calls this close to the end of the run has not reached full throughput within it. */
+const TAIL_MS = 250;
+
+type Figures = {
+  /** ms from the recovery to the first successful call; undefined: none within the window. */
+  firstSuccess?: number;
+  /** ms from the recovery to the end of the last failed call (every call after it succeeded). */
+  fullThroughput?: number;
+  /** Failed calls issued after the recovery. */
+  failedAfter: number;
+};
+
+function figuresOf(outcome: RunOutcome, outageMs: number): Figures {
+  // The recovery in the client's time: the upstream's schedule started a few ms before the client's run.
+  const recoveryMs = outcome.scheduleStart + outageMs;
+  const ok = outcome.records.filter((r) => r.outcome === 'ok' && r.end >= recoveryMs);
+  const failed = outcome.records.filter((r) => r.outcome !== 'ok');
+  const figures: Figures = { failedAfter: failed.filter((r) => r.start >= recoveryMs).length };
+  if (ok.length > 0) figures.firstSuccess = Math.min(...ok.map((r) => r.end)) - recoveryMs;
+  // Full throughput: from the end of the last failed call on, every call succeeds, so successes come at the
+  // offered rate. A failure in the last stretch of the run means the client had not got there by its end.
+  const lastFailure = failed.length === 0 ? 0 : Math.max(...failed.map((r) => r.end));
+  const lastIssue = Math.max(...outcome.records.map((r) => r.start));
+  if (lastFailure < lastIssue - TAIL_MS) figures.fullThroughput = Math.max(0, lastFailure - recoveryMs);
+  return figures;
+}
+
+async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
+  const started = performance.now();
+  const loadBefore = loadavg()[0] ?? 0;
+  const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
+  const rate = 100;
+  const outageMs = settings.smoke ? 500 : 1_500;
+  const windowMs = settings.smoke ? 1_000 : 4_500;
+  const count = ((outageMs + windowMs) * rate) / 1000;
+  const runs: FaultRun[] = [
+    {
+      id: 'recovery',
+      rate,
+      count,
+      drainMs: 500,
+      setup: (seed) =>
+        upstreamTarget({ schedule: { kind: 'outage', startMs: 0, durationMs: outageMs, status: 503 } }, seed),
+    },
+  ];
+  const results = await runFaultSuite(NAME, settings, faultClients, runs, rounds);
+  const figs = new Map(
+    faultClients.map((c) => [
+      c.id,
+      results
+        .get(c.id)!
+        .get('recovery')!
+        .map((o) => figuresOf(o, outageMs)),
+    ]),
+  );
+  /** Median over rounds; a round without the event counts as beyond the window. */
+  const med = (id: string, pick: (f: Figures) => number | undefined): number => {
+    const sorted = figs
+      .get(id)!
+      .map((f) => pick(f) ?? Number.POSITIVE_INFINITY)
+      .sort((a, b) => a - b);
+    const a = sorted[Math.floor((sorted.length - 1) / 2)]!;
+    const b = sorted[Math.ceil((sorted.length - 1) / 2)]!;
+    return Number.isFinite(b) ? (a + b) / 2 : Number.POSITIVE_INFINITY;
+  };
+  const cell = (ms: number): string =>
+    Number.isFinite(ms) ? formatMs(ms) : `> ${formatMs(windowMs)} (not within the run)`;
+  const table = markdownTable(
+    [
+      'client',
+      'retry',
+      'breaker',
+      'recovery → first success',
+      'recovery → full throughput',
+      'calls issued after the recovery that failed',
+    ],
+    faultClients.map((c) => [
+      c.label,
+      c.retry,
+      c.breaker,
+      cell(med(c.id, (f) => f.firstSuccess)),
+      cell(med(c.id, (f) => f.fullThroughput)),
+      String(med(c.id, (f) => f.failedAfter)),
+    ]),
+    ['left', 'left', 'left', 'right', 'right', 'right'],
+  );
+  const notes = [
+    'A breaker trades recovery time for load on the failing upstream: it stops sending until it half-opens (the preset after 5 s, ' +
+      'doubling while failures go on; cockatiel 10 s; opossum 30 s), so its first success comes up to that long after the upstream ' +
+      'recovered, while the clients without a breaker see the recovery on their next retry. The outage table shows the other side.',
+  ];
+  const method = [
+    `An outage then recovery: every request fails with 503 for the first ${outageMs / 1000} s, then the upstream is healthy. Open loop: `,
+    `${count} GETs at ${rate} per second (${(outageMs + windowMs) / 1000} s), the same schedule for every client. "First success": from the `,
+    `recovery to the first call that succeeded. "Full throughput": from the recovery to the end of the last call that failed: from then on `,
+    `every call succeeds, so successes come at the offered rate (0 when no call failed after the recovery; a client still failing `,
+    `calls in the last ${TAIL_MS} ms of the run has not got there). `,
+    `Every client with its defaults, each in a process of its own against an upstream of its own; all at once, from fresh `,
+    `instances, ${rounds} round${rounds === 1 ? '' : 's'}; a figure is the median over the rounds (a round without the event counts as beyond the run).`,
+  ].join('');
+  const finite = (ms: number): number | undefined => (Number.isFinite(ms) ? ms : undefined);
+  const svg = barChart({
+    title: `${NAME}: ms from the recovery to the first success / full throughput (median of ${rounds}; no bar: not within ${windowMs / 1000} s)`,
+    categories: faultClients.map((c) => c.short),
+    series: [
+      {
+        name: 'first success (ms)',
+        values: faultClients.map((c) => finite(med(c.id, (f) => f.firstSuccess))),
+      },
+      {
+        name: 'full throughput (ms)',
+        values: faultClients.map((c) => finite(med(c.id, (f) => f.fullThroughput))),
+      },
+    ],
+    unit: 'ms after the recovery',
+    width: 960,
+  });
+  const text = await finishFaultReport(settings, {
+    name: NAME,
+    summary:
+      'Behaviour when an outage ends: time from the recovery to the first success and to full throughput.',
+    method,
+    table,
+    goalLines: [],
+    notes,
+    svg,
+    started,
+    loadBefore,
+  });
+  return { text, goals: 0, missed: 0 };
+}
+
+export const recovery: Suite = {
+  name: NAME,
+  description:
+    'An outage then recovery: time from the recovery to the first success and to full throughput, every client.',
+  run,
+};
