@@ -6,6 +6,7 @@ import { hostLimiterOverhead } from './suites/host-limiter-overhead.ts';
 import { outage } from './suites/outage.ts';
 import { overhead } from './suites/overhead.ts';
 import { recovery } from './suites/recovery.ts';
+import { retryContention } from './suites/retry-contention.ts';
 import { slowTail } from './suites/slow-tail.ts';
 
 /** Every suite, in the order `run.ts` runs them. */
@@ -18,4 +19,5 @@ export const suites: readonly Suite[] = [
   slowTail,
   recovery,
   hostDown,
+  retryContention,
 ];
