@@ -1,0 +1,447 @@
+import {
+  type CircuitBreakerPolicy,
+  CircuitState,
+  ConsecutiveBreaker,
+  CountBreaker,
+  circuitBreaker,
+  handleWhenResult,
+  type IBackoff,
+  type IBackoffFactory,
+  type IBreaker,
+  type IHalfOpenAfterBackoffContext,
+  isBrokenCircuitError,
+  isIsolatedCircuitError,
+} from 'cockatiel';
+import { defaultIsFailure } from './classify.ts';
+import { CircuitOpenError, type RejectedState } from './errors.ts';
+import { type CircuitStateName, emit, type FailureDetail, type StateChangeReason } from './events.ts';
+import type { CallOutcome, ResolvedOptions, ResolvedPolicy } from './options.ts';
+import { WindowBreaker } from './window-breaker.ts';
+
+/** What cockatiel sees of a call: failed or not (the caller gets the real response or error). */
+type Verdict = { readonly failed: boolean; readonly detail?: FailureDetail };
+
+const SUCCESS: Verdict = Object.freeze({ failed: false });
+/** Settles a probe slot whose half-open phase is over: cockatiel ignores outcomes of a past phase. */
+const STALE: Verdict = Object.freeze({ failed: false });
+/**
+ * Thrown to cockatiel for an outcome that must not count (a caller's abort, an error that is not a
+ * failure) in the closed state: an error its filter does not handle is rethrown uncounted there.
+ */
+const UNCOUNTED: unique symbol = Symbol('uncounted');
+
+const verdictPolicy = handleWhenResult((value) => (value as Verdict).failed === true);
+
+/** A half-open probe slot whose caller went away: the next admitted caller takes it over. */
+type FreeSlot = {
+  /** The half-open phase it belongs to. */
+  readonly phase: number;
+  /** Hands the slot's verdict to cockatiel. */
+  readonly settle: (verdict: Verdict) => void;
+  /** Settles once cockatiel has recorded the verdict. */
+  readonly recorded: Promise<unknown>;
+};
+
+/** A breaker's saved state, part of a registry snapshot. */
+export type HostSnapshot = {
+  /** The breaker's key. */
+  readonly host: string;
+  /** Its state when saved (informative: `policy` is what is restored). */
+  readonly state: CircuitStateName;
+  /** When it last opened (clock ms), if open. */
+  readonly openedAt: number | undefined;
+  /** When probes are allowed (clock ms), if open or half-open (a half-open breaker restores as open with a probe due). */
+  readonly nextProbeAt: number | undefined;
+  /** cockatiel's `CircuitBreakerPolicy.toJSON()`. */
+  readonly policy: unknown;
+};
+
+/** A breaker's state, for `describe(host)`. */
+export type HostBreakerInfo = {
+  readonly host: string;
+  readonly state: CircuitStateName;
+  /** When it last opened (clock ms), while open or half-open. */
+  readonly openedAt: number | undefined;
+  /** When probes are let through (clock ms), while open. */
+  readonly nextProbeAt: number | undefined;
+  /** How many times in a row it opened (1 after the first trip; 0 when closed). */
+  readonly opens: number;
+  /** Half-open probe slots taken in the current half-open phase (0 otherwise). */
+  readonly probesInFlight: number;
+  /** The last failure it counted. */
+  readonly lastFailure: FailureDetail | undefined;
+};
+
+/** Creates the trip policy's cockatiel breaker. */
+export function createBreaker(policy: ResolvedPolicy, clock: () => number): IBreaker {
+  switch (policy.kind) {
+    case 'consecutive':
+      return new ConsecutiveBreaker(policy.failures);
+    case 'count':
+      return new CountBreaker({
+        threshold: policy.threshold,
+        size: policy.size,
+        minimumNumberOfCalls: policy.minimumCalls,
+      });
+    case 'window':
+      return new WindowBreaker({ ...policy, clock });
+  }
+}
+
+function nameOf(state: CircuitState): CircuitStateName {
+  switch (state) {
+    case CircuitState.Closed:
+      return 'closed';
+    case CircuitState.Open:
+      return 'open';
+    case CircuitState.HalfOpen:
+      return 'half-open';
+    case CircuitState.Isolated:
+      return 'isolated';
+  }
+}
+
+function derivedReason(from: CircuitStateName, to: CircuitStateName): StateChangeReason {
+  if (to === 'isolated') return 'isolated';
+  if (to === 'half-open') return 'probe-due';
+  if (to === 'open') return from === 'half-open' ? 'probe-failed' : 'failures';
+  return from === 'isolated' ? 'reset' : 'probes-succeeded';
+}
+
+const noop = (): void => {};
+
+/**
+ * The open-period backoff handed to cockatiel. cockatiel checks `Date.now() - openedAt <
+ * backoff.duration` before letting a probe through; this wrapper answers that check from the
+ * injected clock instead (`duration` is −∞ once the probe is due by the clock, +∞ before), while
+ * the durations themselves come from the configured backoff (`next()`), which cockatiel advances
+ * on each re-open.
+ */
+class ClockedBackoff implements IBackoff<IHalfOpenAfterBackoffContext> {
+  readonly #inner: IBackoffFactory<IHalfOpenAfterBackoffContext>;
+  readonly #owner: HostBreaker;
+
+  constructor(inner: IBackoffFactory<IHalfOpenAfterBackoffContext>, owner: HostBreaker) {
+    this.#inner = inner;
+    this.#owner = owner;
+  }
+
+  get duration(): number {
+    return this.#owner.probeDue() ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  }
+
+  next(context: IHalfOpenAfterBackoffContext): IBackoff<IHalfOpenAfterBackoffContext> {
+    const next = this.#inner.next(context);
+    this.#owner.opened(next.duration);
+    return new ClockedBackoff(next, this.#owner);
+  }
+}
+
+/**
+ * One key's breaker: a cockatiel `CircuitBreakerPolicy` driven with `execute()` once per attempt,
+ * with the open period on the injected clock, N half-open probes with every other call rejected at
+ * once, and probes whose callers went away handed over to the next caller instead of being counted.
+ */
+export class HostBreaker {
+  readonly host: string;
+  readonly #options: ResolvedOptions;
+  readonly #policy: CircuitBreakerPolicy;
+  #state: CircuitStateName;
+  #openedAt: number | undefined;
+  #nextProbeAt: number | undefined;
+  #opens = 0;
+  /** Increases each time the circuit turns half-open. */
+  #phase = 0;
+  /** cockatiel probe slots taken in this half-open phase (cockatiel's successes + failures + in flight). */
+  #slotsTaken = 0;
+  #freeSlots: FreeSlot[] = [];
+  #lastFailure: FailureDetail | undefined;
+  #pendingReason: StateChangeReason | undefined;
+  #detached = false;
+
+  constructor(host: string, options: ResolvedOptions, saved?: HostSnapshot) {
+    this.host = host;
+    this.#options = options;
+    this.#policy = circuitBreaker(verdictPolicy, {
+      breaker: createBreaker(options.policy, options.clock),
+      halfOpenAfter: new ClockedBackoff(options.halfOpenAfter, this),
+      halfOpenSampling: { calls: options.halfOpenProbes, threshold: 0 },
+      ...(saved === undefined ? {} : { initialState: saved.policy }),
+    });
+    this.#state = nameOf(this.#policy.state);
+    if (saved !== undefined && this.#state === 'open') {
+      this.#openedAt = saved.openedAt;
+      this.#nextProbeAt = saved.nextProbeAt;
+    }
+    this.#policy.onStateChange((state) => this.#changed(nameOf(state)));
+  }
+
+  /** The state (an open breaker whose probe is due reports `open` until a call comes). */
+  get state(): CircuitStateName {
+    return this.#state;
+  }
+
+  /** True when probes may go through: the open period is over by the clock. */
+  probeDue(): boolean {
+    return this.#nextProbeAt === undefined || this.#options.clock() >= this.#nextProbeAt;
+  }
+
+  /** Called by the backoff when cockatiel opens the circuit for `duration` ms. */
+  opened(duration: number): void {
+    this.#openedAt = this.#options.clock();
+    this.#nextProbeAt = this.#openedAt + duration;
+    this.#opens += 1;
+  }
+
+  /** Runs one attempt through the breaker: `attempt` is called only when the breaker admits it. */
+  run(
+    request: Request | undefined,
+    signal: AbortSignal | null | undefined,
+    attempt: () => Promise<Response>,
+  ): Promise<Response> {
+    const policy = this.#policy;
+    switch (policy.state) {
+      case CircuitState.Isolated:
+        return this.#reject('isolated', request);
+      case CircuitState.Open:
+        if (!this.probeDue()) return this.#reject('open', request);
+        break;
+      case CircuitState.HalfOpen: {
+        const slot = this.#freeSlots.shift();
+        if (slot !== undefined) return this.#takeOver(slot, request, signal, attempt);
+        if (this.#slotsTaken >= this.#options.halfOpenProbes) return this.#reject('half-open', request);
+        break;
+      }
+      case CircuitState.Closed:
+        break;
+    }
+    return new Promise<Response>((resolve, reject) => {
+      let delivered: (() => void) | undefined;
+      const execution = policy.execute(() => {
+        const probe = policy.state === CircuitState.HalfOpen;
+        if (probe) this.#slotsTaken += 1;
+        const phase = this.#phase;
+        const started = this.#options.clock();
+        return call(attempt).then(
+          (response): Verdict => {
+            delivered = () => resolve(response);
+            const verdict = this.#judge(this.#outcome('response', response, request, started));
+            if (verdict === undefined) throw UNCOUNTED;
+            return verdict;
+          },
+          (error: unknown): Verdict | Promise<Verdict> => {
+            delivered = () => reject(error);
+            const verdict = signal?.aborted
+              ? undefined
+              : this.#judge(this.#outcome('error', error, request, started));
+            if (verdict !== undefined) return verdict;
+            if (!probe) throw UNCOUNTED;
+            // A probe that decides nothing: its caller gets the error now, and the slot stays open
+            // in cockatiel until the next caller's outcome settles it.
+            reject(error);
+            return new Promise<Verdict>((settle) => {
+              this.#free({ phase, settle, recorded: execution });
+            });
+          },
+        );
+      });
+      execution.then(
+        () => delivered?.(),
+        (error: unknown) => {
+          if (delivered !== undefined) {
+            delivered();
+          } else {
+            reject(this.#refusal(error, request));
+          }
+        },
+      );
+    });
+  }
+
+  /** Holds the circuit open until {@link reset}. */
+  isolate(): void {
+    if (this.#policy.state === CircuitState.Isolated) return;
+    this.#pendingReason = 'isolated';
+    try {
+      this.#policy.isolate();
+    } finally {
+      this.#pendingReason = undefined;
+    }
+  }
+
+  /** Stops events and releases free probe slots: the registry dropped this breaker. */
+  detach(): void {
+    this.#detached = true;
+    this.#releaseFreeSlots();
+  }
+
+  /** The breaker's state for `describe(host)`. */
+  info(): HostBreakerInfo {
+    const open = this.#state === 'open' || this.#state === 'half-open';
+    return {
+      host: this.host,
+      state: this.#state,
+      openedAt: open ? this.#openedAt : undefined,
+      nextProbeAt: this.#state === 'open' ? this.#nextProbeAt : undefined,
+      opens: this.#opens,
+      probesInFlight: this.#state === 'half-open' ? this.#slotsTaken - this.#freeSlots.length : 0,
+      lastFailure: this.#lastFailure,
+    };
+  }
+
+  /** The breaker's state for a snapshot. */
+  snapshot(): HostSnapshot {
+    const state = this.#state;
+    const open = state === 'open' || state === 'half-open';
+    return {
+      host: this.host,
+      state,
+      openedAt: open ? this.#openedAt : undefined,
+      // A half-open breaker comes back open with its probe due at once (as cockatiel restores it).
+      nextProbeAt:
+        state === 'open' ? this.#nextProbeAt : state === 'half-open' ? this.#options.clock() : undefined,
+      policy: this.#policy.toJSON(),
+    };
+  }
+
+  #takeOver(
+    slot: FreeSlot,
+    request: Request | undefined,
+    signal: AbortSignal | null | undefined,
+    attempt: () => Promise<Response>,
+  ): Promise<Response> {
+    const started = this.#options.clock();
+    const hand = (verdict: Verdict | undefined): Promise<unknown> => {
+      if (verdict !== undefined || slot.phase !== this.#phase) {
+        slot.settle(verdict ?? STALE);
+        return slot.recorded.then(noop, noop);
+      }
+      this.#free(slot);
+      return Promise.resolve();
+    };
+    return call(attempt).then(
+      (response) =>
+        hand(this.#judge(this.#outcome('response', response, request, started)) ?? SUCCESS).then(
+          () => response,
+        ),
+      (error: unknown) => {
+        const verdict = signal?.aborted
+          ? undefined
+          : this.#judge(this.#outcome('error', error, request, started));
+        return hand(verdict).then(() => Promise.reject(error));
+      },
+    );
+  }
+
+  #free(slot: FreeSlot): void {
+    if (slot.phase === this.#phase && this.#state === 'half-open' && !this.#detached) {
+      this.#freeSlots.push(slot);
+    } else {
+      slot.settle(STALE);
+    }
+  }
+
+  #releaseFreeSlots(): void {
+    const slots = this.#freeSlots;
+    this.#freeSlots = [];
+    for (const slot of slots) slot.settle(STALE);
+  }
+
+  #outcome(
+    type: 'response' | 'error',
+    value: unknown,
+    request: Request | undefined,
+    started: number,
+  ): CallOutcome {
+    const durationMs = this.#options.clock() - started;
+    return type === 'response'
+      ? { type, response: value as Response, host: this.host, request, durationMs }
+      : { type, error: value, host: this.host, request, durationMs };
+  }
+
+  /** A failure, a success, or `undefined` for an outcome that must not count. */
+  #judge(outcome: CallOutcome): Verdict | undefined {
+    const decided = this.#options.isFailure?.(outcome);
+    const failed = decided ?? defaultIsFailure(outcome);
+    if (outcome.type === 'error') {
+      if (!failed) return undefined;
+      this.#lastFailure = { kind: 'error', error: outcome.error };
+      return { failed: true, detail: this.#lastFailure };
+    }
+    const status = outcome.response.status;
+    if (failed) {
+      this.#lastFailure = { kind: 'status', status };
+      return { failed: true, detail: this.#lastFailure };
+    }
+    const slow = this.#options.slowCallMs;
+    if (slow !== false && outcome.durationMs >= slow) {
+      this.#lastFailure = { kind: 'slow', status, durationMs: outcome.durationMs };
+      return { failed: true, detail: this.#lastFailure };
+    }
+    return SUCCESS;
+  }
+
+  #reject(state: RejectedState, request: Request | undefined): Promise<never> {
+    const error = new CircuitOpenError({
+      host: this.host,
+      state,
+      nextProbeAt: state === 'open' ? this.#nextProbeAt : undefined,
+      now: this.#options.clock(),
+      request,
+    });
+    emit(this.#options.onRejected, { host: this.host, state, error, request });
+    return Promise.reject(error);
+  }
+
+  /** Maps cockatiel's own refusals (a race with a state change) to a `CircuitOpenError`. */
+  #refusal(error: unknown, request: Request | undefined): unknown {
+    const state: RejectedState | undefined = isBrokenCircuitError(error)
+      ? 'open'
+      : isIsolatedCircuitError(error)
+        ? 'isolated'
+        : undefined;
+    if (state === undefined) return error;
+    const refused = new CircuitOpenError({
+      host: this.host,
+      state,
+      nextProbeAt: state === 'open' ? this.#nextProbeAt : undefined,
+      now: this.#options.clock(),
+      request,
+    });
+    emit(this.#options.onRejected, { host: this.host, state, error: refused, request });
+    return refused;
+  }
+
+  #changed(to: CircuitStateName): void {
+    const from = this.#state;
+    this.#state = to;
+    if (from === 'half-open') this.#releaseFreeSlots();
+    if (to === 'half-open') {
+      this.#phase += 1;
+      this.#slotsTaken = 0;
+    }
+    if (to === 'closed') {
+      this.#openedAt = undefined;
+      this.#nextProbeAt = undefined;
+      this.#opens = 0;
+    }
+    if (this.#detached || from === to) return;
+    emit(this.#options.onStateChange, {
+      host: this.host,
+      from,
+      to,
+      reason: this.#pendingReason ?? derivedReason(from, to),
+      at: this.#options.clock(),
+      nextProbeAt: to === 'open' ? this.#nextProbeAt : undefined,
+      lastFailure: this.#lastFailure,
+    });
+  }
+}
+
+function call(attempt: () => Promise<Response>): Promise<Response> {
+  try {
+    return attempt();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}

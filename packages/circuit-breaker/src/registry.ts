@@ -1,0 +1,354 @@
+import type { InitHook, Options } from 'ky';
+import { LRUCache } from 'lru-cache';
+import { CircuitBreakerOptionsError, CircuitSnapshotError } from './errors.ts';
+import { type CircuitStateName, emit } from './events.ts';
+import { HostBreaker, type HostBreakerInfo, type HostSnapshot } from './host-breaker.ts';
+import {
+  type CircuitBreakerOptions,
+  contextKey,
+  type ResolvedOptions,
+  resolveOptions,
+  resolveRequestOptions,
+} from './options.ts';
+
+/** The fetch signature a ky `fetch` option has. */
+export type FetchFunction = (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
+
+/** Every breaker's saved state: `toJSON()` output, `restore()` input. Plain JSON. */
+export type CircuitBreakerSnapshot = {
+  readonly version: 1;
+  /** The clock's time when it was taken. */
+  readonly takenAt: number;
+  /** The trip policy it was taken with (a snapshot restores only into the same policy). */
+  readonly policy: string;
+  readonly hosts: readonly HostSnapshot[];
+};
+
+/** Counts for `stats()`. */
+export type CircuitBreakerStats = {
+  /** Breakers kept now (the LRU's and the isolated ones). */
+  readonly size: number;
+  /** The LRU's bound (`maxHosts`). */
+  readonly maxHosts: number;
+  /** Breakers by state. */
+  readonly states: Readonly<Record<CircuitStateName, number>>;
+  /** Breakers dropped because the LRU was full. */
+  readonly evicted: number;
+  /** Breakers dropped after `idleTtlMs` without a call. */
+  readonly expired: number;
+  /** Calls turned away with a `CircuitOpenError`. */
+  readonly rejected: number;
+};
+
+const objectToString = Object.prototype.toString;
+
+function asRequest(input: unknown): Request | undefined {
+  return input instanceof Request || objectToString.call(input) === '[object Request]'
+    ? (input as Request)
+    : undefined;
+}
+
+/** The origin of an absolute http(s) URL, without parsing it when it is already normalized. */
+export function originOf(url: string): string {
+  const start = url.indexOf('//');
+  if (start > 0) {
+    const end = url.indexOf('/', start + 2);
+    const origin = end === -1 ? url : url.slice(0, end);
+    if (!origin.includes('@') && !origin.includes('?') && !origin.includes('#')) return origin;
+  }
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const stateNames: readonly CircuitStateName[] = ['closed', 'open', 'half-open', 'isolated'];
+
+function optionalTime(path: string, value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new CircuitSnapshotError(path, 'expected a finite number or nothing');
+  }
+  return value;
+}
+
+/**
+ * The breakers of every key, created on first use and kept in an LRU (`maxHosts`, `idleTtlMs`),
+ * with the ky plugin (`kyOptions`) and the manual controls. One registry can serve any number of
+ * ky instances: they then share their breakers.
+ */
+export class CircuitBreakerRegistry {
+  readonly #options: ResolvedOptions;
+  readonly #cache: LRUCache<string, HostBreaker>;
+  /** Isolated breakers, kept apart from the LRU so that isolation is never evicted. */
+  readonly #isolated = new Map<string, HostBreaker>();
+  readonly #policyTag: string;
+  #evicted = 0;
+  #expired = 0;
+  #rejected = 0;
+  /** The ky options fragment: `ky.extend(registry.kyOptions)`. */
+  readonly kyOptions: Options;
+
+  constructor(options?: CircuitBreakerOptions) {
+    const resolved = resolveOptions(options);
+    const onRejected = resolved.onRejected;
+    this.#options = {
+      ...resolved,
+      onRejected: (event) => {
+        this.#rejected += 1;
+        emit(onRejected, event);
+      },
+    };
+    this.#policyTag = JSON.stringify(resolved.policy);
+    const clock = resolved.clock;
+    this.#cache = new LRUCache<string, HostBreaker>({
+      max: resolved.maxHosts,
+      ...(resolved.idleTtlMs === false
+        ? {}
+        : {
+            ttl: Math.max(1, resolved.idleTtlMs),
+            updateAgeOnGet: true,
+            ttlResolution: 0,
+            perf: { now: clock },
+          }),
+      dispose: (breaker, _key, reason) => {
+        if (reason === 'evict') this.#evicted += 1;
+        if (reason === 'expire') this.#expired += 1;
+        if (reason !== 'delete') breaker.detach();
+      },
+    });
+    const init: InitHook = (callOptions) => {
+      const overrides = resolveRequestOptions(callOptions.context?.[contextKey]);
+      if (overrides?.bypass === true) return;
+      const inner: FetchFunction =
+        callOptions.fetch ?? ((input, requestInit) => globalThis.fetch(input, requestInit));
+      callOptions.fetch = this.#wrap(inner, overrides?.key);
+    };
+    this.kyOptions = { hooks: { init: [init] } };
+  }
+
+  /**
+   * `fetch` wrapped in the breakers, for use without ky: each call goes through the breaker of
+   * its key (`key(request)` when given a Request, else the URL's origin).
+   */
+  wrapFetch(fetch: FetchFunction): FetchFunction {
+    return this.#wrap(fetch, undefined);
+  }
+
+  /** The state of `host`'s breaker (`'closed'` for a key without one). */
+  state(host: string): CircuitStateName {
+    return this.#find(host)?.state ?? 'closed';
+  }
+
+  /** Details of `host`'s breaker, or `undefined` when there is none. Does not refresh its age. */
+  describe(host: string): HostBreakerInfo | undefined {
+    return this.#find(host)?.info();
+  }
+
+  /**
+   * Holds `host`'s circuit open (creating its breaker if needed): every call is rejected with a
+   * `CircuitOpenError` of state `isolated` until {@link reset}. Isolated breakers are never evicted.
+   */
+  isolate(host: string): void {
+    const key = checkHost(host);
+    let breaker = this.#isolated.get(key);
+    if (breaker === undefined) {
+      breaker = this.#cache.peek(key, { allowStale: true }) ?? new HostBreaker(key, this.#options);
+      this.#cache.delete(key);
+      this.#isolated.set(key, breaker);
+    }
+    breaker.isolate();
+  }
+
+  /**
+   * Replaces `host`'s breaker by a closed one with fresh counters (ends an isolation, closes an
+   * open circuit). Calls still in flight on the old breaker are not counted. Emits `onStateChange`
+   * with reason `reset` when the state was not `closed`.
+   */
+  reset(host: string): void {
+    const key = checkHost(host);
+    const old = this.#find(key);
+    if (old === undefined) return;
+    this.#drop(key, old);
+    const fresh = new HostBreaker(key, this.#options);
+    this.#cache.set(key, fresh);
+    this.#announce(key, old.state, 'reset');
+  }
+
+  /** Every breaker's state, as plain JSON (for serverless cold starts: save it, `restore()` it). */
+  toJSON(): CircuitBreakerSnapshot {
+    const hosts: HostSnapshot[] = [];
+    for (const breaker of this.#isolated.values()) hosts.push(breaker.snapshot());
+    for (const breaker of this.#cache.values()) hosts.push(breaker.snapshot());
+    return { version: 1, takenAt: this.#options.clock(), policy: this.#policyTag, hosts };
+  }
+
+  /**
+   * Recreates breakers from a {@link toJSON} snapshot (taken with the same `policy`). Each saved
+   * key gets a new breaker in its saved state, replacing any current one; other keys are left
+   * alone. A breaker saved half-open comes back open with its probe due. Emits `onStateChange`
+   * with reason `restored` for each key whose state changes.
+   *
+   * @throws {CircuitSnapshotError} when it is not a snapshot of this version or policy; nothing
+   * is restored then.
+   */
+  restore(snapshot: unknown): void {
+    if (!isRecord(snapshot)) throw new CircuitSnapshotError('(root)', 'expected an object');
+    if (snapshot.version !== 1) throw new CircuitSnapshotError('version', 'expected 1');
+    if (snapshot.policy !== this.#policyTag) {
+      throw new CircuitSnapshotError(
+        'policy',
+        `taken with policy ${String(snapshot.policy)}, not ${this.#policyTag}`,
+      );
+    }
+    if (!Array.isArray(snapshot.hosts)) throw new CircuitSnapshotError('hosts', 'expected an array');
+    const restored: HostBreaker[] = [];
+    snapshot.hosts.forEach((saved: unknown, index: number) => {
+      const path = `hosts[${index}]`;
+      if (!isRecord(saved)) throw new CircuitSnapshotError(path, 'expected an object');
+      if (typeof saved.host !== 'string' || saved.host === '') {
+        throw new CircuitSnapshotError(`${path}.host`, 'expected a non-empty string');
+      }
+      if (!stateNames.includes(saved.state as CircuitStateName)) {
+        throw new CircuitSnapshotError(`${path}.state`, `expected one of ${stateNames.join(', ')}`);
+      }
+      if (!isRecord(saved.policy)) throw new CircuitSnapshotError(`${path}.policy`, 'expected an object');
+      const host: HostSnapshot = {
+        host: saved.host,
+        state: saved.state as CircuitStateName,
+        openedAt: optionalTime(`${path}.openedAt`, saved.openedAt),
+        nextProbeAt: optionalTime(`${path}.nextProbeAt`, saved.nextProbeAt),
+        policy: saved.policy,
+      };
+      try {
+        restored.push(new HostBreaker(host.host, this.#options, host));
+      } catch (error) {
+        throw new CircuitSnapshotError(`${path}.policy`, 'cockatiel refused the saved state', error);
+      }
+    });
+    for (const breaker of restored) {
+      const key = breaker.host;
+      const old = this.#find(key);
+      if (old !== undefined) this.#drop(key, old);
+      if (breaker.state === 'isolated') {
+        this.#isolated.set(key, breaker);
+      } else {
+        this.#cache.set(key, breaker);
+      }
+      this.#announce(key, old?.state ?? 'closed', 'restored');
+    }
+  }
+
+  /** Counts of breakers by state, evictions, expiries and rejections. */
+  stats(): CircuitBreakerStats {
+    const states: Record<CircuitStateName, number> = { closed: 0, open: 0, 'half-open': 0, isolated: 0 };
+    for (const breaker of this.#isolated.values()) states[breaker.state] += 1;
+    for (const breaker of this.#cache.values()) states[breaker.state] += 1;
+    return {
+      size: this.#cache.size + this.#isolated.size,
+      maxHosts: this.#options.maxHosts,
+      states,
+      evicted: this.#evicted,
+      expired: this.#expired,
+      rejected: this.#rejected,
+    };
+  }
+
+  /** Breakers kept now. */
+  get size(): number {
+    return this.#cache.size + this.#isolated.size;
+  }
+
+  #wrap(inner: FetchFunction, fixedKey: string | undefined): FetchFunction {
+    return (input, init) => {
+      const request = asRequest(input);
+      const key = fixedKey ?? this.#keyOf(input, request);
+      return this.#breaker(key).run(request, init?.signal ?? request?.signal, () => inner(input, init));
+    };
+  }
+
+  #keyOf(input: Request | string | URL, request: Request | undefined): string {
+    const custom = this.#options.key;
+    if (custom !== undefined && request !== undefined) {
+      const key = custom(request);
+      if (typeof key !== 'string' || key === '') {
+        throw new CircuitBreakerOptionsError(
+          'key',
+          key,
+          'expected key(request) to return a non-empty string',
+        );
+      }
+      return key;
+    }
+    return originOf(request?.url ?? String(input));
+  }
+
+  #breaker(key: string): HostBreaker {
+    if (this.#isolated.size !== 0) {
+      const isolated = this.#isolated.get(key);
+      if (isolated !== undefined) return isolated;
+    }
+    let breaker = this.#cache.get(key);
+    if (breaker === undefined) {
+      breaker = new HostBreaker(key, this.#options);
+      this.#cache.set(key, breaker);
+    }
+    return breaker;
+  }
+
+  #find(key: string): HostBreaker | undefined {
+    return this.#isolated.get(key) ?? this.#cache.peek(key);
+  }
+
+  #drop(key: string, breaker: HostBreaker): void {
+    if (this.#isolated.get(key) === breaker) {
+      this.#isolated.delete(key);
+    } else {
+      this.#cache.delete(key);
+    }
+    breaker.detach();
+  }
+
+  #announce(key: string, from: CircuitStateName, reason: 'reset' | 'restored'): void {
+    const current = this.#find(key);
+    const to = current?.state ?? 'closed';
+    if (from === to) return;
+    const info = current?.info();
+    emit(this.#options.onStateChange, {
+      host: key,
+      from,
+      to,
+      reason,
+      at: this.#options.clock(),
+      nextProbeAt: info?.nextProbeAt,
+      lastFailure: info?.lastFailure,
+    });
+  }
+}
+
+function checkHost(host: unknown): string {
+  if (typeof host !== 'string' || host === '') {
+    throw new CircuitBreakerOptionsError('host', host, 'expected a non-empty string (a breaker key)');
+  }
+  return host;
+}
+
+/**
+ * Creates a registry of per-host circuit breakers: `kyOptions` is the ky plugin, the rest are the
+ * manual controls. Apply it after `@ky-resilience/timeout` (so that attempt timeouts happen inside
+ * the breaker and count) and before a host limiter.
+ *
+ * @throws {CircuitBreakerOptionsError} on an unknown option or a bad value.
+ * @example
+ * const breakers = circuitBreakerPlugin({ policy: { kind: 'consecutive', failures: 5 } });
+ * const api = ky.create(agent.kyOptions).extend(timeoutPlugin()).extend(breakers.kyOptions);
+ * breakers.state('https://api.example'); // 'closed'
+ */
+export function circuitBreakerPlugin(options?: CircuitBreakerOptions): CircuitBreakerRegistry {
+  return new CircuitBreakerRegistry(options);
+}
