@@ -3,6 +3,7 @@ import { agentThroughput } from './suites/agent-throughput.ts';
 import { brownout } from './suites/brownout.ts';
 import { hostDown } from './suites/host-down.ts';
 import { hostLimiterOverhead } from './suites/host-limiter-overhead.ts';
+import { memory } from './suites/memory.ts';
 import { outage } from './suites/outage.ts';
 import { overhead } from './suites/overhead.ts';
 import { recovery } from './suites/recovery.ts';
@@ -20,4 +21,5 @@ export const suites: readonly Suite[] = [
   recovery,
   hostDown,
   retryContention,
+  memory,
 ];

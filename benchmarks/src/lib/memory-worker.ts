@@ -1,0 +1,127 @@
+/**
+ * Child-process entry of the memory suite (run with `--expose-gc`): many requests over many host names through the
+ * preset, heap after warm-up and at the end, registry sizes, then the handles left open after `close()`.
+ * argv: JSON `MemoryPlan`. Sends one `MemoryResult` over IPC and exits. Started by the memory suite; never imported.
+ */
+import { createClient } from 'ky-resilience';
+
+export type MemoryPlan = {
+  port: number;
+  requests: number;
+  hosts: number;
+  /** Requests per host visit (sent one after the other on one keep-alive connection). */
+  perVisit: number;
+  concurrency: number;
+  warmup: number;
+  keepAliveMs: number;
+};
+
+export type MemoryResult = {
+  heapAfterWarmup: number;
+  heapAtEnd: number;
+  /** Heap samples (after a full GC) every tenth of the run after the warm-up. */
+  heapSamples: number[];
+  errors: number;
+  firstError?: string;
+  ms: number;
+  stats: Record<string, unknown>;
+  /** Resources active after `close()` that were not active before the client was created. */
+  leftAfterClose: string[];
+  /** The same, 1 s later (sockets being torn down, timers that fire once more). */
+  leftAfterSecond: string[];
+};
+
+const plan = JSON.parse(process.argv[2] ?? '{}') as MemoryPlan;
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc === undefined) throw new Error('run with --expose-gc');
+
+function heap(): number {
+  gc!();
+  gc!();
+  return process.memoryUsage().heapUsed;
+}
+
+/** Resources in `after` beyond those in `before` (a multiset difference). */
+function extra(before: readonly string[], after: readonly string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const r of before) counts.set(r, (counts.get(r) ?? 0) + 1);
+  const out: string[] = [];
+  for (const r of after) {
+    const n = counts.get(r) ?? 0;
+    if (n > 0) counts.set(r, n - 1);
+    else out.push(r);
+  }
+  return out;
+}
+
+const baseline = process.getActiveResourcesInfo();
+const answer = [{ address: '127.0.0.1', family: 4 as const, ttl: 60_000 }];
+const client = createClient({
+  agent: {
+    resolver: async () => answer,
+    keepAliveTimeout: plan.keepAliveMs,
+    keepAliveMaxTimeout: plan.keepAliveMs,
+  },
+});
+
+let next = 0;
+let errors = 0;
+let firstError: string | undefined;
+/** Runs requests [from, to): lanes take whole host visits, so each visit reuses one connection. */
+async function runRange(from: number, to: number): Promise<void> {
+  next = from;
+  const lane = async (): Promise<void> => {
+    while (next < to) {
+      const start = next;
+      const end = Math.min(to, start + plan.perVisit);
+      next = end;
+      const host = Math.floor(start / plan.perVisit) % plan.hosts;
+      const url = `http://h${host}.bench.test:${plan.port}/memory`;
+      for (let n = start; n < end; n++) {
+        try {
+          await client.get(url).text();
+        } catch (error) {
+          errors += 1;
+          firstError ??= String(error);
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: plan.concurrency }, lane));
+}
+
+const t0 = performance.now();
+await runRange(0, plan.warmup);
+const heapAfterWarmup = heap();
+const heapSamples: number[] = [];
+const step = Math.ceil((plan.requests - plan.warmup) / 10);
+for (let from = plan.warmup; from < plan.requests; from += step) {
+  await runRange(from, Math.min(plan.requests, from + step));
+  heapSamples.push(heap());
+}
+const heapAtEnd = heapSamples[heapSamples.length - 1] ?? heap();
+const ms = performance.now() - t0;
+
+const raw = client.stats() as unknown as Record<string, unknown>;
+const agent = raw.agent as { origins?: Record<string, unknown>; dns?: unknown } | undefined;
+const stats: Record<string, unknown> = {
+  ...raw,
+  agent: agent === undefined ? undefined : { ...agent, origins: Object.keys(agent.origins ?? {}).length },
+};
+await client.close();
+const leftAfterClose = extra(baseline, process.getActiveResourcesInfo());
+await new Promise((resolve) => setTimeout(resolve, 1_000));
+const leftAfterSecond = extra(baseline, process.getActiveResourcesInfo());
+
+const result: MemoryResult = {
+  heapAfterWarmup,
+  heapAtEnd,
+  heapSamples,
+  errors,
+  ms,
+  stats,
+  leftAfterClose,
+  leftAfterSecond,
+};
+if (firstError !== undefined) result.firstError = firstError;
+process.send?.(result, () => process.disconnect());

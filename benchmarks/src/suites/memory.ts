@@ -1,0 +1,147 @@
+import { fork } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { startUpstream } from '@ky-resilience/testing';
+import { finishFaultReport } from '../lib/faults.ts';
+import type { MemoryPlan, MemoryResult } from '../lib/memory-worker.ts';
+import { formatRate, markdownTable } from '../lib/report.ts';
+import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
+import { lineChart } from '../lib/svg.ts';
+
+const NAME = 'memory';
+const WORKER = fileURLToPath(new URL('../lib/memory-worker.ts', import.meta.url));
+const GROWTH_GOAL = 0.05;
+
+function runWorker(plan: MemoryPlan, execArgv: readonly string[]): Promise<MemoryResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(WORKER, [JSON.stringify(plan)], {
+      execArgv: [...process.execArgv, ...execArgv, '--expose-gc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let result: MemoryResult | undefined;
+    child.once('message', (message: MemoryResult) => {
+      result = message;
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (result !== undefined) resolve(result);
+      else reject(new Error(`memory worker exited (${code}) without a result`));
+    });
+  });
+}
+
+const mb = (bytes: number): string => `${(bytes / 1_048_576).toFixed(1)} MB`;
+
+async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
+  const started = performance.now();
+  const loadBefore = loadavg()[0] ?? 0;
+  const requests = settings.requests ?? (settings.smoke ? 2_000 : 100_000);
+  const hosts = settings.smoke ? 200 : 10_000;
+  const perVisit = Math.max(1, Math.floor(requests / hosts));
+  const upstream = await startUpstream({ host: '127.0.0.1' });
+  let result: MemoryResult;
+  try {
+    const plan: MemoryPlan = {
+      port: upstream.port,
+      requests,
+      hosts,
+      perVisit,
+      concurrency: 32,
+      warmup: Math.floor(requests / 5),
+      keepAliveMs: 250,
+    };
+    settings.log(`${NAME}: ${requests} requests over ${hosts} host names`);
+    result = await runWorker(plan, settings.workerExecArgv);
+  } finally {
+    await upstream.close();
+  }
+  const growth = result.heapAtEnd / result.heapAfterWarmup - 1;
+  const stats = result.stats as {
+    agent?: { origins: number; dns: { entries: number } };
+    limiter?: { hosts: number };
+  } & Record<string, unknown>;
+  const registries: [string, string][] = [
+    ['agent: DNS cache entries (bound: dnsCacheSize 1000)', String(stats.agent?.dns.entries ?? '—')],
+    ['agent: origins with a pool (idle sockets close after 250 ms)', String(stats.agent?.origins ?? '—')],
+    ['host limiter: hosts in its registry (bound: maxHosts 10 000)', String(stats.limiter?.hosts ?? '—')],
+  ];
+  for (const [key, value] of Object.entries(stats)) {
+    if (['name', 'inFlight', 'closed', 'agent', 'limiter'].includes(key)) continue;
+    registries.push([key, JSON.stringify(value)]);
+  }
+  const table = markdownTable(
+    ['figure', 'value'],
+    [
+      ['requests / distinct host names', `${formatRate(requests)} / ${formatRate(hosts)}`],
+      ['failed requests', String(result.errors)],
+      ['throughput', `${formatRate((requests * 1000) / result.ms)} req/s`],
+      ['heap after warm-up (after GC)', mb(result.heapAfterWarmup)],
+      ['heap at the end (after GC)', mb(result.heapAtEnd)],
+      ['growth', `${(growth * 100).toFixed(1)} %`],
+      ...registries,
+      [
+        'handles left right after close()',
+        result.leftAfterClose.length === 0 ? 'none' : result.leftAfterClose.join(', '),
+      ],
+      [
+        'handles left 1 s after close()',
+        result.leftAfterSecond.length === 0 ? 'none' : result.leftAfterSecond.join(', '),
+      ],
+    ],
+    ['left', 'right'],
+  );
+  const checks = [
+    {
+      met: growth < GROWTH_GOAL,
+      line: `${growth < GROWTH_GOAL ? 'PASS' : 'MISS'}  heap growth from after the warm-up to the end: ${(growth * 100).toFixed(1)} % (goal < ${GROWTH_GOAL * 100} %)`,
+    },
+    {
+      met: result.leftAfterClose.length === 0,
+      line: `${result.leftAfterClose.length === 0 ? 'PASS' : 'MISS'}  open handles (sockets, timers) right after close(): ${result.leftAfterClose.length} (goal 0)`,
+    },
+    {
+      met: result.errors === 0,
+      line: `${result.errors === 0 ? 'PASS' : 'MISS'}  failed requests: ${result.errors} (goal 0)${result.firstError === undefined ? '' : `; first: ${result.firstError}`}`,
+    },
+  ];
+  const method = [
+    `${formatRate(requests)} GETs through \`createClient()\` (the whole preset, defaults except the agent's \`resolver\`, which maps `,
+    `every name to 127.0.0.1, and \`keepAliveTimeout\`/\`keepAliveMaxTimeout\` 250 ms so idle sockets to visited hosts close) `,
+    `over ${formatRate(hosts)} host names \`h<n>.bench.test\`, all served by one \`startUpstream()\` on 127.0.0.1. 32 lanes; each `,
+    `lane visits one host at a time and sends it ${perVisit} requests one after the other, hosts in turn (so each visit reuses `,
+    `one connection). In a child process of its own with \`--expose-gc\`: heap used after two full GCs once the first `,
+    `${formatRate(Math.floor(requests / 5))} requests (the warm-up; every registry is past its bound by then) are done, then after each `,
+    `further tenth, and at the end. \`process.getActiveResourcesInfo()\` before the client was created and after \`await close()\`: `,
+    `the table lists the difference. One run (the heap samples show the trend within it).`,
+  ].join('');
+  const svg = lineChart({
+    title: `${NAME}: heap used after GC, each tenth of the run after the warm-up (MB)`,
+    categories: ['warm-up', ...result.heapSamples.map((_, i) => `${(i + 1) * 10} %`)],
+    series: [
+      {
+        name: 'heap used (MB)',
+        values: [result.heapAfterWarmup, ...result.heapSamples].map((b) => b / 1_048_576),
+      },
+    ],
+    unit: 'MB',
+  });
+  const text = await finishFaultReport(settings, {
+    name: NAME,
+    summary: `Memory and leaks: ${formatRate(requests)} requests over ${formatRate(hosts)} host names through the preset; heap growth, registry sizes, open handles after close().`,
+    method,
+    table,
+    goalLines: checks.map((c) => c.line),
+    notes: [],
+    svg,
+    started,
+    loadBefore,
+  });
+  return { text, goals: checks.length, missed: checks.filter((c) => !c.met).length };
+}
+
+export const memory: Suite = {
+  name: NAME,
+  description:
+    '100 000 requests over 10 000 host names through the preset: heap growth, registry sizes, handles after close().',
+  run,
+};
