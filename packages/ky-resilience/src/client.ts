@@ -1,9 +1,10 @@
 import { type AgentStats, createAgent, type ResilientAgent } from '@ky-resilience/agent';
+import { CircuitBreakerRegistry, type CircuitBreakerStats } from '@ky-resilience/circuit-breaker';
 import { createHostLimiter, type HostLimiter, type LimiterStats } from '@ky-resilience/host-limiter';
 import { retryPlugin } from '@ky-resilience/retry';
 import { timeoutPlugin } from '@ky-resilience/timeout';
 import ky, { type InitHook, type KyInstance, type Options } from 'ky';
-import { attemptObserver } from './attempts.ts';
+import { attemptObserver, hostOfKey } from './attempts.ts';
 import { ClientOptionsError } from './errors.ts';
 import { EventHub } from './event-hub.ts';
 import { type ClientEventMap, type ClientEventName, clientEventNames, isClientEventName } from './events.ts';
@@ -21,6 +22,8 @@ export type ClientStats = {
   readonly closed: boolean;
   /** The agent's `stats()` (a shared agent's figures include its other users'). */
   readonly agent: AgentStats | undefined;
+  /** The circuit breakers' `stats()` (breakers by state, rejections); per host: `client.breakers.describe(origin)`. */
+  readonly breakers: CircuitBreakerStats | undefined;
   /** The host limiter's `globalStats()`; per host: `client.limiter.stats(origin)`. */
   readonly limiter: LimiterStats | undefined;
 };
@@ -35,6 +38,8 @@ export type ClientExtras = {
   stats(): ClientStats;
   /** The agent in use (created by the client or shared), or `undefined` with `agent: false`. */
   readonly agent: ResilientAgent | undefined;
+  /** The circuit breakers, or `undefined` with `circuitBreaker: false`. */
+  readonly breakers: CircuitBreakerRegistry | undefined;
   /** The host limiter, or `undefined` with `hostLimiter: false`. */
   readonly limiter: HostLimiter | undefined;
   /**
@@ -65,8 +70,8 @@ function build<T>(tier: string, create: () => T): T {
 /**
  * Creates a ky instance with the whole resilience stack, composed in this order (outermost
  * first): ky's total timeout and retry decision (the retry tier, with jittered backoff and a
- * per-host budget), then for each attempt the client's attempt observer, the host limiter, the
- * circuit breaker, the attempt timeouts, and the agent's fetch. Every tier can be configured or
+ * per-host budget), then for each attempt the client's attempt observer, the retry tier's body
+ * buffering, the host limiter, the circuit breaker, the attempt timeouts, and the agent's fetch. Every tier can be configured or
  * switched off (`false`), and overridden per request through its plugin's `context` key.
  *
  * @example
@@ -96,6 +101,38 @@ export function createClient(options?: ClientOptions): ResilientClient {
     plan.hostLimiter === undefined
       ? undefined
       : build('hostLimiter', () => createHostLimiter(plan.hostLimiter));
+  const breakerOptions = plan.circuitBreaker;
+  const breakers =
+    breakerOptions === undefined
+      ? undefined
+      : build(
+          'circuitBreaker',
+          () =>
+            new CircuitBreakerRegistry({
+              ...breakerOptions,
+              onStateChange: (event) => {
+                breakerOptions.onStateChange?.(event);
+                hub.emit('breakerStateChange', () => ({
+                  client: name,
+                  host: hostOfKey(event.host),
+                  key: event.host,
+                  from: event.from,
+                  to: event.to,
+                  reason: event.reason,
+                  nextProbeAt: event.nextProbeAt,
+                }));
+              },
+              onRejected: (event) => {
+                breakerOptions.onRejected?.(event);
+                hub.emit('breakerRejected', () => ({
+                  client: name,
+                  host: hostOfKey(event.host),
+                  key: event.host,
+                  state: event.state,
+                }));
+              },
+            }),
+        );
   const retryOptions = plan.retry;
   const retry =
     retryOptions === undefined
@@ -186,10 +223,11 @@ export function createClient(options?: ClientOptions): ResilientClient {
     ...(timeout === undefined ? { timeout: false, totalTimeout: false } : {}),
     ...(retry === undefined ? { retry: 0 } : {}),
   };
-  // Per attempt, the init hook that runs last wraps outermost: timeouts (innermost), the limiter,
-  // retry (body buffering, headers), then the observer.
+  // Per attempt, the init hook that runs last wraps outermost: timeouts (innermost), the breaker,
+  // the limiter, retry (body buffering, headers), then the observer.
   let instance: KyInstance = ky.create(base).extend(plan.ky);
   if (timeout !== undefined) instance = instance.extend(timeout);
+  if (breakers !== undefined) instance = instance.extend(breakers.kyOptions);
   if (limiter !== undefined) instance = instance.extend(limiter.kyOptions);
   if (retry !== undefined) instance = instance.extend(retry);
   instance = instance.extend({ hooks: { init: [observer.init], beforeError: [observer.beforeError] } });
@@ -232,10 +270,12 @@ export function createClient(options?: ClientOptions): ResilientClient {
         inFlight,
         closed,
         agent: agent?.stats(),
+        breakers: breakers?.stats(),
         limiter: limiter?.globalStats(),
       };
     },
     agent,
+    breakers,
     limiter,
     close,
     get closed() {

@@ -1,4 +1,5 @@
 import type { AgentOptions, ResilientAgent } from '@ky-resilience/agent';
+import type { CircuitBreakerOptions } from '@ky-resilience/circuit-breaker';
 import type { HostLimiterOptions } from '@ky-resilience/host-limiter';
 import type { RetryOptions } from '@ky-resilience/retry';
 import type { TimeoutOptions } from '@ky-resilience/timeout';
@@ -39,6 +40,15 @@ export type ClientTierOptions = {
    * @example { hostLimiter: { concurrency: 4, queueTimeout: 2_000 } }
    */
   hostLimiter?: HostLimiterOptions | false;
+  /**
+   * Per-host circuit breakers (`@ky-resilience/circuit-breaker`), inside the limiter and outside
+   * the attempt timeouts, so a timed-out attempt counts as a failure and a request queued in the
+   * limiter cannot hold a half-open probe. The preset's trip policy is a time window (the
+   * plugin's own default is 5 consecutive failures): see "Why these defaults" in the README.
+   * @default { policy: { kind: 'window', threshold: 0.5, windowMs: max(30_000, 2 × timeout.attempt), minimumCalls: 10 } } and the plugin's other defaults (open 5 s, doubling to 60 s; one half-open probe)
+   * @example { circuitBreaker: { policy: { kind: 'consecutive', failures: 3 }, halfOpenAfter: 10_000 } }
+   */
+  circuitBreaker?: CircuitBreakerOptions | false;
   /**
    * The timeout tiers (`@ky-resilience/timeout`). `false`: no timeout at all but the agent's
    * connect timeout (ky's own `timeout` is turned off too).
@@ -90,14 +100,29 @@ export type ClientOptions = ClientTierOptions & {
 /** The preset's defaults, where they differ from the plugins' own. */
 export const clientDefaults: {
   readonly retry: Readonly<RetryOptions>;
+  readonly breakerPolicy: {
+    readonly kind: 'window';
+    readonly threshold: number;
+    readonly windowMs: number;
+    readonly minimumCalls: number;
+  };
   readonly connectTimeout: number;
 } = Object.freeze({
   retry: Object.freeze({
     limit: 3,
     backoff: Object.freeze({ strategy: 'decorrelated-v2', base: 1_000, factor: 2, cap: 10_000 }),
   }) as Readonly<RetryOptions>,
+  breakerPolicy: Object.freeze({
+    kind: 'window',
+    threshold: 0.5,
+    windowMs: 30_000,
+    minimumCalls: 10,
+  } as const),
   connectTimeout: 10_000,
 });
+
+/** The circuit breaker's own default window length, used when a `window` policy gives none. */
+export const breakerWindowDefaultMs = 60_000;
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false;

@@ -1,4 +1,5 @@
 import type { AgentOptions, ResilientAgent } from '@ky-resilience/agent';
+import { contextKey as breakerContextKey, type CircuitBreakerOptions } from '@ky-resilience/circuit-breaker';
 import { type HostLimiterOptions, contextKey as limiterContextKey } from '@ky-resilience/host-limiter';
 import { type RetryOptions, contextKey as retryContextKey } from '@ky-resilience/retry';
 import {
@@ -10,6 +11,7 @@ import {
 import { ClientOptionsError } from './errors.ts';
 import { type ClientEventListeners, type ClientEventName, isClientEventName } from './events.ts';
 import {
+  breakerWindowDefaultMs,
   type ClientKyOptions,
   type ClientOptions,
   clientDefaults,
@@ -20,11 +22,12 @@ import {
 import { pluginError } from './plugin-error.ts';
 
 /** A tier's name, as an option of {@link ClientOptions}. */
-export type TierName = 'agent' | 'hostLimiter' | 'timeout' | 'retry';
+export type TierName = 'agent' | 'hostLimiter' | 'circuitBreaker' | 'timeout' | 'retry';
 
 /** The context key each tier's plugin reads per-request overrides from. */
 export const tierContextKeys: Readonly<Record<Exclude<TierName, 'agent'>, string>> = Object.freeze({
   hostLimiter: limiterContextKey,
+  circuitBreaker: breakerContextKey,
   timeout: timeoutContextKey,
   retry: retryContextKey,
 });
@@ -45,6 +48,7 @@ const eventTiers: Readonly<
 const topLevelKeys: readonly string[] = [
   'agent',
   'hostLimiter',
+  'circuitBreaker',
   'timeout',
   'retry',
   'ky',
@@ -65,6 +69,7 @@ export type ClientPlan = {
   readonly clock: (() => number) | undefined;
   readonly agent: AgentPlan;
   readonly hostLimiter: HostLimiterOptions | undefined;
+  readonly circuitBreaker: CircuitBreakerOptions | undefined;
   readonly timeout: TimeoutOptions | undefined;
   /** The effective limits (for the checks and `describe`), when the timeout tier is on. */
   readonly limits: ResolvedTimeoutLimits | undefined;
@@ -129,13 +134,14 @@ export function resolveClientOptions(options: unknown): ClientPlan {
   const shared = isResilientAgent(agentValue) ? agentValue : undefined;
   const agentOptions = shared === undefined ? tierObject('agent', agentValue) : undefined;
   const limiter = tierObject('hostLimiter', given.hostLimiter);
+  const breaker = tierObject('circuitBreaker', given.circuitBreaker);
   const timeout = tierObject('timeout', given.timeout);
   const retry = tierObject('retry', given.retry);
-  const on: Record<Exclude<TierName, 'agent'> | 'circuitBreaker', boolean> = {
+  const on: Record<Exclude<TierName, 'agent'>, boolean> = {
     hostLimiter: limiter !== false,
+    circuitBreaker: breaker !== false,
     timeout: timeout !== false,
     retry: retry !== false,
-    circuitBreaker: false,
   };
 
   // Timeouts: the effective limits decide the defaults of the connect timeout.
@@ -239,6 +245,35 @@ export function resolveClientOptions(options: unknown): ClientPlan {
     hostLimiter = result as HostLimiterOptions;
   }
 
+  // The breaker's window must span at least two attempts: a window shorter than that sees at
+  // most one slow failure of a host, and forgets it before the next attempt ends.
+  let circuitBreaker: CircuitBreakerOptions | undefined;
+  if (breaker !== false) {
+    const attempt = typeof limits?.attempt === 'number' ? limits.attempt : undefined;
+    const minimumWindow = attempt === undefined ? 0 : 2 * attempt;
+    const result: Record<string, unknown> = { ...breaker };
+    const policy = breaker.policy;
+    if (policy === undefined) {
+      result.policy = {
+        ...clientDefaults.breakerPolicy,
+        windowMs: Math.max(clientDefaults.breakerPolicy.windowMs, minimumWindow),
+      };
+    } else if (isPlainObject(policy) && policy.kind === 'window') {
+      const windowMs = givenNumber(policy.windowMs);
+      if (windowMs !== undefined && windowMs < minimumWindow) {
+        throw new ClientOptionsError(
+          'circuitBreaker.policy.windowMs',
+          windowMs,
+          `expected at least twice timeout.attempt (${minimumWindow} ms): the window must span two attempts`,
+        );
+      }
+      if (policy.windowMs === undefined && breakerWindowDefaultMs < minimumWindow) {
+        result.policy = { ...policy, windowMs: minimumWindow };
+      }
+    }
+    circuitBreaker = result as CircuitBreakerOptions;
+  }
+
   // The timeout tier: the user's options, with the agent's connect timeout as the label.
   let timeoutOptions: TimeoutOptions | undefined;
   if (timeout !== false) {
@@ -262,7 +297,7 @@ export function resolveClientOptions(options: unknown): ClientPlan {
   const events = resolveEvents(given.events, on);
 
   const offContextKeys = new Map<string, string>();
-  for (const tier of ['hostLimiter', 'timeout', 'retry'] as const) {
+  for (const tier of ['hostLimiter', 'circuitBreaker', 'timeout', 'retry'] as const) {
     if (!on[tier]) offContextKeys.set(tierContextKeys[tier], tier);
   }
 
@@ -276,6 +311,7 @@ export function resolveClientOptions(options: unknown): ClientPlan {
     clock: clock as (() => number) | undefined,
     agent,
     hostLimiter,
+    circuitBreaker,
     timeout: timeoutOptions,
     limits,
     retry: retryOptions,

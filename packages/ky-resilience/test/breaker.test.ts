@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isCircuitOpenError } from '@ky-resilience/circuit-breaker';
+import { getRetryDecision } from '@ky-resilience/retry';
+import { startUpstream } from '@ky-resilience/testing';
+import { isHTTPError } from 'ky';
+import {
+  type BreakerRejectedEvent,
+  type BreakerStateChangeEvent,
+  createClient,
+  isClientOptionsError,
+} from '../src/index.ts';
+
+test('a sustained outage opens the breaker; later calls are turned away without reaching the upstream', async (t) => {
+  const upstream = await startUpstream({
+    routes: { '/down': { schedule: { kind: 'outage', durationMs: 3_600_000 } } },
+  });
+  t.after(() => upstream.close());
+  let now = 1_000_000;
+  const client = createClient({
+    circuitBreaker: { policy: { kind: 'consecutive', failures: 4 }, halfOpenAfter: 10_000, clock: () => now },
+    retry: { limit: 3, backoff: { base: 1 }, budget: false },
+  });
+  t.after(() => client.close());
+  const changes: BreakerStateChangeEvent[] = [];
+  const rejections: BreakerRejectedEvent[] = [];
+  client.on('breakerStateChange', (event) => changes.push(event));
+  client.on('breakerRejected', (event) => rejections.push(event));
+
+  // Upstream requests per call: the first call makes its 4 attempts (the 4th failure opens the
+  // breaker); the next ones are turned away at their first attempt and not retried.
+  const perCall: number[] = [];
+  const errors: unknown[] = [];
+  for (let i = 0; i < 4; i += 1) {
+    const before = upstream.counters('/down').requests;
+    errors.push(await client.get(`${upstream.url}/down`).catch((e: unknown) => e));
+    perCall.push(upstream.counters('/down').requests - before);
+  }
+  assert.deepEqual(perCall, [4, 0, 0, 0]);
+  assert.ok(isHTTPError(errors[0]));
+  for (const error of errors.slice(1)) {
+    assert.ok(isCircuitOpenError(error), String(error));
+    assert.equal(error.state, 'open');
+    assert.equal(getRetryDecision(error)?.reason, 'error-not-retryable');
+    assert.equal(getRetryDecision(error)?.attempts, 1);
+  }
+  const host = new URL(upstream.url).host;
+  assert.deepEqual(
+    changes.map(({ client: name, host: h, key, from, to, reason, nextProbeAt }) => ({
+      name,
+      h,
+      key,
+      from,
+      to,
+      reason,
+      nextProbeAt,
+    })),
+    [
+      {
+        name: client.name,
+        h: host,
+        key: upstream.origin,
+        from: 'closed',
+        to: 'open',
+        reason: 'failures',
+        nextProbeAt: 1_010_000,
+      },
+    ],
+  );
+  assert.deepEqual(rejections, [
+    { client: client.name, host, key: upstream.origin, state: 'open' },
+    { client: client.name, host, key: upstream.origin, state: 'open' },
+    { client: client.name, host, key: upstream.origin, state: 'open' },
+  ]);
+  assert.equal(client.breakers?.state(upstream.origin), 'open');
+  assert.deepEqual(client.stats().breakers?.states, { closed: 0, open: 1, 'half-open': 0, isolated: 0 });
+  // A rejected attempt held a limiter slot only for an instant.
+  assert.equal(client.stats().limiter?.active, 0);
+
+  // After the open period, one probe goes through; the host has recovered: the circuit closes.
+  upstream.route('/down', {});
+  now += 10_000;
+  assert.equal((await client.get(`${upstream.url}/down`).json<{ ok: boolean }>()).ok, true);
+  assert.deepEqual(
+    changes.slice(1).map(({ from, to, reason }) => ({ from, to, reason })),
+    [
+      { from: 'open', to: 'half-open', reason: 'probe-due' },
+      { from: 'half-open', to: 'closed', reason: 'probes-succeeded' },
+    ],
+  );
+});
+
+test('the preset’s default window breaker needs 10 calls in its window before it opens', async (t) => {
+  const upstream = await startUpstream({ routes: { '/down': { steps: [{ status: 503 }] } } });
+  t.after(() => upstream.close());
+  const client = createClient({ retry: false });
+  t.after(() => client.close());
+  const opened: BreakerStateChangeEvent[] = [];
+  client.on('breakerStateChange', (event) => opened.push(event));
+
+  for (let i = 0; i < 9; i += 1) await client.get(`${upstream.url}/down`).catch(() => {});
+  assert.equal(client.breakers?.state(upstream.origin), 'closed');
+  await client.get(`${upstream.url}/down`).catch(() => {});
+  assert.equal(client.breakers?.state(upstream.origin), 'open');
+  assert.equal(opened.length, 1);
+  const error = await client.get(`${upstream.url}/down`).catch((e: unknown) => e);
+  assert.ok(isCircuitOpenError(error));
+  assert.equal(upstream.counters('/down').requests, 10);
+});
+
+test('per request, the breaker can be bypassed or keyed through context', async (t) => {
+  const upstream = await startUpstream({ routes: { '/down': { steps: [{ status: 503 }] } } });
+  t.after(() => upstream.close());
+  const client = createClient({
+    circuitBreaker: { policy: { kind: 'consecutive', failures: 1 } },
+    retry: false,
+  });
+  t.after(() => client.close());
+
+  await client.get(`${upstream.url}/down`).catch(() => {});
+  assert.equal(client.breakers?.state(upstream.origin), 'open');
+  const bypassed = await client
+    .get(`${upstream.url}/down`, { context: { '@ky-resilience/circuit-breaker': { bypass: true } } })
+    .catch((e: unknown) => e);
+  assert.ok(isHTTPError(bypassed));
+  await client
+    .get(`${upstream.url}/down`, { context: { '@ky-resilience/circuit-breaker': { key: 'payments' } } })
+    .catch(() => {});
+  assert.equal(client.breakers?.state('payments'), 'open');
+  assert.equal(upstream.counters('/down').requests, 3);
+});
+
+test('breaker options are validated across tiers and reported under circuitBreaker', () => {
+  const refused = (options: Parameters<typeof createClient>[0], option: string, value: unknown): void => {
+    assert.throws(
+      () => createClient(options),
+      (e: unknown) => isClientOptionsError(e) && e.option === option && Object.is(e.value, value),
+    );
+  };
+  refused(
+    { circuitBreaker: { policy: { kind: 'window', windowMs: 15_000 } } },
+    'circuitBreaker.policy.windowMs',
+    15_000,
+  );
+  refused(
+    { timeout: { attempt: 20_000 }, circuitBreaker: { policy: { kind: 'window', windowMs: 30_000 } } },
+    'circuitBreaker.policy.windowMs',
+    30_000,
+  );
+  refused(
+    { circuitBreaker: { policy: { kind: 'count', threshold: 2 } } },
+    'circuitBreaker.policy.threshold',
+    2,
+  );
+  refused({ circuitBreaker: { halfopen: 1 } as never }, 'circuitBreaker.halfopen', 1);
+  const listener = (): void => {};
+  refused(
+    { circuitBreaker: false, events: { breakerRejected: listener } },
+    'events.breakerRejected',
+    listener,
+  );
+});
+
+test('a window that is not given grows to span two attempts', async (t) => {
+  const upstream = await startUpstream({ routes: { '/down': { steps: [{ status: 503 }] } } });
+  t.after(() => upstream.close());
+  // attempt 20 s: the default 30 s window would be too short; it becomes 40 s (not an error).
+  let now = 0;
+  const client = createClient({
+    timeout: { total: 60_000, attempt: 20_000 },
+    circuitBreaker: { clock: () => now },
+    retry: false,
+  });
+  t.after(() => client.close());
+  // 10 failures 35 s apart from the first: all in a 40 s window, so the breaker opens.
+  for (let i = 0; i < 10; i += 1) {
+    now = i === 9 ? 35_000 : i;
+    await client.get(`${upstream.url}/down`).catch(() => {});
+  }
+  assert.equal(client.breakers?.state(upstream.origin), 'open');
+});
+
+test('switched off, the breaker is absent and its context key is refused', async (t) => {
+  const client = createClient({ circuitBreaker: false });
+  t.after(() => client.close());
+  assert.equal(client.breakers, undefined);
+  assert.equal(client.stats().breakers, undefined);
+  assert.throws(
+    () =>
+      client.get('http://127.0.0.1:9/', { context: { '@ky-resilience/circuit-breaker': { bypass: true } } }),
+    (e: unknown) => isClientOptionsError(e) && e.option === "context['@ky-resilience/circuit-breaker']",
+  );
+});
