@@ -9,7 +9,7 @@ console.log('');
 console.log('recorded series (OpenTelemetry in-memory exporter):');
 for (const series of report.series) {
   const labels = Object.entries(series.attributes)
-    .filter(([key]) => key !== 'client' && key !== 'server.address')
+    .filter(([key]) => key !== 'client')
     .map(([key, value]) => `${key}=${String(value)}`)
     .join(' ');
   const sum = series.sum === undefined ? '' : ` (sum ${series.sum.toFixed(1)} ms)`;

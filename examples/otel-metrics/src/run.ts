@@ -44,7 +44,9 @@ export function total(series: readonly Series[], name: string, where: Record<str
  * - `/ok` × 5: five successful attempts;
  * - `/flaky` (503 then 200): one retry;
  * - `/late` (headers after 1 s) with a 50 ms headers timeout and no retry: one timeout, one give-up;
- * - `/busy` × 6 in parallel through a per-host cap of 2 with a queue of 2: two queue-full rejections.
+ * - `/busy` × 6 in parallel through a per-host cap of 2 with a queue of 2: two queue-full rejections;
+ * - a second host in a sustained outage (always 503), called twice: the first call's 4 attempts
+ *   open its breaker (4 consecutive failures), the second call is turned away at once.
  *
  * The client knows nothing about metrics: `subscribeMetrics` listens on the diagnostics channels.
  */
@@ -62,10 +64,12 @@ export async function run(options: { meter?: Meter } = {}): Promise<RunReport> {
       '/busy': { steps: [{ delayHeadersMs: 50 }] },
     },
   });
+  const down = await startUpstream({ routes: { '/down': { steps: [{ status: 503 }] } } });
   const client = createClient({
     name: 'example',
     ky: { baseUrl: `${upstream.url}/` },
     hostLimiter: { concurrency: 2, maxQueue: 2 },
+    circuitBreaker: { policy: { kind: 'consecutive', failures: 4 } },
     retry: { backoff: { base: 5 }, budget: false },
   });
   let calls = 0;
@@ -94,6 +98,8 @@ export async function run(options: { meter?: Meter } = {}): Promise<RunReport> {
         call(client.get('busy', { context: { '@ky-resilience/retry': { limit: 0 } } }).text()),
       ),
     );
+    await call(client.get(`${down.url}/down`).text());
+    await call(client.get(`${down.url}/down`).text());
     await reader.forceFlush();
     const series: Series[] = [];
     for (const resourceMetrics of exporter.getMetrics().slice(-1)) {
@@ -119,11 +125,17 @@ export async function run(options: { meter?: Meter } = {}): Promise<RunReport> {
         }
       }
     }
-    return { calls, succeeded, upstreamRequests: upstream.counters().requests, series };
+    return {
+      calls,
+      succeeded,
+      upstreamRequests: upstream.counters().requests + down.counters().requests,
+      series,
+    };
   } finally {
     unsubscribe();
     await client.close();
     await upstream.close();
+    await down.close();
     await provider.shutdown();
   }
 }

@@ -8,28 +8,33 @@ import { run, total } from '../src/run.ts';
 test('the diagnostics channels feed OpenTelemetry counters and the latency histogram', async () => {
   const report = await run();
   const { series } = report;
-  assert.equal(report.calls, 13);
+  assert.equal(report.calls, 15);
   assert.equal(report.succeeded, 10);
-  // 5 /ok + 2 /flaky + 1 /late + 4 /busy admitted by the limiter.
-  assert.equal(report.upstreamRequests, 12);
+  // 5 /ok + 2 /flaky + 1 /late + 4 /busy admitted by the limiter + 4 /down before the breaker opened.
+  assert.equal(report.upstreamRequests, 16);
 
-  // Every attempt is counted once, including the two the limiter turned away.
-  assert.equal(total(series, metricNames.attempts), 14);
+  // Every attempt is counted once, including those the limiter and the breaker turned away.
+  assert.equal(total(series, metricNames.attempts), 19);
   assert.equal(total(series, metricNames.attempts, { outcome: '2xx' }), 10);
-  assert.equal(total(series, metricNames.attempts, { outcome: '5xx' }), 1);
+  assert.equal(total(series, metricNames.attempts, { outcome: '5xx' }), 5);
   assert.equal(total(series, metricNames.attempts, { outcome: 'HeadersTimeoutError' }), 1);
   assert.equal(total(series, metricNames.attempts, { outcome: 'QueueFullError' }), 2);
-  assert.equal(total(series, metricNames.attempts, { client: 'example', 'http.request.method': 'GET' }), 14);
+  assert.equal(total(series, metricNames.attempts, { outcome: 'CircuitOpenError' }), 1);
+  assert.equal(total(series, metricNames.attempts, { client: 'example', 'http.request.method': 'GET' }), 19);
 
   // The histogram holds one observation per attempt.
-  assert.equal(total(series, metricNames.attemptDuration), 14);
+  assert.equal(total(series, metricNames.attemptDuration), 19);
   assert.ok(series.filter((s) => s.name === metricNames.attemptDuration).every((s) => (s.sum ?? -1) >= 0));
 
-  assert.equal(total(series, metricNames.retries, { reason: 'status 503' }), 1);
-  assert.equal(total(series, metricNames.retries), 1);
+  assert.equal(total(series, metricNames.retries, { reason: 'status 503' }), 4);
+  assert.equal(total(series, metricNames.retries), 4);
   assert.equal(total(series, metricNames.timeouts, { phase: 'headers' }), 1);
   assert.equal(total(series, metricNames.rejections, { tier: 'limiter', reason: 'queue-full' }), 2);
-  assert.equal(total(series, metricNames.giveUps), 3);
+  assert.equal(total(series, metricNames.rejections, { tier: 'breaker', reason: 'open' }), 1);
+  assert.equal(total(series, metricNames.breakerTransitions, { from: 'closed', to: 'open' }), 1);
+  assert.equal(total(series, metricNames.breakerTransitions), 1);
+  assert.equal(total(series, metricNames.giveUps, { reason: 'limit-reached' }), 2);
+  assert.equal(total(series, metricNames.giveUps, { reason: 'error-not-retryable' }), 3);
 });
 
 test('the example program runs and exits 0', async () => {
@@ -39,6 +44,6 @@ test('the example program runs and exits 0', async () => {
       error ? reject(error) : resolve(stdout),
     );
   });
-  assert.match(output, /attempts: 14/);
-  assert.match(output, /rejected: 2/);
+  assert.match(output, /attempts: 19/);
+  assert.match(output, /rejected: 3/);
 });
