@@ -246,6 +246,7 @@ export class CircuitBreakerRegistry {
 
   /** Counts of breakers by state, evictions, expiries and rejections. */
   stats(): CircuitBreakerStats {
+    this.#cache.purgeStale();
     const states: Record<CircuitStateName, number> = { closed: 0, open: 0, 'half-open': 0, isolated: 0 };
     for (const breaker of this.#isolated.values()) states[breaker.state] += 1;
     for (const breaker of this.#cache.values()) states[breaker.state] += 1;
@@ -259,8 +260,9 @@ export class CircuitBreakerRegistry {
     };
   }
 
-  /** Breakers kept now. */
+  /** Breakers kept now (expired ones are dropped first). */
   get size(): number {
+    this.#cache.purgeStale();
     return this.#cache.size + this.#isolated.size;
   }
 

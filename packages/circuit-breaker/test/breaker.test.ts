@@ -50,7 +50,7 @@ test('after the open period exactly N probes go out; other calls are rejected at
     t,
     await startUpstream({
       routes: {
-        '*': { steps: [{ status: 503 }, { status: 503 }], then: { status: 200, delayHeadersMs: 150 } },
+        '*': { steps: [{ status: 503 }, { status: 503 }, { status: 200, delayHeadersMs: 150 }] },
       },
     }),
   );
@@ -126,7 +126,7 @@ test('recovery: after an outage ends, the probe closes the circuit and the next 
   const upstream = closeAfter(
     t,
     await startUpstream({
-      routes: { '*': { steps: [{ status: 500 }, { status: 500 }], then: { status: 200 } } },
+      routes: { '*': { steps: [{ status: 500 }, { status: 500 }, { status: 200 }] } },
     }),
   );
   const time = fakeClock();
@@ -212,7 +212,7 @@ test('a caller’s abort of a half-open probe neither closes nor opens the circu
     t,
     await startUpstream({
       routes: {
-        '*': { steps: [{ status: 503 }, { status: 200, delayHeadersMs: 10_000 }], then: { status: 200 } },
+        '*': { steps: [{ status: 503 }, { status: 200, delayHeadersMs: 10_000 }, { status: 200 }] },
       },
     }),
   );

@@ -1,0 +1,313 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { getRetryDecision, retryPlugin } from '@ky-resilience/retry';
+import { blackholeServer, closedPort, startUpstream } from '@ky-resilience/testing';
+import { timeoutPlugin } from '@ky-resilience/timeout';
+import ky from 'ky';
+import {
+  circuitBreakerPlugin,
+  isCircuitBreakerOptionsError,
+  isCircuitOpenError,
+  isFailureError,
+  isFailureStatus,
+} from '../src/index.ts';
+import { closeAfter, fakeClock, recordChanges, rejection } from './helpers.ts';
+
+test('a low-traffic host with a window ratio policy opens on minimumCalls, and failures age out while it is idle', async (t) => {
+  const upstream = closeAfter(t, await startUpstream({ routes: { '*': { steps: [{ status: 503 }] } } }));
+  const time = fakeClock();
+  const breakers = circuitBreakerPlugin({
+    policy: { kind: 'window', threshold: 0.5, windowMs: 60_000, minimumCalls: 4 },
+    clock: time.clock,
+  });
+  const api = ky.create({ retry: 0 }).extend(breakers.kyOptions);
+  // Three failures, one every 10 s: not enough calls for a verdict.
+  for (let i = 0; i < 3; i += 1) {
+    await rejection(api.get(upstream.url));
+    time.advance(10_000);
+  }
+  assert.equal(breakers.state(upstream.origin), 'closed');
+  // A quiet hour: those failures leave the window, however long nothing happened.
+  time.advance(3_600_000);
+  for (let i = 0; i < 3; i += 1) {
+    await rejection(api.get(upstream.url));
+    time.advance(10_000);
+  }
+  assert.equal(breakers.state(upstream.origin), 'closed', 'three failures in the window, not six');
+  await rejection(api.get(upstream.url));
+  assert.equal(breakers.state(upstream.origin), 'open', 'the fourth failure in the window opens it');
+  assert.equal(upstream.counters().requests, 7);
+});
+
+test('the window policy does not open below its ratio', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: {
+        '*': {
+          steps: [
+            { status: 200 },
+            { status: 503 },
+            { status: 200 },
+            { status: 503 },
+            { status: 200 },
+            { status: 503 },
+          ],
+        },
+      },
+    }),
+  );
+  const time = fakeClock();
+  const breakers = circuitBreakerPlugin({
+    policy: { kind: 'window', threshold: 0.5, windowMs: 60_000, minimumCalls: 4 },
+    clock: time.clock,
+  });
+  const api = ky.create({ retry: 0 }).extend(breakers.kyOptions);
+  for (let i = 0; i < 6; i += 1) {
+    await api.get(upstream.url, { throwHttpErrors: false });
+    time.advance(1_000);
+  }
+  assert.equal(breakers.state(upstream.origin), 'closed', '50 % is not more than 50 %');
+});
+
+test('the default consecutive policy opens a host that gets one call a minute', async (t) => {
+  const upstream = closeAfter(t, await startUpstream({ routes: { '*': { steps: [{ status: 500 }] } } }));
+  const time = fakeClock();
+  const breakers = circuitBreakerPlugin({ clock: time.clock });
+  const api = ky.create({ retry: 0 }).extend(breakers.kyOptions);
+  for (let i = 0; i < 5; i += 1) {
+    assert.equal(breakers.state(upstream.origin), 'closed');
+    await rejection(api.get(upstream.url));
+    time.advance(60_000);
+  }
+  assert.equal(breakers.state(upstream.origin), 'open');
+});
+
+test('the count policy opens when more than threshold of the last size calls failed', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: {
+        '*': { steps: [{ status: 200 }, { status: 503 }, { status: 503 }, { status: 200 }, { status: 503 }] },
+      },
+    }),
+  );
+  const breakers = circuitBreakerPlugin({
+    policy: { kind: 'count', threshold: 0.5, size: 4, minimumCalls: 4 },
+  });
+  const api = ky.create({ retry: 0 }).extend(breakers.kyOptions);
+  for (let i = 0; i < 4; i += 1) await api.get(upstream.url, { throwHttpErrors: false });
+  assert.equal(breakers.state(upstream.origin), 'closed', '2 of 4');
+  await api.get(upstream.url, { throwHttpErrors: false });
+  assert.equal(breakers.state(upstream.origin), 'open', '3 of the last 4');
+});
+
+test('slow calls count as failures (the caller still gets the response)', async (t) => {
+  const upstream = closeAfter(t, await startUpstream());
+  const time = fakeClock();
+  const changes = recordChanges();
+  const breakers = circuitBreakerPlugin({
+    policy: { kind: 'count', threshold: 0.5, size: 4, minimumCalls: 4 },
+    slowCallMs: 1_000,
+    clock: time.clock,
+    onStateChange: changes.listener,
+  });
+  const slow = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
+    const response = await fetch(input, init);
+    time.advance(1_000);
+    return response;
+  };
+  const fast = ky.create({ retry: 0 }).extend(breakers.kyOptions);
+  const slowApi = ky.create({ retry: 0, fetch: slow }).extend(breakers.kyOptions);
+  await fast.get(upstream.url);
+  assert.equal((await slowApi.get(upstream.url)).status, 200);
+  await slowApi.get(upstream.url);
+  await fast.get(upstream.url);
+  assert.equal(breakers.state(upstream.origin), 'closed');
+  await slowApi.get(upstream.url);
+  assert.equal(breakers.state(upstream.origin), 'open');
+  assert.deepEqual(changes.events[0]?.lastFailure, { kind: 'slow', status: 200, durationMs: 1_000 });
+});
+
+test('default classification: 5xx but 501 and 429 count; 501, 505 is a 5xx, other 4xx do not', async (t) => {
+  const counted: number[] = [];
+  for (const status of [500, 502, 503, 504, 505, 429, 501, 400, 404, 409, 200, 302]) {
+    if (isFailureStatus(status)) counted.push(status);
+  }
+  assert.deepEqual(counted, [500, 502, 503, 504, 505, 429]);
+
+  const upstream = closeAfter(t, await startUpstream());
+  for (const [status, opens] of [
+    [503, true],
+    [429, true],
+    [501, false],
+    [404, false],
+  ] as const) {
+    upstream.route('*', { steps: [{ status }] });
+    const breakers = circuitBreakerPlugin({ policy: { kind: 'consecutive', failures: 2 } });
+    const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(breakers.kyOptions);
+    await api.get(upstream.url);
+    await api.get(upstream.url);
+    assert.equal(breakers.state(upstream.origin), opens ? 'open' : 'closed', `status ${status}`);
+  }
+});
+
+test('network errors count: a refused connection', async () => {
+  const port = await closedPort();
+  const breakers = circuitBreakerPlugin({ policy: { kind: 'consecutive', failures: 2 } });
+  const api = ky.create({ retry: 0 }).extend(breakers.kyOptions);
+  const url = `http://127.0.0.1:${port}/`;
+  await rejection(api.get(url));
+  await rejection(api.get(url));
+  assert.equal(breakers.state(`http://127.0.0.1:${port}`), 'open');
+  const lastFailure = breakers.describe(`http://127.0.0.1:${port}`)?.lastFailure;
+  assert.equal(lastFailure?.kind, 'error');
+});
+
+test('attempt and headers timeouts of @ky-resilience/timeout count (the breaker wraps the timeouts)', async (t) => {
+  const hole = closeAfter(t, await blackholeServer());
+  const breakers = circuitBreakerPlugin({ policy: { kind: 'consecutive', failures: 2 } });
+  const api = ky
+    .create({ retry: 0 })
+    .extend(timeoutPlugin({ headers: 30, attempt: 60 }))
+    .extend(breakers.kyOptions);
+  await rejection(api.get(hole.url));
+  await rejection(api.get(hole.url));
+  assert.equal(breakers.state(new URL(hole.url).origin), 'open');
+  const lastFailure = breakers.describe(new URL(hole.url).origin)?.lastFailure;
+  assert.equal(lastFailure?.kind === 'error' && (lastFailure.error as { phase?: string }).phase, 'headers');
+  const error = await rejection(api.get(hole.url));
+  assert.ok(isCircuitOpenError(error));
+});
+
+test('isFailureError: client-side codes and codeless errors do not count', () => {
+  assert.equal(
+    isFailureError(
+      new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code: 'ECONNRESET' }) }),
+    ),
+    true,
+  );
+  assert.equal(isFailureError(new TypeError('fetch failed')), true);
+  assert.equal(isFailureError(new TypeError('terminated')), true);
+  assert.equal(
+    isFailureError(
+      new TypeError('fetch failed', {
+        cause: Object.assign(new Error('blocked'), { code: 'ERR_KYR_BLOCKED_ADDRESS' }),
+      }),
+    ),
+    false,
+  );
+  assert.equal(isFailureError(Object.assign(new Error('bad'), { code: 'ERR_INVALID_URL' })), false);
+  assert.equal(isFailureError(new Error('a bug in a hook')), false);
+  assert.equal(isFailureError(new DOMException('aborted', 'AbortError')), false);
+});
+
+test('isFailure decides, undefined falls back to the default; errors it does not count are neutral', async (t) => {
+  const upstream = closeAfter(t, await startUpstream({ routes: { '*': { steps: [{ status: 404 }] } } }));
+  const breakers = circuitBreakerPlugin({
+    policy: { kind: 'consecutive', failures: 2 },
+    isFailure: (outcome) =>
+      outcome.type === 'response' && outcome.response.status === 404 ? true : undefined,
+  });
+  const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(breakers.kyOptions);
+  await api.get(upstream.url);
+  await api.get(upstream.url);
+  assert.equal(breakers.state(upstream.origin), 'open');
+});
+
+test('the retry plugin does not retry a CircuitOpenError against the same host', async (t) => {
+  const upstream = closeAfter(t, await startUpstream({ routes: { '*': { steps: [{ status: 503 }] } } }));
+  const breakers = circuitBreakerPlugin({ policy: { kind: 'consecutive', failures: 1 } });
+  const api = ky.extend(retryPlugin({ limit: 3, random: () => 0, budget: false })).extend(breakers.kyOptions);
+  // The 503 opens the breaker; the retry meets the open breaker and stops there.
+  const first = await rejection(api.get(upstream.url));
+  assert.ok(isCircuitOpenError(first));
+  assert.equal(getRetryDecision(first)?.reason, 'error-not-retryable');
+  const served = upstream.counters().requests;
+  assert.equal(served, 1, 'the retries met the open breaker and stopped');
+  const error = await rejection(api.get(upstream.url));
+  assert.ok(isCircuitOpenError(error));
+  assert.equal(getRetryDecision(error)?.reason, 'error-not-retryable');
+  assert.equal(getRetryDecision(error)?.attempts, 1);
+  assert.equal(upstream.counters().requests, served);
+});
+
+test('listener exceptions never disturb the breaker', async (t) => {
+  const upstream = closeAfter(t, await startUpstream({ routes: { '*': { steps: [{ status: 503 }] } } }));
+  // Listener exceptions are rethrown from a microtask: capture those microtasks here.
+  const thrown: unknown[] = [];
+  const original = globalThis.queueMicrotask;
+  globalThis.queueMicrotask = (callback) => {
+    try {
+      callback();
+    } catch (error) {
+      thrown.push(error);
+    }
+  };
+  t.after(() => {
+    globalThis.queueMicrotask = original;
+  });
+  const breakers = circuitBreakerPlugin({
+    policy: { kind: 'consecutive', failures: 1 },
+    onStateChange: () => {
+      throw new Error('listener bug');
+    },
+    onRejected: () => {
+      throw new Error('listener bug 2');
+    },
+  });
+  const api = ky.create({ retry: 0 }).extend(breakers.kyOptions);
+  await rejection(api.get(upstream.url));
+  assert.equal(breakers.state(upstream.origin), 'open');
+  assert.ok(isCircuitOpenError(await rejection(api.get(upstream.url))));
+  globalThis.queueMicrotask = original;
+  assert.deepEqual(
+    thrown.map((e) => (e as Error).message),
+    ['listener bug', 'listener bug 2'],
+  );
+});
+
+test('bad options throw a CircuitBreakerOptionsError naming the option and the value', () => {
+  const cases: [unknown, string][] = [
+    ['x', 'options'],
+    [{ nope: 1 }, 'nope'],
+    [{ policy: { kind: 'sampling' } }, 'policy.kind'],
+    [{ policy: { kind: 'consecutive', failures: 0 } }, 'policy.failures'],
+    [{ policy: { kind: 'consecutive', threshold: 0.5 } }, 'policy.threshold'],
+    [{ policy: { kind: 'count', threshold: 1 } }, 'policy.threshold'],
+    [{ policy: { kind: 'count', size: 4, minimumCalls: 5 } }, 'policy.minimumCalls'],
+    [{ policy: { kind: 'window', windowMs: 0 } }, 'policy.windowMs'],
+    [{ policy: { kind: 'window', buckets: 1.5 } }, 'policy.buckets'],
+    [{ halfOpenAfter: -1 }, 'halfOpenAfter'],
+    [{ halfOpenAfter: {} }, 'halfOpenAfter'],
+    [{ halfOpenProbes: 0 }, 'halfOpenProbes'],
+    [{ slowCallMs: Number.NaN }, 'slowCallMs'],
+    [{ maxHosts: 0 }, 'maxHosts'],
+    [{ idleTtlMs: true }, 'idleTtlMs'],
+    [{ clock: 5 }, 'clock'],
+    [{ key: 'origin' }, 'key'],
+    [{ onStateChange: 'log' }, 'onStateChange'],
+  ];
+  for (const [options, option] of cases) {
+    try {
+      circuitBreakerPlugin(options as never);
+      assert.fail(`accepted ${JSON.stringify(options)}`);
+    } catch (error) {
+      assert.ok(isCircuitBreakerOptionsError(error), String(error));
+      assert.equal(error.option, option);
+    }
+  }
+});
+
+test('a bad context override rejects the call with a CircuitBreakerOptionsError', async (t) => {
+  const upstream = closeAfter(t, await startUpstream());
+  const breakers = circuitBreakerPlugin();
+  const api = ky.create({ retry: 0 }).extend(breakers.kyOptions);
+  const error = await rejection(
+    (async () =>
+      api.get(upstream.url, { context: { '@ky-resilience/circuit-breaker': { bypass: 'yes' } } }))(),
+  );
+  assert.ok(isCircuitBreakerOptionsError(error));
+  assert.equal(error.option, "context['@ky-resilience/circuit-breaker'].bypass");
+  assert.equal(upstream.counters().requests, 0);
+});
