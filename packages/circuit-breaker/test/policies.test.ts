@@ -228,7 +228,6 @@ test('the retry plugin does not retry a CircuitOpenError against the same host',
   const error = await rejection(api.get(upstream.url));
   assert.ok(isCircuitOpenError(error));
   assert.equal(getRetryDecision(error)?.reason, 'error-not-retryable');
-  assert.equal(getRetryDecision(error)?.attempts, 1);
   assert.equal(upstream.counters().requests, served);
 });
 
