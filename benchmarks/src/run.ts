@@ -11,6 +11,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { closeSharedWorkers } from './lib/faults.ts';
 import { suites } from './suites.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -82,5 +83,6 @@ for (const suite of selected) {
     );
   }
 }
+await closeSharedWorkers();
 if (resultsDir !== undefined) process.stderr.write(`results written to ${resultsDir} (from ${HERE})\n`);
 process.exitCode = failed ? 1 : 0;

@@ -192,6 +192,7 @@ export type FaultResults = Map<string, Map<string, RunOutcome[]>>;
  * Runs every run of a fault suite for every client, `rounds` times. Within a run all clients go at once, each in
  * its own process against upstreams of its own with the same seed (so the same noise from the machine hits every
  * client), starting from a fresh client (breakers, budgets, pools empty). Rounds use seeds `seed`, `seed + 1`...
+ * The client processes are shared by every fault suite of a `run.ts` invocation (see `closeSharedWorkers`).
  */
 export async function runFaultSuite(
   name: string,
@@ -202,68 +203,87 @@ export async function runFaultSuite(
   seed = 1,
 ): Promise<FaultResults> {
   const results: FaultResults = new Map(clients.map((c) => [c.id, new Map(runs.map((r) => [r.id, []]))]));
-  const workers = new Map(
-    clients.map((c) => [c.id, new ClientWorker(c.client, c.options, { execArgv: settings.workerExecArgv })]),
-  );
-  try {
-    await Promise.all([...workers.values()].map((w) => w.ready()));
-    // Warm-up: every client loads its modules and sends a few calls to a healthy upstream.
+  const workers = new Map(clients.map((c) => [c.id, sharedWorker(c, settings.workerExecArgv)]));
+  await Promise.all([...workers.values()].map((w) => w.ready()));
+  // Warm-up, once per process: the client loads its modules and sends a few calls to a healthy upstream.
+  const cold = [...workers.values()].filter((w) => !warmed.has(w));
+  if (cold.length > 0) {
     const warm = await upstreamTarget({}, seed);
     try {
       const urls = warm.urls;
       await Promise.all(
-        [...workers.values()].map((w) =>
-          w.openLoop({ urls, rate: 200, count: 40, drainMs: 2_000, tag: 'warm' }),
+        cold.map((w) =>
+          w.openLoop({ urls, rate: 200, count: settings.smoke ? 10 : 40, drainMs: 2_000, tag: 'warm' }),
         ),
       );
+      for (const w of cold) warmed.add(w);
     } finally {
       await warm.close();
     }
-    for (let round = 1; round <= rounds; round++) {
-      for (const run of runs) {
-        await Promise.all([...workers.values()].map((w) => w.renew()));
-        const targets = new Map<string, Target>();
-        try {
-          for (const c of clients) targets.set(c.id, await run.setup(seed + round - 1));
-          const tag = `${run.id}.${round}`;
-          for (const t of targets.values()) t.start();
-          const outcomes = await Promise.all(
-            clients.map((c) =>
-              workers.get(c.id)!.openLoop({
-                urls: targets.get(c.id)!.urls,
-                rate: run.rate,
-                count: run.count,
-                drainMs: run.drainMs,
-                tag,
-              }),
-            ),
-          );
-          for (const [k, c] of clients.entries()) {
-            const attempts = targets.get(c.id)!.attempts(tag);
-            let upstreamRequests = 0;
-            for (const n of attempts.values()) upstreamRequests += n;
-            results
-              .get(c.id)!
-              .get(run.id)!
-              .push({
-                records: outcomes[k]!.records,
-                errors: outcomes[k]!.errors,
-                attempts,
-                upstreamRequests,
-                urls: targets.get(c.id)!.urls.length,
-                scheduleStart: targets.get(c.id)!.startedWall - outcomes[k]!.t0Wall,
-              });
-          }
-          settings.log(`${name}: round ${round}/${rounds}, ${run.id} done`);
-        } finally {
-          await Promise.all([...targets.values()].map((t) => t.close()));
+  }
+  for (let round = 1; round <= rounds; round++) {
+    for (const run of runs) {
+      await Promise.all([...workers.values()].map((w) => w.renew()));
+      const targets = new Map<string, Target>();
+      try {
+        for (const c of clients) targets.set(c.id, await run.setup(seed + round - 1));
+        const tag = `${run.id}.${round}`;
+        for (const t of targets.values()) t.start();
+        const outcomes = await Promise.all(
+          clients.map((c) =>
+            workers.get(c.id)!.openLoop({
+              urls: targets.get(c.id)!.urls,
+              rate: run.rate,
+              count: run.count,
+              drainMs: run.drainMs,
+              tag,
+            }),
+          ),
+        );
+        for (const [k, c] of clients.entries()) {
+          const attempts = targets.get(c.id)!.attempts(tag);
+          let upstreamRequests = 0;
+          for (const n of attempts.values()) upstreamRequests += n;
+          results
+            .get(c.id)!
+            .get(run.id)!
+            .push({
+              records: outcomes[k]!.records,
+              errors: outcomes[k]!.errors,
+              attempts,
+              upstreamRequests,
+              urls: targets.get(c.id)!.urls.length,
+              scheduleStart: targets.get(c.id)!.startedWall - outcomes[k]!.t0Wall,
+            });
         }
+        settings.log(`${name}: round ${round}/${rounds}, ${run.id} done`);
+      } finally {
+        await Promise.all([...targets.values()].map((t) => t.close()));
       }
     }
-  } finally {
-    await Promise.all([...workers.values()].map((w) => w.close()));
   }
   return results;
+}
+
+/** Client processes shared by the fault suites (one per client and options), closed by `closeSharedWorkers()`. */
+const shared = new Map<string, ClientWorker>();
+const warmed = new WeakSet<ClientWorker>();
+
+function sharedWorker(c: FaultClient, execArgv: readonly string[]): ClientWorker {
+  const key = JSON.stringify([c.client, c.options, execArgv]);
+  let worker = shared.get(key);
+  if (worker === undefined) {
+    worker = new ClientWorker(c.client, c.options, { execArgv });
+    shared.set(key, worker);
+  }
+  return worker;
+}
+
+/** Closes the client processes the fault suites started (`run.ts` calls it once every suite has run). */
+export async function closeSharedWorkers(): Promise<void> {
+  const list = [...shared.values()];
+  shared.clear();
+  await Promise.all(list.map((w) => w.close()));
 }
 
 /** Latency of the records in ms; unfinished calls count with the time they had when cut off (a lower bound). */

@@ -52,8 +52,8 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
   const loadBefore = loadavg()[0] ?? 0;
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
   const rate = 100;
-  const count = settings.requests ?? (settings.smoke ? 30 : 100);
-  const drainMs = settings.smoke ? 1_000 : 3_400;
+  const count = settings.requests ?? (settings.smoke ? 20 : 100);
+  const drainMs = settings.smoke ? 500 : 3_400;
   const runs: FaultRun[] = [
     {
       id: 'outage',

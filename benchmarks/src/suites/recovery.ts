@@ -45,8 +45,8 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
   const loadBefore = loadavg()[0] ?? 0;
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
   const rate = 100;
-  const outageMs = settings.smoke ? 500 : 1_500;
-  const windowMs = settings.smoke ? 1_000 : 4_500;
+  const outageMs = settings.smoke ? 300 : 1_500;
+  const windowMs = settings.smoke ? 500 : 4_500;
   const count = ((outageMs + windowMs) * rate) / 1000;
   const runs: FaultRun[] = [
     {
