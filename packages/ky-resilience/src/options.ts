@@ -45,7 +45,7 @@ export type ClientTierOptions = {
    * the attempt timeouts, so a timed-out attempt counts as a failure and a request queued in the
    * limiter cannot hold a half-open probe. The preset's trip policy is a time window (the
    * plugin's own default is 5 consecutive failures): see "Why these defaults" in the README.
-   * @default { policy: { kind: 'window', threshold: 0.5, windowMs: max(30_000, 2 × timeout.attempt), minimumCalls: 10 } } and the plugin's other defaults (open 5 s, doubling to 60 s; one half-open probe)
+   * @default { policy: { kind: 'window', threshold: 0.5, windowMs: max(30_000, 2 × timeout.attempt), minimumCalls: 20 } } and the plugin's other defaults (open 5 s, doubling to 60 s; one half-open probe)
    * @example { circuitBreaker: { policy: { kind: 'consecutive', failures: 3 }, halfOpenAfter: 10_000 } }
    */
   circuitBreaker?: CircuitBreakerOptions | false;
@@ -116,7 +116,7 @@ export const clientDefaults: {
     kind: 'window',
     threshold: 0.5,
     windowMs: 30_000,
-    minimumCalls: 10,
+    minimumCalls: 20,
   } as const),
   connectTimeout: 10_000,
 });

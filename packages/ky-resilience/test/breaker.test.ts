@@ -90,7 +90,7 @@ test('a sustained outage opens the breaker; later calls are turned away without 
   );
 });
 
-test('the preset’s default window breaker needs 10 calls in its window before it opens', async (t) => {
+test('the preset’s default window breaker needs 20 attempts in its window before it opens', async (t) => {
   const upstream = await startUpstream({ routes: { '/down': { steps: [{ status: 503 }] } } });
   t.after(() => upstream.close());
   const client = createClient({ retry: false });
@@ -98,14 +98,14 @@ test('the preset’s default window breaker needs 10 calls in its window before 
   const opened: BreakerStateChangeEvent[] = [];
   client.on('breakerStateChange', (event) => opened.push(event));
 
-  for (let i = 0; i < 9; i += 1) await client.get(`${upstream.url}/down`).catch(() => {});
+  for (let i = 0; i < 19; i += 1) await client.get(`${upstream.url}/down`).catch(() => {});
   assert.equal(client.breakers?.state(upstream.origin), 'closed');
   await client.get(`${upstream.url}/down`).catch(() => {});
   assert.equal(client.breakers?.state(upstream.origin), 'open');
   assert.equal(opened.length, 1);
   const error = await client.get(`${upstream.url}/down`).catch((e: unknown) => e);
   assert.ok(isCircuitOpenError(error));
-  assert.equal(upstream.counters('/down').requests, 10);
+  assert.equal(upstream.counters('/down').requests, 20);
 });
 
 test('per request, the breaker can be bypassed or keyed through context', async (t) => {
@@ -172,9 +172,10 @@ test('a window that is not given grows to span two attempts', async (t) => {
     retry: false,
   });
   t.after(() => client.close());
-  // 10 failures 35 s apart from the first: all in a 40 s window, so the breaker opens.
-  for (let i = 0; i < 10; i += 1) {
-    now = i === 9 ? 35_000 : i;
+  // 20 failures, the last 35 s after the first: all in a 40 s window, so the breaker opens
+  // (a 30 s window would hold only the last one).
+  for (let i = 0; i < 20; i += 1) {
+    now = i === 19 ? 35_000 : i;
     await client.get(`${upstream.url}/down`).catch(() => {});
   }
   assert.equal(client.breakers?.state(upstream.origin), 'open');
