@@ -1,4 +1,6 @@
+import { defaultRetryBudgetOptions } from '@ky-resilience/retry';
 import { blackholeServer, type RouteSpec, startUpstream, type Upstream } from '@ky-resilience/testing';
+import { clientDefaults } from 'ky-resilience';
 import { ClientWorker } from './client-worker.ts';
 import type { ClientName, ClientOptions } from './clients.ts';
 import { type CallRecord, callHeader, type OpenLoopResult } from './open-loop.ts';
@@ -20,6 +22,17 @@ export type FaultClient = {
   budget: string;
 };
 
+const presetRetry = clientDefaults.retry as { limit: number; backoff: { strategy: string; base: number } };
+const policy = clientDefaults.breakerPolicy;
+const budget = defaultRetryBudgetOptions;
+
+/** The preset's defaults, read from the package (they are still being tuned). */
+export const presetTiers: { retry: string; breaker: string; budget: string } = {
+  retry: `${presetRetry.limit} retries, ${presetRetry.backoff.strategy} jitter from ${presetRetry.backoff.base} ms`,
+  breaker: `per host, > ${policy.threshold * 100} % failures in ${policy.windowMs / 1000} s (≥ ${policy.minimumCalls} calls), half-open after 5 s`,
+  budget: `per host, ${budget.ratio * 100} % of calls + ${budget.minRetriesPerSecond}/s, ${budget.capacity} at first`,
+};
+
 /** Every client, each with its defaults: the same list in every fault suite. */
 export const faultClients: readonly FaultClient[] = [
   {
@@ -38,9 +51,7 @@ export const faultClients: readonly FaultClient[] = [
     short: 'preset',
     client: 'preset',
     options: {},
-    retry: '3 retries, decorrelated jitter from 1 s',
-    breaker: 'per host, 5 failures in a row, half-open after 5 s',
-    budget: 'per host, 20 % + 1/s',
+    ...presetTiers,
   },
   {
     id: 'ky-retry',
@@ -50,7 +61,7 @@ export const faultClients: readonly FaultClient[] = [
     options: {},
     retry: '2 retries, full jitter from 0.3 s',
     breaker: 'none',
-    budget: 'per host, 20 % + 1/s',
+    budget: presetTiers.budget,
   },
   {
     id: 'got',
@@ -403,4 +414,20 @@ export async function finishFaultReport(settings: SuiteSettings, report: FaultRe
     await writeFile(join(settings.resultsDir, `${report.name}.svg`), report.svg);
   }
   return text;
+}
+
+/** A note naming each client's most common failures in a run (summed over the rounds). */
+export function failureNote(results: FaultResults, clients: readonly FaultClient[], runId: string): string {
+  const parts: string[] = [];
+  for (const c of clients) {
+    const counts = new Map<string, number>();
+    for (const outcome of results.get(c.id)!.get(runId)!) {
+      for (const [label, n] of Object.entries(outcome.errors))
+        counts.set(label, (counts.get(label) ?? 0) + n);
+    }
+    if (counts.size === 0) continue;
+    const top = [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 2);
+    parts.push(`${c.short}: ${top.map(([label, n]) => `${n}× ${label}`).join('; ')}`);
+  }
+  return `Failed calls by error, all rounds (the two most common per client): ${parts.length === 0 ? 'none' : parts.join(' — ')}.`;
 }

@@ -1,6 +1,7 @@
 import { loadavg } from 'node:os';
 import {
   type FaultRun,
+  failureNote,
   faultClients,
   finishFaultReport,
   formatMs,
@@ -126,7 +127,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     method,
     table,
     goalLines: checks.map((c) => c.line),
-    notes: [],
+    notes: [failureNote(results, faultClients, 'down')],
     svg,
     started,
     loadBefore,

@@ -1,6 +1,7 @@
 import { loadavg } from 'node:os';
 import {
   type FaultRun,
+  failureNote,
   faultClients,
   finishFaultReport,
   formatMs,
@@ -53,7 +54,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
   const rate = 100;
   const count = settings.requests ?? (settings.smoke ? 20 : 100);
-  const drainMs = settings.smoke ? 500 : 3_400;
+  const drainMs = settings.smoke ? 500 : 4_000;
   const runs: FaultRun[] = [
     {
       id: 'outage',
@@ -140,6 +141,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     ),
   ];
   const notes = [
+    failureNote(results, faultClients, 'outage'),
     `Side by side in this run: ky's default retry ${two(med('ky', (f) => f.attemptsPerCall)!)} upstream attempts per call, ` +
       `the retry plugin's budget ${two(med('ky-retry', (f) => f.attemptsPerCall)!)}, the whole preset ${two(med('preset', (f) => f.attemptsPerCall)!)}.`,
     'Clients without a breaker cannot fail fast: every call waits for its whole retry schedule. A call "unfinished at the cutoff" ' +

@@ -2,11 +2,13 @@ import { loadavg } from 'node:os';
 import {
   type FaultClient,
   type FaultRun,
+  failureNote,
   faultClients,
   finishFaultReport,
   formatMs,
   formatPercent,
   latencyPercentile,
+  presetTiers,
   type RunOutcome,
   runFaultSuite,
   spread,
@@ -46,9 +48,9 @@ const CLIENTS: readonly FaultClient[] = [
         retry: { backoff: { strategy: 'decorrelated-v2', base: 50 } },
       },
     },
-    retry: '3 retries, decorrelated jitter from 50 ms',
-    breaker: 'per host, 5 failures in a row, half-open after 5 s',
-    budget: 'per host, 20 % + 1/s',
+    retry: '3 retries, decorrelated-v2 jitter from 50 ms',
+    breaker: presetTiers.breaker,
+    budget: presetTiers.budget,
   },
 ];
 
@@ -129,6 +131,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     ['left', 'left', 'right', 'right', 'right', 'right'],
   );
   const notes = [
+    failureNote(results, CLIENTS, 'slow-tail'),
     'With their defaults no client bounds a slow response below 2 s (ky 10 s, the preset 10 s per attempt and 30 s in all, got, axios, ' +
       'ofetch and p-retry none, opossum 10 s), so each waits out the slow tail. The two tuned rows show the mechanism that meets a ' +
       'deadline: abort a slow attempt early and retry it (the retry lands on a fast response 95 % of the time). No peer other than ' +
