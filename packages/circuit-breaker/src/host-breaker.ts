@@ -144,6 +144,8 @@ class ClockedBackoff implements IBackoff<IHalfOpenAfterBackoffContext> {
  */
 export class HostBreaker {
   readonly host: string;
+  /** When the registry last handed it out (clock ms), for the idle expiry. */
+  lastUsed = 0;
   readonly #options: ResolvedOptions;
   readonly #policy: CircuitBreakerPolicy;
   #state: CircuitStateName;
@@ -162,6 +164,7 @@ export class HostBreaker {
   constructor(host: string, options: ResolvedOptions, saved?: HostSnapshot) {
     this.host = host;
     this.#options = options;
+    this.lastUsed = options.idleTtlMs === false ? 0 : options.clock();
     this.#policy = circuitBreaker(verdictPolicy, {
       breaker: createBreaker(options.policy, options.clock),
       halfOpenAfter: new ClockedBackoff(options.halfOpenAfter, this),
@@ -213,7 +216,7 @@ export class HostBreaker {
         break;
       }
       case CircuitState.Closed:
-        break;
+        return this.#runClosed(policy, request, signal, attempt);
     }
     return new Promise<Response>((resolve, reject) => {
       let delivered: (() => void) | undefined;
@@ -221,7 +224,7 @@ export class HostBreaker {
         const probe = policy.state === CircuitState.HalfOpen;
         if (probe) this.#slotsTaken += 1;
         const phase = this.#phase;
-        const started = this.#options.clock();
+        const started = this.#start();
         return call(attempt).then(
           (response): Verdict => {
             delivered = () => resolve(response);
@@ -256,6 +259,56 @@ export class HostBreaker {
         },
       );
     });
+  }
+
+  /**
+   * The closed state's path: cockatiel runs `fn` at once in its closed branch, so no probe and no
+   * free slot can arise; the caller's outcome is delivered once cockatiel has recorded it.
+   */
+  #runClosed(
+    policy: CircuitBreakerPolicy,
+    request: Request | undefined,
+    signal: AbortSignal | null | undefined,
+    attempt: () => Promise<Response>,
+  ): Promise<Response> {
+    let response: Response | undefined;
+    let failure: { error: unknown } | undefined;
+    const started = this.#start();
+    return policy
+      .execute(() =>
+        call(attempt).then(
+          (value): Verdict => {
+            response = value;
+            return this.#judge(this.#outcome('response', value, request, started)) ?? SUCCESS;
+          },
+          (error: unknown): Verdict => {
+            failure = { error };
+            const verdict = signal?.aborted
+              ? undefined
+              : this.#judge(this.#outcome('error', error, request, started));
+            if (verdict === undefined) throw UNCOUNTED;
+            return verdict;
+          },
+        ),
+      )
+      .then(
+        () => {
+          if (failure !== undefined) throw failure.error;
+          return response as Response;
+        },
+        (error: unknown) => {
+          if (failure !== undefined) throw failure.error;
+          if (response !== undefined) return response;
+          throw this.#refusal(error, request);
+        },
+      );
+  }
+
+  /** The clock's time, when anything will read a duration (slow calls, a custom `isFailure`). */
+  #start(): number | undefined {
+    return this.#options.slowCallMs === false && this.#options.isFailure === undefined
+      ? undefined
+      : this.#options.clock();
   }
 
   /** Holds the circuit open until {@link reset}. */
@@ -310,7 +363,7 @@ export class HostBreaker {
     signal: AbortSignal | null | undefined,
     attempt: () => Promise<Response>,
   ): Promise<Response> {
-    const started = this.#options.clock();
+    const started = this.#start();
     const hand = (verdict: Verdict | undefined): Promise<unknown> => {
       if (verdict !== undefined || slot.phase !== this.#phase) {
         slot.settle(verdict ?? STALE);
@@ -351,9 +404,9 @@ export class HostBreaker {
     type: 'response' | 'error',
     value: unknown,
     request: Request | undefined,
-    started: number,
+    started: number | undefined,
   ): CallOutcome {
-    const durationMs = this.#options.clock() - started;
+    const durationMs = started === undefined ? 0 : this.#options.clock() - started;
     return type === 'response'
       ? { type, response: value as Response, host: this.host, request, durationMs }
       : { type, error: value, host: this.host, request, durationMs };

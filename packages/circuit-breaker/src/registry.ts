@@ -106,19 +106,12 @@ export class CircuitBreakerRegistry {
     };
     this.#policyTag = JSON.stringify(resolved.policy);
     const clock = resolved.clock;
+    // Idle expiry is checked here on lookup (one clock read), not by lru-cache's TTL, which costs
+    // several clock reads per lookup.
     this.#cache = new LRUCache<string, HostBreaker>({
       max: resolved.maxHosts,
-      ...(resolved.idleTtlMs === false
-        ? {}
-        : {
-            ttl: Math.max(1, resolved.idleTtlMs),
-            updateAgeOnGet: true,
-            ttlResolution: 0,
-            perf: { now: clock },
-          }),
       dispose: (breaker, _key, reason) => {
         if (reason === 'evict') this.#evicted += 1;
-        if (reason === 'expire') this.#expired += 1;
         if (reason !== 'delete') breaker.detach();
       },
     });
@@ -158,8 +151,14 @@ export class CircuitBreakerRegistry {
     const key = checkHost(host);
     let breaker = this.#isolated.get(key);
     if (breaker === undefined) {
-      breaker = this.#cache.peek(key, { allowStale: true }) ?? new HostBreaker(key, this.#options);
-      this.#cache.delete(key);
+      breaker = this.#find(key);
+      if (breaker !== undefined) {
+        this.#cache.delete(key);
+      } else {
+        const stale = this.#cache.peek(key);
+        if (stale !== undefined) this.#expire(key, stale);
+        breaker = new HostBreaker(key, this.#options);
+      }
       this.#isolated.set(key, breaker);
     }
     breaker.isolate();
@@ -246,7 +245,7 @@ export class CircuitBreakerRegistry {
 
   /** Counts of breakers by state, evictions, expiries and rejections. */
   stats(): CircuitBreakerStats {
-    this.#cache.purgeStale();
+    this.#purge();
     const states: Record<CircuitStateName, number> = { closed: 0, open: 0, 'half-open': 0, isolated: 0 };
     for (const breaker of this.#isolated.values()) states[breaker.state] += 1;
     for (const breaker of this.#cache.values()) states[breaker.state] += 1;
@@ -262,7 +261,7 @@ export class CircuitBreakerRegistry {
 
   /** Breakers kept now (expired ones are dropped first). */
   get size(): number {
-    this.#cache.purgeStale();
+    this.#purge();
     return this.#cache.size + this.#isolated.size;
   }
 
@@ -295,16 +294,46 @@ export class CircuitBreakerRegistry {
       const isolated = this.#isolated.get(key);
       if (isolated !== undefined) return isolated;
     }
+    const idle = this.#options.idleTtlMs;
+    const now = idle === false ? 0 : this.#options.clock();
     let breaker = this.#cache.get(key);
+    if (breaker !== undefined && idle !== false && now - breaker.lastUsed > idle) {
+      this.#expire(key, breaker);
+      breaker = undefined;
+    }
     if (breaker === undefined) {
       breaker = new HostBreaker(key, this.#options);
       this.#cache.set(key, breaker);
     }
+    breaker.lastUsed = now;
     return breaker;
   }
 
+  /** The breaker of `key`, if it has one that has not expired; does not refresh it. */
   #find(key: string): HostBreaker | undefined {
-    return this.#isolated.get(key) ?? this.#cache.peek(key);
+    const isolated = this.#isolated.get(key);
+    if (isolated !== undefined) return isolated;
+    const breaker = this.#cache.peek(key);
+    return breaker === undefined || this.#stale(breaker) ? undefined : breaker;
+  }
+
+  #stale(breaker: HostBreaker): boolean {
+    const idle = this.#options.idleTtlMs;
+    return idle !== false && this.#options.clock() - breaker.lastUsed > idle;
+  }
+
+  #expire(key: string, breaker: HostBreaker): void {
+    this.#expired += 1;
+    this.#cache.delete(key);
+    breaker.detach();
+  }
+
+  /** Drops every expired breaker. */
+  #purge(): void {
+    if (this.#options.idleTtlMs === false) return;
+    for (const [key, breaker] of [...this.#cache.entries()]) {
+      if (this.#stale(breaker)) this.#expire(key, breaker);
+    }
   }
 
   #drop(key: string, breaker: HostBreaker): void {
