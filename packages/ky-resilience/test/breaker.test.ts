@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { test } from 'node:test';
 import { isCircuitOpenError } from '@ky-resilience/circuit-breaker';
 import { getRetryDecision } from '@ky-resilience/retry';
@@ -26,6 +27,16 @@ test('a sustained outage opens the breaker; later calls are turned away without 
   const rejections: BreakerRejectedEvent[] = [];
   client.on('breakerStateChange', (event) => changes.push(event));
   client.on('breakerRejected', (event) => rejections.push(event));
+  const published: unknown[] = [];
+  const onMessage = (message: unknown): void => {
+    published.push(message);
+  };
+  diagnosticsChannel.subscribe('ky-resilience:breaker:state-change', onMessage);
+  diagnosticsChannel.subscribe('ky-resilience:breaker:rejected', onMessage);
+  t.after(() => {
+    diagnosticsChannel.unsubscribe('ky-resilience:breaker:state-change', onMessage);
+    diagnosticsChannel.unsubscribe('ky-resilience:breaker:rejected', onMessage);
+  });
 
   // Upstream requests per call: the first call makes its 4 attempts (the 4th failure opens the
   // breaker); the next ones are turned away at their first attempt and not retried.
@@ -72,6 +83,9 @@ test('a sustained outage opens the breaker; later calls are turned away without 
     { client: client.name, host, key: upstream.origin, state: 'open' },
     { client: client.name, host, key: upstream.origin, state: 'open' },
   ]);
+  // The channels carry the very objects the listeners got, in order.
+  assert.deepEqual(published, [...changes, ...rejections]);
+  assert.equal(published[0], changes[0]);
   assert.equal(client.breakers?.state(upstream.origin), 'open');
   assert.deepEqual(client.stats().breakers?.states, { closed: 0, open: 1, 'half-open': 0, isolated: 0 });
   // A rejected attempt held a limiter slot only for an instant.

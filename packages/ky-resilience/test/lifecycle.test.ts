@@ -158,3 +158,15 @@ test('ky options are merged: baseUrl, headers and init hooks that set overrides'
   assert.equal(upstream.counters('/down').requests, 1);
   assert.equal(upstream.counters('/down').headers[0]?.['x-app'], 'test');
 });
+
+test('Symbol.asyncDispose is close(): it closes the agent the client created', async (t) => {
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const client = createClient();
+  await client.get(upstream.url).text();
+  // `await using client = createClient()` calls this on Node 24+.
+  await client[Symbol.asyncDispose]();
+  assert.equal(client.closed, true);
+  assert.equal(client.agent?.closed, true);
+  assert.equal(client[Symbol.asyncDispose](), client.close());
+});
