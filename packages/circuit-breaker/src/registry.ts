@@ -105,7 +105,6 @@ export class CircuitBreakerRegistry {
       },
     };
     this.#policyTag = JSON.stringify(resolved.policy);
-    const clock = resolved.clock;
     // Idle expiry is checked here on lookup (one clock read), not by lru-cache's TTL, which costs
     // several clock reads per lookup.
     this.#cache = new LRUCache<string, HostBreaker>({

@@ -1,0 +1,164 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { circuitBreakerPlugin } from '@ky-resilience/circuit-breaker';
+import { ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
+import { environment, environmentLines } from '../lib/env.ts';
+import { formatRatio, markdownTable } from '../lib/report.ts';
+import { median } from '../lib/stats.ts';
+import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
+
+const NAME = 'breaker-overhead';
+/** Distinct hosts in the many-hosts figure (all kept: below the registry's default bound). */
+const HOSTS = 1_000;
+
+type Fetch = (input: Request | string | URL) => Promise<Response>;
+
+/** One figure: runs `calls` calls one after the other. */
+type Figure = { id: string; label: string; run(calls: number): Promise<void> };
+
+function sequential(fetch: Fetch, requests: readonly Request[]): (calls: number) => Promise<void> {
+  return async (calls) => {
+    for (let i = 0; i < calls; i += 1) await fetch(requests[i % requests.length]!);
+  };
+}
+
+function rejecting(fetch: Fetch, request: Request): (calls: number) => Promise<void> {
+  return async (calls) => {
+    for (let i = 0; i < calls; i += 1) {
+      try {
+        await fetch(request);
+      } catch {
+        // A CircuitOpenError, as expected.
+      }
+    }
+  };
+}
+
+function figures(): Figure[] {
+  // A stubbed fetch: an already-made Response without a body, so each figure measures the wrapper.
+  const response = new Response(null, { status: 204 });
+  const stub: Fetch = () => Promise.resolve(response);
+  const oneHost = Array.from({ length: HOSTS }, (_, i) => new Request(`http://bench.test/resource/${i}`));
+  const manyHosts = Array.from({ length: HOSTS }, (_, i) => new Request(`http://h${i}.bench.test/resource`));
+  const registry = circuitBreakerPlugin();
+  const wrapped = registry.wrapFetch(stub);
+  registry.isolate('http://open.bench.test');
+  const openRequest = new Request('http://open.bench.test/resource');
+  const policy = circuitBreaker(handleAll, { halfOpenAfter: 5_000, breaker: new ConsecutiveBreaker(5) });
+  const viaCockatiel: Fetch = (input) => policy.execute(() => stub(input));
+
+  return [
+    { id: 'bare', label: 'stubbed fetch, no breaker', run: sequential(stub, oneHost) },
+    {
+      id: 'cockatiel',
+      label: 'one cockatiel CircuitBreakerPolicy.execute (no registry, no classification)',
+      run: sequential(viaCockatiel, oneHost),
+    },
+    { id: 'breaker-one', label: 'breaker registry, closed, one host', run: sequential(wrapped, oneHost) },
+    {
+      id: 'breaker-many',
+      label: `breaker registry, closed, ${HOSTS} hosts in turn`,
+      run: sequential(wrapped, manyHosts),
+    },
+    {
+      id: 'breaker-open',
+      label: 'breaker registry, open (isolated): rejected with CircuitOpenError',
+      run: rejecting(wrapped, openRequest),
+    },
+  ];
+}
+
+async function measure(figure: Figure, calls: number): Promise<number> {
+  const start = process.hrtime.bigint();
+  await figure.run(calls);
+  return Number(process.hrtime.bigint() - start) / calls;
+}
+
+async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
+  const calls = settings.requests ?? (settings.smoke ? 2_000 : 200_000);
+  const rounds = settings.rounds ?? (settings.smoke ? 1 : 7);
+  const env = environment();
+  const loadBefore = loadavg()[0] ?? 0;
+  const started = performance.now();
+  const list = figures();
+  const samples = new Map<string, number[]>(list.map((f) => [f.id, []]));
+
+  settings.log(`${NAME}: warm-up`);
+  for (const figure of list) await figure.run(Math.min(calls, 20_000));
+  for (let round = 1; round <= rounds; round += 1) {
+    settings.log(`${NAME}: round ${round} of ${rounds}`);
+    for (const figure of list) samples.get(figure.id)!.push(await measure(figure, calls));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const loadAfter = loadavg()[0] ?? 0;
+
+  const ns = (id: string): number => median(samples.get(id)!);
+  const perRoundRatio = (a: string, b: string): number =>
+    median(samples.get(a)!.map((value, i) => value / samples.get(b)![i]!));
+
+  const rows = list.map((f) => [
+    f.label,
+    ns(f.id).toFixed(0),
+    f.id === 'bare' ? '—' : (ns(f.id) - ns('bare')).toFixed(0),
+  ]);
+  const table = markdownTable(['figure', 'ns per call', 'overhead vs bare (ns)'], rows, [
+    'left',
+    'right',
+    'right',
+  ]);
+  const comparisons = [
+    `breaker registry (one host) ÷ bare cockatiel execute, time per call: ${formatRatio(perRoundRatio('breaker-one', 'cockatiel'))}`,
+    `breaker registry (${HOSTS} hosts) ÷ (one host), time per call: ${formatRatio(perRoundRatio('breaker-many', 'breaker-one'))}`,
+  ];
+  const method = [
+    'In-process, no network: `fetch` is a stub returning an already-made bodiless Response, so the figures ',
+    'are the cost of the wrapper itself: key (origin of `request.url`), LRU lookup with idle TTL, the closed-state ',
+    'check, cockatiel `execute()`, the default failure classification. The open figure builds a `CircuitOpenError` ',
+    `(with its stack trace) per call. ${calls} calls awaited one after the other per figure; warm-up, then ${rounds} `,
+    `round${rounds === 1 ? '' : 's'} running every figure once in table order; a figure is the median ns per call `,
+    'over the rounds, a ratio the median of per-round ratios.',
+  ].join('');
+  const loadNote = `Load average (1 min) before / after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${env.cores} cores.`;
+  const text = [
+    `## ${NAME}${settings.smoke ? ' (smoke run: not a measurement)' : ''}`,
+    '',
+    table,
+    '',
+    ...comparisons,
+    '',
+    `Suite time: ${seconds.toFixed(1)} s. ${loadNote}`,
+  ].join('\n');
+
+  if (settings.resultsDir !== undefined) {
+    await mkdir(settings.resultsDir, { recursive: true });
+    const markdown = [
+      `# ${NAME}`,
+      '',
+      'Per-call overhead of `@ky-resilience/circuit-breaker` around a stubbed fetch.',
+      '',
+      `Command (from the repository root): \`${settings.command}\``,
+      '',
+      ...environmentLines(env),
+      `- Suite time: ${seconds.toFixed(1)} s. ${loadNote}`,
+      '',
+      method,
+      '',
+      table,
+      '',
+      '```',
+      ...comparisons,
+      '```',
+      '',
+    ].join('\n');
+    await writeFile(join(settings.resultsDir, `${NAME}.md`), markdown);
+  }
+  return { text, goals: 0, missed: 0 };
+}
+
+export const breakerOverhead: Suite = {
+  name: NAME,
+  description:
+    'ns per call of the circuit breaker registry around a stubbed fetch (closed, many hosts, open).',
+  run,
+};
