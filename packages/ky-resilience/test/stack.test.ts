@@ -195,3 +195,20 @@ test('a connect that never completes is the agent’s connect timeout, typed and
     [{ phase: 'connect', limit: 100, attempt: 1 }],
   );
 });
+
+test('attempt durations run on the injected clock', async (t) => {
+  const upstream = await startUpstream({
+    routes: { '/flaky': { steps: [{ status: 500 }, { status: 200 }] } },
+  });
+  t.after(() => upstream.close());
+  let now = 0;
+  const client = createClient({ clock: () => (now += 7), retry: { backoff: { base: 1 } } });
+  t.after(() => client.close());
+  const durations: number[] = [];
+  client.on('attempt', (event) => durations.push(event.durationMs));
+
+  await client.get(`${upstream.url}/flaky`).text();
+
+  // One reading when the attempt starts, one when it settles.
+  assert.deepEqual(durations, [7, 7]);
+});
