@@ -274,3 +274,98 @@ test('a caller’s abort while closed is not counted (does not reset nor add to 
   await rejection(api.get(upstream.url));
   assert.equal(breakers.state(upstream.origin), 'open', 'the two 503s around the abort are consecutive');
 });
+
+test('with two probes, an aborted probe’s slot is taken over: the circuit closes only when that call succeeds too', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: {
+        '/fail': { steps: [{ status: 503 }] },
+        '/hang': { steps: [{ status: 200, delayHeadersMs: 10_000 }] },
+        '/ok': { steps: [{ status: 200 }] },
+      },
+    }),
+  );
+  const time = fakeClock();
+  const changes = recordChanges();
+  const breakers = circuitBreakerPlugin({
+    policy: { kind: 'consecutive', failures: 1 },
+    halfOpenProbes: 2,
+    clock: time.clock,
+    onStateChange: changes.listener,
+  });
+  const api = ky.create({ retry: 0 }).extend(breakers.kyOptions);
+  await rejection(api.get(`${upstream.url}/fail`));
+  time.advance(5_000);
+
+  const controller = new AbortController();
+  const hanging = rejection(api.get(`${upstream.url}/hang`, { signal: controller.signal }));
+  await until(() => upstream.counters('/hang').inFlight === 1);
+  assert.equal((await api.get(`${upstream.url}/ok`)).status, 200, 'the second probe succeeds');
+  assert.equal(breakers.state(upstream.origin), 'half-open', 'one probe is still out');
+  controller.abort();
+  await hanging;
+  assert.equal(breakers.state(upstream.origin), 'half-open', 'the abort decided nothing');
+  assert.equal(
+    breakers.describe(upstream.origin)?.probesInFlight,
+    1,
+    'one slot taken (the success), one free',
+  );
+
+  // The next caller takes the free slot; its failure re-opens the circuit for a longer period.
+  const error = await rejection(api.get(`${upstream.url}/fail`));
+  assert.ok(!isCircuitOpenError(error), 'the takeover reached the upstream');
+  assert.equal(breakers.state(upstream.origin), 'open');
+  const info = breakers.describe(upstream.origin);
+  assert.equal((info?.nextProbeAt ?? 0) - (info?.openedAt ?? 0), 10_000);
+  assert.deepEqual(changes.list, [
+    'closed>open:failures',
+    'open>half-open:probe-due',
+    'half-open>open:probe-failed',
+  ]);
+
+  // Next round: both probes succeed and the circuit closes.
+  time.advance(10_000);
+  const [a, b, c] = await Promise.all([
+    api.get(`${upstream.url}/ok`).then((r) => r.status),
+    api.get(`${upstream.url}/ok`).then((r) => r.status),
+    rejection(api.get(`${upstream.url}/ok`)),
+  ]);
+  assert.deepEqual([a, b], [200, 200]);
+  assert.ok(isCircuitOpenError(c) && c.state === 'half-open');
+  assert.equal(breakers.state(upstream.origin), 'closed');
+});
+
+test('a failed probe re-opens at once; the outcome of the other probe in flight is ignored', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: {
+        '/fail': { steps: [{ status: 503 }] },
+        '/slow': { steps: [{ status: 200, delayHeadersMs: 150 }] },
+      },
+    }),
+  );
+  const time = fakeClock();
+  const changes = recordChanges();
+  const breakers = circuitBreakerPlugin({
+    policy: { kind: 'consecutive', failures: 1 },
+    halfOpenProbes: 2,
+    clock: time.clock,
+    onStateChange: changes.listener,
+  });
+  const api = ky.create({ retry: 0 }).extend(breakers.kyOptions);
+  await rejection(api.get(`${upstream.url}/fail`));
+  time.advance(5_000);
+  const slow = api.get(`${upstream.url}/slow`);
+  await until(() => upstream.counters('/slow').inFlight === 1);
+  await rejection(api.get(`${upstream.url}/fail`));
+  assert.equal(breakers.state(upstream.origin), 'open');
+  assert.equal((await slow).status, 200, 'the caller still gets its response');
+  assert.equal(breakers.state(upstream.origin), 'open', 'the late success did not close it');
+  assert.deepEqual(changes.list, [
+    'closed>open:failures',
+    'open>half-open:probe-due',
+    'half-open>open:probe-failed',
+  ]);
+});
