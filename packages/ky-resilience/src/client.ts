@@ -1,6 +1,11 @@
 import { type AgentStats, createAgent, type ResilientAgent } from '@ky-resilience/agent';
 import { CircuitBreakerRegistry, type CircuitBreakerStats } from '@ky-resilience/circuit-breaker';
-import { createHostLimiter, type HostLimiter, type LimiterStats } from '@ky-resilience/host-limiter';
+import {
+  createHostLimiter,
+  type HostLimiter,
+  type HostLimiterOptions,
+  type LimiterStats,
+} from '@ky-resilience/host-limiter';
 import { retryPlugin } from '@ky-resilience/retry';
 import { timeoutPlugin } from '@ky-resilience/timeout';
 import ky, { type InitHook, type KyInstance, type Options } from 'ky';
@@ -8,7 +13,7 @@ import { attemptObserver, hostOfKey } from './attempts.ts';
 import { ClientOptionsError } from './errors.ts';
 import { EventHub } from './event-hub.ts';
 import { type ClientEventMap, type ClientEventName, clientEventNames, isClientEventName } from './events.ts';
-import type { ClientOptions } from './options.ts';
+import { type ClientOptions, isHostLimiter } from './options.ts';
 import { pluginError } from './plugin-error.ts';
 import { resolveClientOptions } from './resolve.ts';
 
@@ -40,7 +45,7 @@ export type ClientExtras = {
   readonly agent: ResilientAgent | undefined;
   /** The circuit breakers, or `undefined` with `circuitBreaker: false`. */
   readonly breakers: CircuitBreakerRegistry | undefined;
-  /** The host limiter, or `undefined` with `hostLimiter: false`. */
+  /** The host limiter (created by the client or shared), or `undefined` with `hostLimiter: false`. */
   readonly limiter: HostLimiter | undefined;
   /**
    * Stops taking calls (a new call, or a further attempt of a call in progress, fails with
@@ -100,7 +105,9 @@ export function createClient(options?: ClientOptions): ResilientClient {
   const limiter =
     plan.hostLimiter === undefined
       ? undefined
-      : build('hostLimiter', () => createHostLimiter(plan.hostLimiter));
+      : isHostLimiter(plan.hostLimiter)
+        ? plan.hostLimiter
+        : build('hostLimiter', () => createHostLimiter(plan.hostLimiter as HostLimiterOptions));
   const breakerOptions = plan.circuitBreaker;
   const breakers =
     breakerOptions === undefined

@@ -1,6 +1,6 @@
 import type { AgentOptions, ResilientAgent } from '@ky-resilience/agent';
 import type { CircuitBreakerOptions } from '@ky-resilience/circuit-breaker';
-import type { HostLimiterOptions } from '@ky-resilience/host-limiter';
+import type { HostLimiter, HostLimiterOptions } from '@ky-resilience/host-limiter';
 import type { RetryOptions } from '@ky-resilience/retry';
 import type { TimeoutOptions } from '@ky-resilience/timeout';
 import type { Options } from 'ky';
@@ -33,13 +33,16 @@ export type ClientTierOptions = {
    */
   agent?: AgentOptions | ResilientAgent | false;
   /**
-   * The per-host concurrency limit with a bounded queue (`@ky-resilience/host-limiter`).
-   * `concurrency` and `globalConcurrency` default to the agent's `limitPerHost` and `limit`, so
-   * requests wait in the limiter's queue (outside the attempt timeout), not in the agent's pool.
+   * The per-host concurrency limit with a bounded queue (`@ky-resilience/host-limiter`): options
+   * for a limiter of the client's own, or a shared `HostLimiter` from `createHostLimiter()`
+   * (share one between clients that share an agent, so that together they stay within the
+   * agent's caps). `concurrency` and `globalConcurrency` default to the agent's `limitPerHost`
+   * and `limit`, so requests wait in the limiter's queue (outside the attempt timeout), not in
+   * the agent's pool.
    * @default { concurrency: agent.limitPerHost (10), globalConcurrency: agent.limit (100), maxQueue: 1_000, queueTimeout: 10_000 }
    * @example { hostLimiter: { concurrency: 4, queueTimeout: 2_000 } }
    */
-  hostLimiter?: HostLimiterOptions | false;
+  hostLimiter?: HostLimiterOptions | HostLimiter | false;
   /**
    * Per-host circuit breakers (`@ky-resilience/circuit-breaker`), inside the limiter and outside
    * the attempt timeouts, so a timed-out attempt counts as a failure and a request queued in the
@@ -128,6 +131,19 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   if (typeof value !== 'object' || value === null) return false;
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
+}
+
+/** True for a limiter made by `createHostLimiter()` (duck-typed). */
+export function isHostLimiter(value: unknown): value is HostLimiter {
+  if (typeof value !== 'object' || value === null) return false;
+  const limiter = value as Partial<Record<keyof HostLimiter, unknown>>;
+  return (
+    typeof limiter.wrap === 'function' &&
+    typeof limiter.globalStats === 'function' &&
+    typeof limiter.stats === 'function' &&
+    typeof limiter.kyOptions === 'object' &&
+    limiter.kyOptions !== null
+  );
 }
 
 /** True for an agent made by `createAgent()` (duck-typed, so another copy of the package works too). */

@@ -1,6 +1,10 @@
 import type { AgentOptions, ResilientAgent } from '@ky-resilience/agent';
 import { contextKey as breakerContextKey, type CircuitBreakerOptions } from '@ky-resilience/circuit-breaker';
-import { type HostLimiterOptions, contextKey as limiterContextKey } from '@ky-resilience/host-limiter';
+import {
+  type HostLimiter,
+  type HostLimiterOptions,
+  contextKey as limiterContextKey,
+} from '@ky-resilience/host-limiter';
 import { type RetryOptions, contextKey as retryContextKey } from '@ky-resilience/retry';
 import {
   type ResolvedTimeoutLimits,
@@ -15,6 +19,7 @@ import {
   type ClientKyOptions,
   type ClientOptions,
   clientDefaults,
+  isHostLimiter,
   isPlainObject,
   isResilientAgent,
   kyOwnedOptions,
@@ -68,7 +73,8 @@ export type ClientPlan = {
   readonly name: string | undefined;
   readonly clock: (() => number) | undefined;
   readonly agent: AgentPlan;
-  readonly hostLimiter: HostLimiterOptions | undefined;
+  /** Options for a limiter of the client's own, or a shared limiter. */
+  readonly hostLimiter: HostLimiterOptions | HostLimiter | undefined;
   readonly circuitBreaker: CircuitBreakerOptions | undefined;
   readonly timeout: TimeoutOptions | undefined;
   /** The effective limits (for the checks and `describe`), when the timeout tier is on. */
@@ -133,7 +139,8 @@ export function resolveClientOptions(options: unknown): ClientPlan {
   const agentValue = given.agent;
   const shared = isResilientAgent(agentValue) ? agentValue : undefined;
   const agentOptions = shared === undefined ? tierObject('agent', agentValue) : undefined;
-  const limiter = tierObject('hostLimiter', given.hostLimiter);
+  const sharedLimiter = isHostLimiter(given.hostLimiter) ? given.hostLimiter : undefined;
+  const limiter = sharedLimiter === undefined ? tierObject('hostLimiter', given.hostLimiter) : {};
   const breaker = tierObject('circuitBreaker', given.circuitBreaker);
   const timeout = tierObject('timeout', given.timeout);
   const retry = tierObject('retry', given.retry);
@@ -215,8 +222,8 @@ export function resolveClientOptions(options: unknown): ClientPlan {
 
   // The limiter's caps default to the agent's, and may not exceed them: requests beyond the
   // agent's caps would wait in its pool, inside the attempt timeout.
-  let hostLimiter: HostLimiterOptions | undefined;
-  if (limiter !== false) {
+  let hostLimiter: HostLimiterOptions | HostLimiter | undefined = sharedLimiter;
+  if (limiter !== false && sharedLimiter === undefined) {
     const caps = agentCaps(agent);
     const result: Record<string, unknown> = { ...limiter };
     const perKeyByOrigin = limiter.key === undefined;

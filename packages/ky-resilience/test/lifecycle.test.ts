@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createAgent, isAgentClosedError } from '@ky-resilience/agent';
+import { createHostLimiter, isQueueFullError } from '@ky-resilience/host-limiter';
 import { startUpstream } from '@ky-resilience/testing';
 import { createClient, isClientClosedError, isClientOptionsError } from '../src/index.ts';
 
@@ -169,4 +170,27 @@ test('Symbol.asyncDispose is close(): it closes the agent the client created', a
   assert.equal(client.closed, true);
   assert.equal(client.agent?.closed, true);
   assert.equal(client[Symbol.asyncDispose](), client.close());
+});
+
+test('clients sharing an agent can share one host limiter: its caps hold across them', async (t) => {
+  const upstream = await startUpstream({ routes: { '/slow': { steps: [{ delayHeadersMs: 100 }] } } });
+  t.after(() => upstream.close());
+  const agent = createAgent({ limitPerHost: 2 });
+  t.after(() => agent.close());
+  const limiter = createHostLimiter({ concurrency: 2, maxQueue: 2 });
+  const a = createClient({ agent, hostLimiter: limiter, retry: false });
+  const b = createClient({ agent, hostLimiter: limiter, retry: false });
+  t.after(() => Promise.all([a.close(), b.close()]));
+  assert.equal(a.limiter, limiter);
+  assert.equal(b.limiter, limiter);
+
+  // 4 calls from each client: together 2 run, 2 wait, 4 find the shared queue full. With a
+  // limiter each, every call would have been admitted.
+  const results = await Promise.allSettled(
+    [a, b].flatMap((client) => Array.from({ length: 4 }, () => client.get(`${upstream.url}/slow`).text())),
+  );
+  assert.equal(results.filter((r) => r.status === 'fulfilled').length, 4);
+  assert.equal(results.filter((r) => r.status === 'rejected' && isQueueFullError(r.reason)).length, 4);
+  assert.equal(upstream.counters('/slow').peakInFlight, 2);
+  assert.equal(limiter.stats(upstream.origin)?.rejectedQueueFull, 4);
 });
