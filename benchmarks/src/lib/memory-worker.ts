@@ -19,7 +19,7 @@ export type MemoryPlan = {
 export type MemoryResult = {
   heapAfterWarmup: number;
   heapAtEnd: number;
-  /** Heap samples (after a full GC) every tenth of the run after the warm-up. */
+  /** Heap samples (after a full GC) every fifth of the run after the warm-up. */
   heapSamples: number[];
   errors: number;
   firstError?: string;
@@ -35,7 +35,9 @@ const plan = JSON.parse(process.argv[2] ?? '{}') as MemoryPlan;
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with --expose-gc');
 
-function heap(): number {
+/** Heap used after idle keep-alive sockets have closed and two full collections. */
+async function heap(): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, plan.keepAliveMs + 100));
   gc!();
   gc!();
   return process.memoryUsage().heapUsed;
@@ -92,14 +94,14 @@ async function runRange(from: number, to: number): Promise<void> {
 
 const t0 = performance.now();
 await runRange(0, plan.warmup);
-const heapAfterWarmup = heap();
+const heapAfterWarmup = await heap();
 const heapSamples: number[] = [];
-const step = Math.ceil((plan.requests - plan.warmup) / 10);
+const step = Math.ceil((plan.requests - plan.warmup) / 5);
 for (let from = plan.warmup; from < plan.requests; from += step) {
   await runRange(from, Math.min(plan.requests, from + step));
-  heapSamples.push(heap());
+  heapSamples.push(await heap());
 }
-const heapAtEnd = heapSamples[heapSamples.length - 1] ?? heap();
+const heapAtEnd = heapSamples[heapSamples.length - 1] ?? (await heap());
 const ms = performance.now() - t0;
 
 const raw = client.stats() as unknown as Record<string, unknown>;

@@ -149,9 +149,9 @@ type Sample = { rate: number; cpuPerRequest: number; sockets: number };
 const key = (id: string, concurrency: number): string => `${id}@${concurrency}`;
 
 async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
-  const requests = settings.requests ?? (settings.smoke ? 20 : 5000);
-  const rounds = settings.rounds ?? (settings.smoke ? 1 : 5);
-  const warmup = Math.min(requests, settings.smoke ? 50 : 500);
+  const requests = settings.requests ?? (settings.smoke ? 50 : 2000);
+  const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
+  const warmup = Math.min(requests, settings.smoke ? 20 : 300);
   const env = environment();
   const loadBefore = loadavg()[0] ?? 0;
   // One upstream per client, so that the sockets open after a run are that client's pool alone.

@@ -39,8 +39,8 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
   const loadBefore = loadavg()[0] ?? 0;
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
   const rate = 100;
-  const count = settings.requests ?? (settings.smoke ? 20 : 200);
-  const drainMs = settings.smoke ? 300 : 1_000;
+  const count = settings.requests ?? (settings.smoke ? 20 : 150);
+  const drainMs = settings.smoke ? 300 : 700;
   const runs: FaultRun[] = [
     { id: 'healthy', rate, count, drainMs, setup: (seed) => upstreamTarget({}, seed, HOSTS) },
     { id: 'down', rate, count, drainMs, setup: (seed) => upstreamTarget({}, seed, HOSTS - 1, 1) },
