@@ -414,7 +414,15 @@ export class HostBreaker {
 
   /** A failure, a success, or `undefined` for an outcome that must not count. */
   #judge(outcome: CallOutcome): Verdict | undefined {
-    const decided = this.#options.isFailure?.(outcome);
+    let decided: boolean | undefined;
+    try {
+      decided = this.#options.isFailure?.(outcome);
+    } catch (error) {
+      // A bug in isFailure must not leave a probe slot taken: report it, classify by default.
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
     const failed = decided ?? defaultIsFailure(outcome);
     if (outcome.type === 'error') {
       if (!failed) return undefined;

@@ -147,7 +147,8 @@ export type CircuitBreakerOptions = {
   /**
    * Decides whether an outcome is a failure. Return `true` (failure), `false` (a response: a
    * success; an error: not counted at all) or `undefined` (use the default: {@link defaultIsFailure}).
-   * A caller's own abort is never passed here and never counts.
+   * A caller's own abort is never passed here and never counts. An exception thrown here is
+   * rethrown from a microtask and the default classification applies.
    * @default defaultIsFailure: 5xx except 501, 429, network errors, and attempt, headers and connect timeouts
    * @example { isFailure: (o) => (o.type === 'response' && o.response.status === 404 ? true : undefined) }
    */

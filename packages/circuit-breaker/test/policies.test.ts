@@ -3,11 +3,13 @@ import { test } from 'node:test';
 import { getRetryDecision, retryPlugin } from '@ky-resilience/retry';
 import { blackholeServer, closedPort, startUpstream } from '@ky-resilience/testing';
 import { timeoutPlugin } from '@ky-resilience/timeout';
+import { IterableBackoff } from 'cockatiel';
 import ky from 'ky';
 import {
   circuitBreakerPlugin,
   isCircuitBreakerOptionsError,
   isCircuitOpenError,
+  isCircuitSnapshotError,
   isFailureError,
   isFailureStatus,
 } from '../src/index.ts';
@@ -309,4 +311,87 @@ test('a bad context override rejects the call with a CircuitBreakerOptionsError'
   assert.ok(isCircuitBreakerOptionsError(error));
   assert.equal(error.option, "context['@ky-resilience/circuit-breaker'].bypass");
   assert.equal(upstream.counters().requests, 0);
+});
+
+test('halfOpenAfter takes any cockatiel backoff factory', async (t) => {
+  const upstream = closeAfter(t, await startUpstream({ routes: { '*': { steps: [{ status: 503 }] } } }));
+  const time = fakeClock();
+  const breakers = circuitBreakerPlugin({
+    policy: { kind: 'consecutive', failures: 1 },
+    halfOpenAfter: new IterableBackoff([100, 300]),
+    clock: time.clock,
+  });
+  const api = ky.create({ retry: 0 }).extend(breakers.kyOptions);
+  const durations: number[] = [];
+  await rejection(api.get(upstream.url));
+  for (let i = 0; i < 3; i += 1) {
+    const info = breakers.describe(upstream.origin);
+    durations.push((info?.nextProbeAt ?? 0) - (info?.openedAt ?? 0));
+    time.now = info?.nextProbeAt ?? 0;
+    await rejection(api.get(upstream.url));
+  }
+  assert.deepEqual(durations, [100, 300, 300]);
+});
+
+test('wrapFetch puts the breakers around a plain fetch (string URLs keyed by origin)', async (t) => {
+  const upstream = closeAfter(t, await startUpstream({ routes: { '*': { steps: [{ status: 500 }] } } }));
+  const breakers = circuitBreakerPlugin({ policy: { kind: 'consecutive', failures: 2 } });
+  const guarded = breakers.wrapFetch((input, init) => fetch(input, init));
+  assert.equal((await guarded(`${upstream.url}/a`)).status, 500);
+  assert.equal((await guarded(new URL(`${upstream.url}/b`))).status, 500);
+  const error = await rejection(guarded(`${upstream.url}/c`));
+  assert.ok(isCircuitOpenError(error));
+  assert.equal(error.host, upstream.origin);
+  assert.equal(upstream.counters().requests, 2);
+});
+
+test('an exception in isFailure is reported and the default classification applies', async (t) => {
+  const upstream = closeAfter(t, await startUpstream({ routes: { '*': { steps: [{ status: 503 }] } } }));
+  const thrown: unknown[] = [];
+  const original = globalThis.queueMicrotask;
+  globalThis.queueMicrotask = (callback) => {
+    try {
+      callback();
+    } catch (error) {
+      thrown.push(error);
+    }
+  };
+  t.after(() => {
+    globalThis.queueMicrotask = original;
+  });
+  const breakers = circuitBreakerPlugin({
+    policy: { kind: 'consecutive', failures: 1 },
+    isFailure: () => {
+      throw new Error('classifier bug');
+    },
+  });
+  const api = ky.create({ retry: 0 }).extend(breakers.kyOptions);
+  await rejection(api.get(upstream.url));
+  globalThis.queueMicrotask = original;
+  assert.equal(breakers.state(upstream.origin), 'open');
+  assert.deepEqual(
+    thrown.map((e) => (e as Error).message),
+    ['classifier bug'],
+  );
+});
+
+test('restore wraps cockatiel’s refusal of malformed saved counters in a CircuitSnapshotError', () => {
+  const breakers = circuitBreakerPlugin({ policy: { kind: 'window' } });
+  const snapshot = breakers.toJSON();
+  const malformed = {
+    ...snapshot,
+    hosts: [
+      { host: 'a', state: 'closed', policy: { ownState: { value: 0 }, breakerState: { buckets: [1, 2] } } },
+    ],
+  };
+  let error: unknown;
+  try {
+    breakers.restore(malformed);
+  } catch (e) {
+    error = e;
+  }
+  assert.ok(isCircuitSnapshotError(error));
+  assert.equal(error.path, 'hosts[0].policy');
+  assert.ok(error.cause instanceof TypeError);
+  assert.equal(breakers.size, 0);
 });
