@@ -50,7 +50,7 @@ test('after the open period exactly N probes go out; other calls are rejected at
     t,
     await startUpstream({
       routes: {
-        '*': { steps: [{ status: 503 }, { status: 503 }, { status: 200, delayHeadersMs: 150 }] },
+        '*': { steps: [{ status: 503 }, { status: 503 }, { status: 200, delayHeadersMs: 1_000 }] },
       },
     }),
   );

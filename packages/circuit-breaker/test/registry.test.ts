@@ -36,7 +36,7 @@ test('10 000 distinct host keys keep the registry at its bound', async (t) => {
 test('eviction with requests in flight: the old breaker’s late outcome touches neither the new breaker nor the events', async (t) => {
   const upstream = closeAfter(
     t,
-    await startUpstream({ routes: { '/slow': { steps: [{ status: 503, delayHeadersMs: 200 }] } } }),
+    await startUpstream({ routes: { '/slow': { steps: [{ status: 503, delayHeadersMs: 2_000 }] } } }),
   );
   const changes = recordChanges();
   const breakers = circuitBreakerPlugin({
