@@ -228,9 +228,7 @@ export class HostBreaker {
         return call(attempt).then(
           (response): Verdict => {
             delivered = () => resolve(response);
-            const verdict = this.#judge(this.#outcome('response', response, request, started));
-            if (verdict === undefined) throw UNCOUNTED;
-            return verdict;
+            return this.#judge(this.#outcome('response', response, request, started)) ?? SUCCESS;
           },
           (error: unknown): Verdict | Promise<Verdict> => {
             delivered = () => reject(error);
