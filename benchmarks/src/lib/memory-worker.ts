@@ -3,6 +3,7 @@
  * preset, heap after warm-up and at the end, registry sizes, then the handles left open after `close()`.
  * argv: JSON `MemoryPlan`. Sends one `MemoryResult` over IPC and exits. Started by the memory suite; never imported.
  */
+import { getHeapSpaceStatistics } from 'node:v8';
 import { createClient } from 'ky-resilience';
 
 export type MemoryPlan = {
@@ -19,7 +20,10 @@ export type MemoryPlan = {
 export type MemoryResult = {
   heapAfterWarmup: number;
   heapAtEnd: number;
-  /** Heap samples (after a full GC) every fifth of the run after the warm-up. */
+  /** Used bytes per V8 heap space after the warm-up and at the end (where a change lives: data or code). */
+  spacesAfterWarmup: Record<string, number>;
+  spacesAtEnd: Record<string, number>;
+  /** Heap samples (after a full GC) at the middle and the end of the measured pass. */
   heapSamples: number[];
   errors: number;
   firstError?: string;
@@ -35,10 +39,22 @@ const plan = JSON.parse(process.argv[2] ?? '{}') as MemoryPlan;
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with --expose-gc');
 
-/** Heap used after idle keep-alive sockets have closed and two full collections. */
+/**
+ * Heap used once the idle keep-alive sockets have closed (undici's idle timers have about 1 s resolution, and a
+ * socket's buffers would otherwise be counted or not by chance) and after full collections.
+ */
 async function heap(): Promise<number> {
-  await new Promise((resolve) => setTimeout(resolve, plan.keepAliveMs + 100));
-  gc!();
+  const deadline = performance.now() + 5_000;
+  await new Promise((resolve) => setTimeout(resolve, plan.keepAliveMs));
+  while (performance.now() < deadline && Object.keys(client.stats().agent?.origins ?? {}).length > 0) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  // Finalizers (undici registers response bodies with a FinalizationRegistry) run after a collection: collect,
+  // let them run, and collect again, three times.
+  for (let i = 0; i < 3; i++) {
+    gc!();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   gc!();
   return process.memoryUsage().heapUsed;
 }
@@ -94,14 +110,18 @@ async function runRange(from: number, to: number): Promise<void> {
 
 const t0 = performance.now();
 await runRange(0, plan.warmup);
+const spaces = (): Record<string, number> =>
+  Object.fromEntries(getHeapSpaceStatistics().map((space) => [space.space_name, space.space_used_size]));
 const heapAfterWarmup = await heap();
+const spacesAfterWarmup = spaces();
 const heapSamples: number[] = [];
-const step = Math.ceil((plan.requests - plan.warmup) / 5);
+const step = Math.ceil((plan.requests - plan.warmup) / 2);
 for (let from = plan.warmup; from < plan.requests; from += step) {
   await runRange(from, Math.min(plan.requests, from + step));
   heapSamples.push(await heap());
 }
 const heapAtEnd = heapSamples[heapSamples.length - 1] ?? (await heap());
+const spacesAtEnd = spaces();
 const ms = performance.now() - t0;
 
 const raw = client.stats() as unknown as Record<string, unknown>;
@@ -118,6 +138,8 @@ const leftAfterSecond = extra(baseline, process.getActiveResourcesInfo());
 const result: MemoryResult = {
   heapAfterWarmup,
   heapAtEnd,
+  spacesAfterWarmup,
+  spacesAtEnd,
   heapSamples,
   errors,
   ms,

@@ -149,7 +149,7 @@ type Sample = { rate: number; cpuPerRequest: number; sockets: number };
 const key = (id: string, concurrency: number): string => `${id}@${concurrency}`;
 
 async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
-  const requests = settings.requests ?? (settings.smoke ? 50 : 2000);
+  const requests = settings.requests ?? (settings.smoke ? 50 : 1000);
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
   const warmup = Math.min(requests, settings.smoke ? 20 : 300);
   const env = environment();

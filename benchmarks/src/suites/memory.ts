@@ -85,6 +85,18 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
       ['heap after warm-up (after GC)', mb(result.heapAfterWarmup)],
       ['heap at the end (after GC)', mb(result.heapAtEnd)],
       ['growth', `${(growth * 100).toFixed(1)} %`],
+      ['heap at the middle / end of the measured pass', result.heapSamples.map(mb).join(' / ')],
+      [
+        'change by V8 heap space (end − after warm-up)',
+        Object.keys(result.spacesAtEnd)
+          .map(
+            (space) =>
+              [space, (result.spacesAtEnd[space] ?? 0) - (result.spacesAfterWarmup[space] ?? 0)] as const,
+          )
+          .filter(([, delta]) => Math.abs(delta) >= 50_000)
+          .map(([space, delta]) => `${space} ${delta >= 0 ? '+' : '−'}${mb(Math.abs(delta))}`)
+          .join(', ') || 'none over 0.05 MB',
+      ],
       ...registries,
       [
         'handles left right after close()',
@@ -118,13 +130,16 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     `lane visits one host at a time and sends it ${perVisit} requests one after the other, hosts in turn (so each visit reuses `,
     `one connection). Two passes over the names: the first (${formatRate(perVisit * hosts)} requests) is the warm-up, after which every `,
     `name has been seen and every registry is at its bound. In a child process of its own with \`--expose-gc\`: heap used after `,
-    `two full GCs (once the idle sockets have closed) after the warm-up and after each fifth of the second pass. \`process.getActiveResourcesInfo()\` `,
+    `two full GCs, once the agent reports no open socket (undici's idle timers have about 1 s resolution), after the warm-up, in the middle and at the end of the second pass. \`process.getActiveResourcesInfo()\` `,
     `before the client was created and after \`await close()\`: `,
     `the table lists the difference. One run (the heap samples show the trend within it).`,
   ].join('');
   const svg = lineChart({
-    title: `${NAME}: heap used after GC, after the warm-up pass and each fifth of the measured pass (MB)`,
-    categories: ['warm-up', ...result.heapSamples.map((_, i) => `+${(i + 1) * 20} % of pass 2`)],
+    title: `${NAME}: heap used after GC (idle sockets closed): after the warm-up pass, middle and end of the measured pass (MB)`,
+    categories: [
+      'after the warm-up',
+      ...result.heapSamples.map((_, i) => (i === 0 ? 'middle of pass 2' : 'end')),
+    ],
     series: [
       {
         name: 'heap used (MB)',

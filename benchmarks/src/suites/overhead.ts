@@ -190,7 +190,7 @@ const key = (id: string, concurrency: number): string => `${id}@${concurrency}`;
 async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
   const requests = settings.requests ?? (settings.smoke ? 50 : 5000);
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
-  const warmup = Math.min(requests, settings.smoke ? 20 : 500);
+  const warmup = Math.min(requests, settings.smoke ? 20 : 200);
   const env = environment();
   const loadBefore = loadavg()[0] ?? 0;
   const upstreams = new Map<string, Upstream>();
