@@ -14,7 +14,7 @@ export function progressLine(recorder: ClientRecorder, width: number): string {
   const perCall = calls === 0 ? '-' : (attempts / calls).toFixed(2);
   const breaker = recorder.breakerState();
   return (
-    `${recorder.label.padEnd(width)}  calls ${String(calls).padStart(5)}  ok ${rate}  ` +
+    `${recorder.label.padEnd(width)}  calls done ${String(calls).padStart(5)}  ok ${rate}  ` +
     `upstream ${String(attempts).padStart(5)} (${perCall}/call)  retries ${String(recorder.retries.length).padStart(4)}` +
     (recorder.breaker.length > 0 || recorder.id === 'resilient' ? `  breaker ${breaker}` : '')
   );
@@ -50,7 +50,7 @@ export class Progress {
   #lines(atMs: number): string[] {
     const width = Math.max(...this.#recorders.map((r) => r.label.length));
     const phase = phaseAt(this.#phases, atMs);
-    const seconds = `${(Math.min(atMs, this.#totalMs) / 1000).toFixed(1)}/${(this.#totalMs / 1000).toFixed(0)} s`;
+    const seconds = `${(Math.min(atMs, this.#totalMs) / 1000).toFixed(1)}/${(this.#totalMs / 1000).toFixed(this.#totalMs < 10_000 ? 1 : 0)} s`;
     const header = `upstream: ${phase.padEnd(8)} ${seconds}`;
     return [header, ...this.#recorders.map((r) => `  ${progressLine(r, width)}`)];
   }
