@@ -25,6 +25,7 @@ export function resilientSettings(scale: number) {
   return {
     agent: { limit: 50, limitPerHost: 10, connectTimeout: 1_000 },
     hostLimiter: { concurrency: 10, maxQueue: 200, queueTimeout: 2_000 },
+    circuitBreaker: { halfOpenAfter: Math.max(100, Math.round(2_000 * scale)) },
     timeout: { total: 5_000, attempt: 2_000 },
     retry: {
       limit: 2,
@@ -38,6 +39,8 @@ export function resilientSettings(scale: number) {
 export function createResilientClient(recorder: ClientRecorder, scale: number): DemoClient {
   const client = createClient({ name: 'demo', ...resilientSettings(scale) });
   client.on('retry', () => recorder.retry());
+  client.on('breakerStateChange', ({ from, to }) => recorder.breakerChange(from, to));
+  client.on('breakerRejected', () => recorder.rejected());
   return {
     get: async (url) => {
       await client.get(url).text();
