@@ -1,4 +1,5 @@
 import { type Backoff, createBackoff } from '@ky-resilience/jitter';
+import { isBudgetFailure } from './budget.ts';
 import { bufferResponse } from './buffer-body.ts';
 import { classifyFailure, type Failure, failureLabel } from './classify.ts';
 import { annotateError, type RetryDecision, type RetryDecisionReason } from './decision.ts';
@@ -54,6 +55,15 @@ export function createRetryCall(init: RetryCallInit): RetryCall {
   let backoff: Backoff | undefined;
 
   const budget = settings.useBudget ? shared.budget : undefined;
+  /** The last attempt whose outcome the budget has seen (each attempt counts once). */
+  let accounted = 0;
+
+  /** Records a failed attempt's outcome in the budget, once per attempt (before the retry is asked for). */
+  const accountFailure = (failure: Failure): void => {
+    if (budget === undefined || attempts <= accounted) return;
+    accounted = attempts;
+    if (isBudgetFailure(failure, settings)) budget.recordFailure(host);
+  };
 
   const nextBackoff = (): number => {
     backoff ??= createBackoff(settings.backoff.strategy, {
@@ -130,7 +140,6 @@ export function createRetryCall(init: RetryCallInit): RetryCall {
         if (attempts === 1) {
           host = hostOf(input.url);
           method = input.method.toUpperCase();
-          budget?.recordCall(host);
           idempotencyKey = input.headers.get(settings.idempotencyHeader) ?? undefined;
           if (
             idempotencyKey === undefined &&
@@ -148,15 +157,23 @@ export function createRetryCall(init: RetryCallInit): RetryCall {
           input.headers.set(settings.attemptHeader, String(attempts));
         }
       }
-      const response = await inner(input, withCallerSignal(input, requestInit, init.signal));
-      if (!settings.bufferBody || method === 'HEAD') {
-        return response;
+      const attempt = attempts;
+      let response = await inner(input, withCallerSignal(input, requestInit, init.signal));
+      if (settings.bufferBody && method !== 'HEAD') {
+        response = await bufferResponse(response, settings.maxBufferSize);
       }
-      return bufferResponse(response, settings.maxBufferSize);
+      // A response (whole body read) is this attempt's outcome; a thrown error is accounted by shouldRetry / giveUp.
+      if (budget !== undefined && attempt > accounted) {
+        accounted = attempt;
+        if (settings.statusCodes.includes(response.status)) budget.recordFailure(host);
+        else budget.recordSuccess(host);
+      }
+      return response;
     },
 
     shouldRetry(error: Error): boolean {
       const failure = classifyFailure(error, isAborted());
+      accountFailure(failure);
       const refused = refusal(failure);
       if (refused !== undefined) {
         decide(error, failure, false, refused);
@@ -189,12 +206,15 @@ export function createRetryCall(init: RetryCallInit): RetryCall {
         return false;
       }
 
-      if (budget !== undefined && !budget.tryAcquire(host)) {
+      if (budget !== undefined && !budget.allowsRetry(host)) {
         decide(error, failure, false, 'budget-exhausted');
+        const { tokens, threshold, capacity } = budget.state(host);
         const exhausted = new RetryBudgetExhaustedError({
           host,
           attempts,
-          tokens: budget.tokens(host),
+          tokens,
+          threshold,
+          capacity,
           cause: error,
         });
         decisions.set(exhausted, {
@@ -229,6 +249,8 @@ export function createRetryCall(init: RetryCallInit): RetryCall {
       let decision = decisions.get(error);
       if (decision === undefined || decision.retry) {
         const failure = classifyFailure(error, isAborted());
+        // ky gives up without asking shouldRetry once the limit is reached: the last failure counts here.
+        accountFailure(failure);
         const refused = refusal(failure);
         decision = {
           retry: false,

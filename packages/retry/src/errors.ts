@@ -95,15 +95,19 @@ export type RetryBudgetExhaustedErrorInit = {
   readonly host: string;
   /** Attempts made so far. */
   readonly attempts: number;
-  /** The tokens left in the host's bucket (below 1). */
+  /** The tokens left in the host's bucket (at most `threshold`). */
   readonly tokens: number;
+  /** Retries are allowed while the bucket holds more than this (half its capacity). */
+  readonly threshold: number;
+  /** The most tokens the bucket holds. */
+  readonly capacity: number;
   /** The last attempt's error (ky's `HTTPError`, `NetworkError`, a timeout...). */
   readonly cause: unknown;
 };
 
 /**
- * The failure was retryable, but the host's retry budget is spent: too many retries went to this
- * host recently (a sustained outage), so this call fails instead of adding load.
+ * The failure was retryable, but the host's retry budget is spent: too many recent attempts to this
+ * host failed (a sustained outage), so this call fails instead of adding load.
  * `cause` is the last attempt's error.
  */
 export class RetryBudgetExhaustedError extends Error {
@@ -114,18 +118,25 @@ export class RetryBudgetExhaustedError extends Error {
   readonly host: string;
   /** Attempts made so far. */
   readonly attempts: number;
-  /** The tokens left in the host's bucket (below 1). */
+  /** The tokens left in the host's bucket (at most `threshold`). */
   readonly tokens: number;
+  /** Retries are allowed while the bucket holds more than this (half its capacity). */
+  readonly threshold: number;
+  /** The most tokens the bucket holds. */
+  readonly capacity: number;
 
   constructor(init: RetryBudgetExhaustedErrorInit) {
     super(
       `Retry budget for ${init.host} is spent: not retrying after ${init.attempts} attempt${init.attempts === 1 ? '' : 's'} ` +
-        `(${describeCause(init.cause)})`,
+        `(${formatTokens(init.tokens)} of ${formatTokens(init.capacity)} tokens left, retries need more than ` +
+        `${formatTokens(init.threshold)}: too many recent attempts to this host failed) (${describeCause(init.cause)})`,
       { cause: init.cause },
     );
     this.host = init.host;
     this.attempts = init.attempts;
     this.tokens = init.tokens;
+    this.threshold = init.threshold;
+    this.capacity = init.capacity;
     Object.defineProperty(this, budgetExhaustedBrand, { value: true });
   }
 }
@@ -133,6 +144,10 @@ export class RetryBudgetExhaustedError extends Error {
 /** True for a {@link RetryBudgetExhaustedError}, also one from another copy of this package. */
 export function isRetryBudgetExhaustedError(error: unknown): error is RetryBudgetExhaustedError {
   return typeof error === 'object' && error !== null && budgetExhaustedBrand in error;
+}
+
+function formatTokens(tokens: number): string {
+  return String(Math.round(tokens * 100) / 100);
 }
 
 function formatMs(ms: number): string {

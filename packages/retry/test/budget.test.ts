@@ -1,150 +1,242 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { startUpstream, type Upstream } from '@ky-resilience/testing';
-import { isHTTPError } from 'ky';
+import { describe, test } from 'node:test';
+import { seededRandom } from '@ky-resilience/testing';
+import { isBudgetFailure } from '../src/budget.ts';
 import {
   createRetryBudget,
-  getRetryDecision,
-  isRetryBudgetExhaustedError,
+  defaultRetryBudgetOptions,
+  isRetryBudget,
   isRetryOptionsError,
-  type RetryBudgetExhaustedError,
 } from '../src/index.ts';
-import { fakeClock, rejection, retrying } from './helpers.ts';
-
-const CALLS = 20;
-
-describe('a sustained outage', () => {
-  let upstream: Upstream;
-  before(async () => {
-    upstream = await startUpstream();
-  });
-  after(async () => {
-    await upstream.close();
-  });
-
-  test('without a budget every call makes limit + 1 requests', async () => {
-    upstream.route('/outage-unbudgeted', { schedule: { kind: 'outage', durationMs: 600_000 } });
-    const { api } = retrying({ limit: 3, budget: false });
-    for (let i = 0; i < CALLS; i += 1) {
-      const error = await rejection(api.get(`${upstream.url}/outage-unbudgeted`));
-      assert.ok(isHTTPError(error));
-    }
-    assert.equal(upstream.counters('/outage-unbudgeted').requests, CALLS * 4);
-  });
-
-  test('with a budget the retries stop draining the upstream, and the error says the budget was spent', async () => {
-    upstream.route('/outage-budgeted', { schedule: { kind: 'outage', durationMs: 600_000 } });
-    const clock = fakeClock();
-    const budget = createRetryBudget({ capacity: 5, ratio: 0.2, minRetriesPerSecond: 1, clock: clock.now });
-    const { api, events } = retrying({ limit: 3, budget });
-    const errors: unknown[] = [];
-    for (let i = 0; i < CALLS; i += 1) {
-      errors.push(await rejection(api.get(`${upstream.url}/outage-budgeted`)));
-    }
-    // Bucket: 5 tokens; each call adds 0.2; each retry takes 1. Call 1 retries 3 times (5 → 2),
-    // call 2 twice (2.2 → 0.2), then every fifth call once (calls 6, 11, 16): 8 retries in all.
-    assert.equal(events.retries.length, 8);
-    assert.equal(upstream.counters('/outage-budgeted').requests, CALLS + 8);
-
-    assert.ok(isHTTPError(errors[0]));
-    assert.equal(getRetryDecision(errors[0])?.reason, 'limit-reached');
-    const spent = errors.slice(1);
-    assert.ok(spent.every(isRetryBudgetExhaustedError));
-    const second = spent[0] as RetryBudgetExhaustedError;
-    assert.equal(second.host, new URL(upstream.url).host);
-    assert.equal(second.attempts, 3);
-    assert.ok(second.tokens < 1);
-    assert.ok(isHTTPError(second.cause));
-    assert.equal(second.cause.response.status, 503);
-    assert.match(second.message, /Retry budget for .* is spent/);
-    assert.equal(getRetryDecision(second)?.reason, 'budget-exhausted');
-    assert.equal(events.giveUps.length, CALLS);
-
-    // Time refills the bucket at minRetriesPerSecond: 3 s later, 3 more retries are allowed.
-    clock.advance(3_000);
-    await rejection(api.get(`${upstream.url}/outage-budgeted`));
-    assert.equal(events.retries.length, 8 + 3);
-  });
-
-  test('a per-request `budget: false` skips the budget', async () => {
-    upstream.route('/skip-budget', { steps: [{ status: 503 }] });
-    const clock = fakeClock();
-    const budget = createRetryBudget({ capacity: 1, ratio: 0, minRetriesPerSecond: 0, clock: clock.now });
-    const { api } = retrying({ limit: 2, budget });
-    await rejection(api.get(`${upstream.url}/skip-budget`));
-    assert.equal(upstream.counters('/skip-budget').requests, 2);
-    await rejection(
-      api.get(`${upstream.url}/skip-budget`, { context: { '@ky-resilience/retry': { budget: false } } }),
-    );
-    assert.equal(upstream.counters('/skip-budget').requests, 5);
-  });
-
-  test('the default budget is on: capacity 10, ratio 0.2', async () => {
-    upstream.route('/default-budget', { schedule: { kind: 'outage', durationMs: 600_000 } });
-    const { api, events } = retrying({ limit: 2, budget: true, clock: () => 0 });
-    for (let i = 0; i < 10; i += 1) {
-      await rejection(api.get(`${upstream.url}/default-budget`));
-    }
-    // 10 tokens, +0.2 per call, 2 retries per call: calls 1-5 take 10 (0.8 left), call 6 one more.
-    assert.equal(events.retries.length, 11);
-  });
-});
+import { defaultRetrySettings } from '../src/options.ts';
+import { fakeClock } from './helpers.ts';
 
 describe('createRetryBudget', () => {
-  test('buckets are per host and start full', () => {
-    const clock = fakeClock();
-    const budget = createRetryBudget({ capacity: 2, ratio: 0.5, minRetriesPerSecond: 0, clock: clock.now });
-    assert.equal(budget.tokens('a'), 2);
-    assert.equal(budget.tryAcquire('a'), true);
-    assert.equal(budget.tryAcquire('a'), true);
-    assert.equal(budget.tryAcquire('a'), false);
-    assert.equal(budget.tryAcquire('b'), true);
-    budget.recordCall('a');
-    assert.equal(budget.tokens('a'), 0.5);
-    budget.recordCall('a');
-    assert.equal(budget.tryAcquire('a'), true);
+  test('the defaults: capacity 20, ratio 0.5, 1 token a second, 1000 hosts', () => {
+    assert.deepEqual(
+      { ...defaultRetryBudgetOptions },
+      { ratio: 0.5, minRetriesPerSecond: 1, capacity: 20, maxHosts: 1000 },
+    );
+    const budget = createRetryBudget({ clock: () => 0 });
+    assert.deepEqual({ ...budget.options }, { ...defaultRetryBudgetOptions });
+    assert.deepEqual(budget.state('h'), { tokens: 20, threshold: 10, capacity: 20, retryAllowed: true });
+    assert.ok(isRetryBudget(budget));
+    assert.equal(isRetryBudget({ tryAcquire: () => true }), false);
   });
 
-  test('the floor refills with time, up to capacity', () => {
+  test('failures take one token, successes add ratio; retries only above half the capacity', () => {
+    const budget = createRetryBudget({ capacity: 6, ratio: 0.5, minRetriesPerSecond: 0, clock: () => 0 });
+    budget.recordFailure('a');
+    budget.recordFailure('a');
+    assert.equal(budget.tokens('a'), 4);
+    assert.equal(budget.allowsRetry('a'), true);
+    budget.recordFailure('a');
+    // 3 is not above the threshold of 3: refused (gRPC's `token_count <= maxTokens / 2`).
+    assert.equal(budget.tokens('a'), 3);
+    assert.equal(budget.allowsRetry('a'), false);
+    assert.deepEqual(budget.state('a'), { tokens: 3, threshold: 3, capacity: 6, retryAllowed: false });
+    // Buckets are per host.
+    assert.equal(budget.allowsRetry('b'), true);
+    assert.equal(budget.tokens('b'), 6);
+    // Exact arithmetic: two successes of 0.5 make one token.
+    budget.recordSuccess('a');
+    assert.equal(budget.tokens('a'), 3.5);
+    assert.equal(budget.allowsRetry('a'), true);
+    for (let i = 0; i < 10; i += 1) budget.recordFailure('a');
+    assert.equal(budget.tokens('a'), 0, 'never below 0');
+    for (let i = 0; i < 20; i += 1) budget.recordSuccess('a');
+    assert.equal(budget.tokens('a'), 6, 'never above capacity');
+    budget.clear();
+    assert.equal(budget.tokens('a'), 6);
+  });
+
+  test('a sustained outage: fewer than capacity / 2 retries, however many calls', () => {
+    const budget = createRetryBudget({ clock: () => 0 });
+    let attempts = 0;
+    const calls = 10_000;
+    for (let call = 0; call < calls; call += 1) {
+      // limit 2: an attempt, then a retry while the budget allows it, at most twice.
+      for (let attempt = 1; attempt <= 3; attempt += 1) {
+        attempts += 1;
+        budget.recordFailure('down');
+        if (attempt === 3 || !budget.allowsRetry('down')) break;
+      }
+    }
+    // 20 tokens: failures 1 to 9 leave 19..11 (> 10) and are retried; the 10th leaves 10.
+    assert.equal(attempts - calls, 6);
+    assert.equal(budget.tokens('down'), 0);
+  });
+
+  test('a 20 % brownout (seeded): every failure is retried; at 60 % the retries stop', () => {
+    const run = (errorRate: number, seed: number) => {
+      const budget = createRetryBudget({ clock: () => 0 });
+      const random = seededRandom(seed);
+      let attempts = 0;
+      let failed = 0;
+      let refused = 0;
+      const calls = 10_000;
+      for (let call = 0; call < calls; call += 1) {
+        // limit 3, as in the preset.
+        for (let attempt = 1; ; attempt += 1) {
+          attempts += 1;
+          if (random() >= errorRate) {
+            budget.recordSuccess('h');
+            break;
+          }
+          budget.recordFailure('h');
+          if (attempt === 4) {
+            failed += 1;
+            break;
+          }
+          if (!budget.allowsRetry('h')) {
+            refused += 1;
+            failed += 1;
+            break;
+          }
+        }
+      }
+      return { attemptsPerCall: attempts / calls, success: 1 - failed / calls, refused };
+    };
+    for (const seed of [1, 2, 3]) {
+      const brownout = run(0.2, seed);
+      // About 2 500 failures in 12 500 attempts; the bucket's random walk rarely dips to half.
+      assert.ok(brownout.refused <= 5, `seed ${seed}: ${brownout.refused} refused`);
+      assert.ok(brownout.success >= 0.995, `seed ${seed}: ${brownout.success}`);
+      assert.ok(brownout.attemptsPerCall <= 1.3, `seed ${seed}: ${brownout.attemptsPerCall}`);
+
+      // Past a third of failures the bucket drains and retries stop: about one attempt per call.
+      const heavy = run(0.6, seed);
+      assert.ok(heavy.attemptsPerCall < 1.05, `seed ${seed}: ${heavy.attemptsPerCall}`);
+    }
+  });
+
+  test('the clock refills minRetriesPerSecond tokens a second, up to capacity', () => {
     const clock = fakeClock();
-    const budget = createRetryBudget({ capacity: 3, ratio: 0, minRetriesPerSecond: 2, clock: clock.now });
-    for (let i = 0; i < 3; i += 1) assert.equal(budget.tryAcquire('h'), true);
-    assert.equal(budget.tryAcquire('h'), false);
+    const budget = createRetryBudget({ capacity: 4, ratio: 0, minRetriesPerSecond: 2, clock: clock.now });
+    for (let i = 0; i < 4; i += 1) budget.recordFailure('h');
+    assert.equal(budget.tokens('h'), 0);
     clock.advance(500);
     assert.equal(budget.tokens('h'), 1);
-    clock.advance(10_000);
+    assert.equal(budget.allowsRetry('h'), false);
+    clock.advance(1_000);
     assert.equal(budget.tokens('h'), 3);
+    assert.equal(budget.allowsRetry('h'), true);
+    clock.advance(10_000);
+    assert.equal(budget.tokens('h'), 4);
   });
 
-  test('maxHosts bounds the map: the least recently used host is dropped and starts full again', () => {
+  test('frequent touches lose no refill, and a clock that goes back gives no bonus', () => {
+    const clock = fakeClock();
+    const budget = createRetryBudget({ capacity: 10, ratio: 0, minRetriesPerSecond: 1, clock: clock.now });
+    for (let i = 0; i < 10; i += 1) budget.recordFailure('h');
+    // 1 024 000 touches 1/1024 ms apart (less than a millionth of a token each): one second, one token.
+    for (let i = 0; i < 1_024_000; i += 1) {
+      clock.advance(1 / 1024);
+      budget.allowsRetry('h');
+    }
+    const refilled = budget.tokens('h');
+    assert.ok(refilled > 0.9999 && refilled <= 1, String(refilled));
+    clock.advance(-5_000);
+    assert.equal(budget.tokens('h'), refilled);
+    budget.recordFailure('h');
+    clock.advance(5_000);
+    assert.equal(budget.tokens('h'), 0);
+    clock.advance(2_000);
+    assert.equal(budget.tokens('h'), 2);
+  });
+
+  test('an idle host drained by an outage is trusted again after capacity / 2 / minRetriesPerSecond seconds', () => {
+    const clock = fakeClock();
+    const budget = createRetryBudget({ clock: clock.now });
+    for (let i = 0; i < 100; i += 1) budget.recordFailure('h');
+    clock.advance(10_000);
+    assert.equal(budget.tokens('h'), 10);
+    assert.equal(budget.allowsRetry('h'), false);
+    clock.advance(1);
+    assert.equal(budget.allowsRetry('h'), true);
+  });
+
+  test('maxHosts bounds the map: the least recently failed host is dropped; full buckets are not kept', () => {
     const budget = createRetryBudget({
-      capacity: 1,
-      ratio: 0,
+      capacity: 4,
+      ratio: 1,
       minRetriesPerSecond: 0,
       maxHosts: 2,
       clock: () => 0,
     });
-    assert.equal(budget.tryAcquire('a'), true);
-    assert.equal(budget.tryAcquire('b'), true);
-    assert.equal(budget.tryAcquire('a'), false); // a is now the most recent
-    assert.equal(budget.tryAcquire('c'), true); // evicts b
-    assert.equal(budget.tokens('b'), 1);
-    assert.equal(budget.tokens('a'), 0);
+    budget.recordFailure('a');
+    budget.recordFailure('b');
+    budget.recordFailure('a'); // a is now the most recent
+    budget.recordFailure('c'); // evicts b
+    assert.equal(budget.tokens('b'), 4);
+    assert.equal(budget.tokens('a'), 2);
+    assert.equal(budget.tokens('c'), 3);
+    // Successes only ever touch hosts with a deficit, and a bucket that is full again is dropped.
+    for (let i = 0; i < 100; i += 1) budget.recordSuccess(`healthy-${i}`);
+    budget.recordSuccess('c'); // c is full again: not kept
+    budget.recordFailure('d'); // room for d without evicting a
+    assert.equal(budget.tokens('a'), 2);
+    assert.equal(budget.tokens('d'), 3);
   });
 
-  test('bad options are typed errors naming the option', () => {
-    for (const [options, option] of [
-      [{ ratio: -1 }, 'budget.ratio'],
-      [{ capacity: 0 }, 'budget.capacity'],
-      [{ minRetriesPerSecond: Number.NaN }, 'budget.minRetriesPerSecond'],
-      [{ maxHosts: 1.5 }, 'budget.maxHosts'],
-      [{ clock: 5 }, 'budget.clock'],
-      [{ size: 5 }, 'budget.size'],
+  test('bad options are typed errors naming the option and the value', () => {
+    for (const [options, option, value] of [
+      [{ ratio: -1 }, 'budget.ratio', -1],
+      [{ ratio: Number.POSITIVE_INFINITY }, 'budget.ratio', Number.POSITIVE_INFINITY],
+      [{ capacity: 0 }, 'budget.capacity', 0],
+      [{ capacity: '20' }, 'budget.capacity', '20'],
+      [{ minRetriesPerSecond: Number.NaN }, 'budget.minRetriesPerSecond', Number.NaN],
+      [{ minRetriesPerSecond: -1 }, 'budget.minRetriesPerSecond', -1],
+      [{ maxHosts: 1.5 }, 'budget.maxHosts', 1.5],
+      [{ maxHosts: 0 }, 'budget.maxHosts', 0],
+      [{ clock: 5 }, 'budget.clock', 5],
+      [{ size: 5 }, 'budget.size', 5],
+      [{ tokenRatio: 0.1 }, 'budget.tokenRatio', 0.1],
     ] as const) {
       assert.throws(
         () => createRetryBudget(options as never),
-        (error: unknown) => isRetryOptionsError(error) && error.option === option,
+        (error: unknown) =>
+          isRetryOptionsError(error) &&
+          error.option === option &&
+          Object.is(error.value, value) &&
+          error.message.includes(option),
       );
     }
+    const budget = createRetryBudget({ clock: () => Number.NaN });
+    assert.throws(
+      () => budget.recordFailure('h'),
+      (error: unknown) => isRetryOptionsError(error) && error.option === 'budget.clock',
+    );
+  });
+});
+
+describe('isBudgetFailure: what costs a token', () => {
+  const settings = defaultRetrySettings;
+  const headers = new Headers();
+  test('retryable statuses, network codes and timeout phases do', () => {
+    for (const status of [408, 429, 500, 502, 503, 504]) {
+      assert.equal(isBudgetFailure({ kind: 'status', status, headers }, settings), true, String(status));
+    }
+    assert.equal(isBudgetFailure({ kind: 'network', code: 'ECONNRESET' }, settings), true);
+    assert.equal(isBudgetFailure({ kind: 'network', code: 'ECONNREFUSED' }, settings), true);
+    assert.equal(isBudgetFailure({ kind: 'timeout', phase: 'headers' }, settings), true);
+    assert.equal(isBudgetFailure({ kind: 'timeout', phase: 'attempt' }, settings), true);
+  });
+
+  test('answers, aborts, a total timeout and unknown errors do not', () => {
+    for (const status of [400, 404, 409, 501]) {
+      assert.equal(isBudgetFailure({ kind: 'status', status, headers }, settings), false, String(status));
+    }
+    assert.equal(isBudgetFailure({ kind: 'network', code: 'ENOTFOUND' }, settings), false);
+    assert.equal(isBudgetFailure({ kind: 'network', code: 'ERR_KYR_CIRCUIT_OPEN' }, settings), false);
+    assert.equal(isBudgetFailure({ kind: 'timeout', phase: 'total' }, settings), false);
+    assert.equal(isBudgetFailure({ kind: 'aborted' }, settings), false);
+    assert.equal(isBudgetFailure({ kind: 'other' }, settings), false);
+  });
+
+  test('the settings in force decide', () => {
+    const narrow = { ...settings, statusCodes: [503], timeoutPhases: ['connect' as const] };
+    assert.equal(isBudgetFailure({ kind: 'status', status: 500, headers }, narrow), false);
+    assert.equal(isBudgetFailure({ kind: 'timeout', phase: 'headers' }, narrow), false);
   });
 });
