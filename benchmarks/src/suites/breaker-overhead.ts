@@ -3,6 +3,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { circuitBreakerPlugin } from '@ky-resilience/circuit-breaker';
 import { ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
+import CircuitBreaker from 'opossum';
 import { environment, environmentLines } from '../lib/env.ts';
 import { formatRatio, markdownTable } from '../lib/report.ts';
 import { median } from '../lib/stats.ts';
@@ -47,6 +48,10 @@ function figures(): Figure[] {
   const openRequest = new Request('http://open.bench.test/resource');
   const policy = circuitBreaker(handleAll, { halfOpenAfter: 5_000, breaker: new ConsecutiveBreaker(5) });
   const viaCockatiel: Fetch = (input) => policy.execute(() => stub(input));
+  // opossum around the same stub: with its defaults (a 10 s timeout, so one timer set and cleared per call;
+  // rolling 10 s window of stats, events per call), and with the timeout off (closest to the registry's work).
+  const opossumDefaults = new CircuitBreaker(stub);
+  const opossumNoTimeout = new CircuitBreaker(stub, { timeout: false });
 
   return [
     { id: 'bare', label: 'stubbed fetch, no breaker', run: sequential(stub, oneHost) },
@@ -54,6 +59,16 @@ function figures(): Figure[] {
       id: 'cockatiel',
       label: 'one cockatiel CircuitBreakerPolicy.execute (no registry, no classification)',
       run: sequential(viaCockatiel, oneHost),
+    },
+    {
+      id: 'opossum',
+      label: 'one opossum CircuitBreaker.fire, defaults (10 s timeout: a timer per call)',
+      run: sequential((input) => opossumDefaults.fire(input), oneHost),
+    },
+    {
+      id: 'opossum-no-timeout',
+      label: 'one opossum CircuitBreaker.fire, timeout off',
+      run: sequential((input) => opossumNoTimeout.fire(input), oneHost),
     },
     { id: 'breaker-one', label: 'breaker registry, closed, one host', run: sequential(wrapped, oneHost) },
     {
@@ -109,12 +124,15 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
   ]);
   const comparisons = [
     `breaker registry (one host) ÷ bare cockatiel execute, time per call: ${formatRatio(perRoundRatio('breaker-one', 'cockatiel'))}`,
+    `breaker registry (one host) ÷ opossum (defaults), time per call: ${formatRatio(perRoundRatio('breaker-one', 'opossum'))}`,
+    `breaker registry (one host) ÷ opossum (timeout off), time per call: ${formatRatio(perRoundRatio('breaker-one', 'opossum-no-timeout'))}`,
     `breaker registry (${HOSTS} hosts) ÷ (one host), time per call: ${formatRatio(perRoundRatio('breaker-many', 'breaker-one'))}`,
   ];
   const method = [
     'In-process, no network: `fetch` is a stub returning an already-made bodiless Response, so the figures ',
     'are the cost of the wrapper itself: key (origin of `request.url`), LRU lookup with idle TTL, the closed-state ',
-    'check, cockatiel `execute()`, the default failure classification. The open figure builds a `CircuitOpenError` ',
+    'check, cockatiel `execute()`, the default failure classification. The peers are one cockatiel breaker and one ',
+    'opossum breaker (one breaker for every host, no registry, no status classification). The open figure builds a `CircuitOpenError` ',
     `(with its stack trace) per call. ${calls} calls awaited one after the other per figure; warm-up, then ${rounds} `,
     `round${rounds === 1 ? '' : 's'} running every figure once in table order; a figure is the median ns per call `,
     'over the rounds, a ratio the median of per-round ratios.',
@@ -135,7 +153,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     const markdown = [
       `# ${NAME}`,
       '',
-      'Per-call overhead of `@ky-resilience/circuit-breaker` around a stubbed fetch.',
+      'Per-call overhead of `@ky-resilience/circuit-breaker` around a stubbed fetch, against cockatiel and opossum.',
       '',
       `Command (from the repository root): \`${settings.command}\``,
       '',
@@ -159,6 +177,6 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
 export const breakerOverhead: Suite = {
   name: NAME,
   description:
-    'ns per call of the circuit breaker registry around a stubbed fetch (closed, many hosts, open).',
+    'ns per call of the circuit breaker registry around a stubbed fetch (closed, many hosts, open), against cockatiel and opossum.',
   run,
 };

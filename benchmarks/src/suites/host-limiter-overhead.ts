@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createHostLimiter } from '@ky-resilience/host-limiter';
+import { bulkhead } from 'cockatiel';
 import pLimit from 'p-limit';
 import { environment, environmentLines } from '../lib/env.ts';
 import { formatRatio, markdownTable } from '../lib/report.ts';
@@ -50,6 +51,14 @@ function figures(): Figure[] {
     (limit: ReturnType<typeof pLimit>): Fetch =>
     (input) =>
       limit(() => stub(input));
+  // cockatiel's bulkhead: `capacity` in flight, up to `queue` waiting; the request's signal is passed, as a
+  // caller honouring aborts would (cockatiel checks it when a waiter is dequeued; it adds no listener).
+  const fastBulkhead = bulkhead(LIMIT);
+  const queueBulkhead = bulkhead(LIMIT, BATCH);
+  const viaBulkhead =
+    (policy: ReturnType<typeof bulkhead>): Fetch =>
+    (input) =>
+      policy.execute(() => stub(input), input instanceof Request ? input.signal : undefined);
 
   return [
     { id: 'bare-seq', label: 'stubbed fetch, no limiter, 1 in flight', run: sequential(stub, requests) },
@@ -59,6 +68,11 @@ function figures(): Figure[] {
       run: sequential(fastLimiter, requests),
     },
     { id: 'plimit-seq', label: `p-limit(${LIMIT}), 1 in flight`, run: sequential(viaP(fastP), requests) },
+    {
+      id: 'bulkhead-seq',
+      label: `cockatiel bulkhead(${LIMIT}), 1 in flight`,
+      run: sequential(viaBulkhead(fastBulkhead), requests),
+    },
     {
       id: 'bare-batch',
       label: `stubbed fetch, no limiter, ${BATCH} at once`,
@@ -73,6 +87,11 @@ function figures(): Figure[] {
       id: 'plimit-batch',
       label: `p-limit(${LIMIT}), ${BATCH} at once (queue)`,
       run: batched(viaP(queueP), requests),
+    },
+    {
+      id: 'bulkhead-batch',
+      label: `cockatiel bulkhead(${LIMIT}, ${BATCH}), ${BATCH} at once (queue)`,
+      run: batched(viaBulkhead(queueBulkhead), requests),
     },
   ];
 }
@@ -118,6 +137,8 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
   const comparisons = [
     `host limiter ÷ p-limit, time per call, 1 in flight: ${formatRatio(perRoundRatio('limiter-seq', 'plimit-seq'))}`,
     `host limiter ÷ p-limit, time per call, ${BATCH} at once: ${formatRatio(perRoundRatio('limiter-batch', 'plimit-batch'))}`,
+    `host limiter ÷ cockatiel bulkhead, time per call, 1 in flight: ${formatRatio(perRoundRatio('limiter-seq', 'bulkhead-seq'))}`,
+    `host limiter ÷ cockatiel bulkhead, time per call, ${BATCH} at once: ${formatRatio(perRoundRatio('limiter-batch', 'bulkhead-batch'))}`,
   ];
   const method = [
     `In-process, no network: \`fetch\` is a stub returning an already-made bodiless Response, so the figures `,
@@ -125,7 +146,8 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     `own (${BATCH} made once, reused). "1 in flight": ${calls} calls awaited one after the other (the limiter's `,
     `fast path: a free slot, no queue, no timer). "${BATCH} at once": batches of ${BATCH} calls launched together `,
     `with a limit of ${LIMIT}, so ${BATCH - LIMIT} wait in the queue (the limiter also registers an abort listener for each `,
-    `waiter and keeps one queue-timeout timer per key; p-limit has neither). Every call goes through the limiter's key lookup `,
+    `waiter and keeps one queue-timeout timer per key; p-limit and cockatiel's bulkhead have neither: the bulkhead gets `,
+    `the request's signal and checks it when a waiter is dequeued). Every call goes through the limiter's key lookup `,
     `(origin of \`request.url\`, LRU registry). Warm-up, then ${rounds} round${rounds === 1 ? '' : 's'} running every figure `,
     `once in table order; a figure is the median ns per call over the rounds, a ratio the median of per-round ratios `,
     `(below 1.00× the host limiter is faster).`,
@@ -146,7 +168,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     const markdown = [
       `# ${NAME}`,
       '',
-      'Per-call overhead of `@ky-resilience/host-limiter` around a stubbed fetch, against p-limit.',
+      "Per-call overhead of `@ky-resilience/host-limiter` around a stubbed fetch, against p-limit and cockatiel's bulkhead.",
       '',
       `Command (from the repository root): \`${settings.command}\``,
       '',
@@ -170,6 +192,6 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
 export const hostLimiterOverhead: Suite = {
   name: NAME,
   description:
-    'ns per call of the host limiter around a stubbed fetch, against p-limit (fast path and queued).',
+    "ns per call of the host limiter around a stubbed fetch, against p-limit and cockatiel's bulkhead (fast path and queued).",
   run,
 };
