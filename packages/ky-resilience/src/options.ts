@@ -62,7 +62,7 @@ export type ClientTierOptions = {
   /**
    * Retry with jittered exponential backoff and a per-host budget (`@ky-resilience/retry`).
    * `false`: one attempt per call (ky's retry is turned off too).
-   * @default { limit: 3, backoff: { strategy: 'decorrelated-v2', base: 1_000, factor: 2, cap: 10_000 }, budget: true } and the plugin's other defaults
+   * @default { limit: 3, backoff: { strategy: 'decorrelated-v2', base: 200, factor: 2, cap: 10_000 }, budget: true } and the plugin's other defaults
    * @example { retry: { limit: 2, backoff: { strategy: 'full', base: 200 } } }
    */
   retry?: RetryOptions | false;
@@ -113,7 +113,7 @@ export const clientDefaults: {
 } = Object.freeze({
   retry: Object.freeze({
     limit: 3,
-    backoff: Object.freeze({ strategy: 'decorrelated-v2', base: 1_000, factor: 2, cap: 10_000 }),
+    backoff: Object.freeze({ strategy: 'decorrelated-v2', base: 200, factor: 2, cap: 10_000 }),
   }) as Readonly<RetryOptions>,
   breakerPolicy: Object.freeze({
     kind: 'window',

@@ -124,9 +124,10 @@ export type RetryOptions = {
   /**
    * The per-host retry budget: `true` for the defaults, options for a budget of this plugin
    * instance, a budget from `createRetryBudget()` to share, or `false` for none. Per request only
-   * `false` (skip it) or `true` (use the instance's) are accepted.
+   * `false` (skip it) or `true` (use the instance's) are accepted. The default budget: per host, a
+   * failed attempt costs a token, a success adds 0.5, retries only while more than 10 of 20 are left.
    * @default true
-   * @example { budget: { ratio: 0.1, capacity: 20 } }
+   * @example { budget: { ratio: 0.25, capacity: 10 } }
    */
   budget?: boolean | RetryBudgetOptions | RetryBudget;
   /**
