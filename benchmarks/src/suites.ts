@@ -6,6 +6,7 @@ import { hostLimiterOverhead } from './suites/host-limiter-overhead.ts';
 import { memory } from './suites/memory.ts';
 import { outage } from './suites/outage.ts';
 import { overhead } from './suites/overhead.ts';
+import { pluginOverhead } from './suites/plugin-overhead.ts';
 import { recovery } from './suites/recovery.ts';
 import { retryContention } from './suites/retry-contention.ts';
 import { slowTail } from './suites/slow-tail.ts';
@@ -15,6 +16,7 @@ export const suites: readonly Suite[] = [
   agentThroughput,
   hostLimiterOverhead,
   overhead,
+  pluginOverhead,
   outage,
   brownout,
   slowTail,

@@ -19,7 +19,15 @@ export type ClientName =
   | 'ofetch'
   | 'p-retry'
   | 'opossum'
-  | 'cockatiel';
+  | 'cockatiel'
+  | 'ky-agent-host-limiter'
+  | 'ky-agent-breaker'
+  | 'ky-agent-timeout'
+  | 'ky-agent-retry'
+  | 'ky-agent-p-limit'
+  | 'ky-agent-bulkhead'
+  | 'ky-agent-cockatiel-breaker'
+  | 'ky-agent-opossum';
 
 export type ClientOptions = {
   /** `limitPerHost` of `createAgent` (agent clients and the preset); `undefined` keeps the agent's default. */
@@ -58,6 +66,14 @@ export const clientNames: readonly ClientName[] = [
   'p-retry',
   'opossum',
   'cockatiel',
+  'ky-agent-host-limiter',
+  'ky-agent-breaker',
+  'ky-agent-timeout',
+  'ky-agent-retry',
+  'ky-agent-p-limit',
+  'ky-agent-bulkhead',
+  'ky-agent-cockatiel-breaker',
+  'ky-agent-opossum',
 ];
 
 const require = createRequire(import.meta.url);
@@ -155,9 +171,109 @@ function agentFacts(agent: import('@ky-resilience/agent').ResilientAgent): Recor
   };
 }
 
+type AgentFetch = (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
+
+/** The signal of ky's `fetch(request, init)` call, for wrappers that honour aborts. */
+function signalOf(input: Request | string | URL, init: RequestInit | undefined): AbortSignal | undefined {
+  return init?.signal ?? (input instanceof Request ? input.signal : undefined);
+}
+
+/**
+ * ky on the agent with one plugin alone (`plugin`: a ky options fragment, applied with `extend` as the
+ * packages' READMEs do) or with the agent's fetch wrapped by a peer (`fetch`). The per-host limit of the
+ * limiters (the host limiter, p-limit, cockatiel's bulkhead) is the agent's `limitPerHost`, as in the preset.
+ */
+async function kyAgentWith(
+  options: ClientOptions,
+  build: (agent: import('@ky-resilience/agent').ResilientAgent) => Promise<{
+    plugin?: import('ky').Options;
+    fetch?: AgentFetch;
+    facts?: () => Record<string, unknown>;
+  }>,
+): Promise<Client> {
+  const agent = await agentOf(options);
+  const { plugin, fetch, facts } = await build(agent);
+  const base = await kyInstance((fetch ?? agent.fetch) as typeof globalThis.fetch);
+  const api = plugin === undefined ? base : base.extend(plugin);
+  return {
+    get: (url, init) => api.get(url, init).text(),
+    inspect: async () => ({ ...agentFacts(agent), ...facts?.() }),
+    close: () => agent.close(),
+  };
+}
+
 /** Builds the named client in this process. */
 export async function createClient(name: ClientName, options: ClientOptions = {}): Promise<Client> {
   switch (name) {
+    case 'ky-agent-host-limiter':
+      // The host limiter with its defaults but `concurrency` = the agent's `limitPerHost`.
+      return kyAgentWith(options, async (agent) => {
+        const { createHostLimiter } = await import('@ky-resilience/host-limiter');
+        const limiter = createHostLimiter({ concurrency: agent.options.limitPerHost });
+        return { plugin: limiter.kyOptions, facts: () => ({ limiter: limiter.globalStats() }) };
+      });
+    case 'ky-agent-breaker':
+      // The circuit breaker registry with its defaults (consecutive 5, open 5 s, per origin).
+      return kyAgentWith(options, async () => {
+        const { circuitBreakerPlugin } = await import('@ky-resilience/circuit-breaker');
+        const breakers = circuitBreakerPlugin();
+        return { plugin: breakers.kyOptions, facts: () => ({ breakers: breakers.stats() }) };
+      });
+    case 'ky-agent-timeout':
+      // The timeout tiers with their defaults (total 30 s, attempt 10 s, body idle 10 s; ky's own timeout off).
+      return kyAgentWith(options, async () => {
+        const { timeoutPlugin } = await import('@ky-resilience/timeout');
+        return { plugin: timeoutPlugin() };
+      });
+    case 'ky-agent-retry':
+      // The retry plugin with its defaults (limit 2, full jitter, per-host budget, body buffered in the attempt).
+      return kyAgentWith(options, async () => {
+        const { retryPlugin } = await import('@ky-resilience/retry');
+        return { plugin: retryPlugin() };
+      });
+    case 'ky-agent-p-limit':
+      // p-limit(limitPerHost) around the agent's fetch: the slot is held until the response head.
+      return kyAgentWith(options, async (agent) => {
+        const { default: pLimit } = await import('p-limit');
+        const limit = pLimit(agent.options.limitPerHost);
+        return { fetch: (input, init) => limit(() => agent.fetch(input, init)) };
+      });
+    case 'ky-agent-bulkhead':
+      // cockatiel's bulkhead(limitPerHost, 1000) around the agent's fetch (the host limiter's default queue
+      // bound); the slot is held until the response head.
+      return kyAgentWith(options, async (agent) => {
+        const { bulkhead } = await import('cockatiel');
+        const policy = bulkhead(agent.options.limitPerHost, 1_000);
+        return {
+          fetch: (input, init) => policy.execute(() => agent.fetch(input, init), signalOf(input, init)),
+        };
+      });
+    case 'ky-agent-cockatiel-breaker':
+      // One cockatiel circuit breaker around the agent's fetch, the plugin's default policy: ConsecutiveBreaker(5),
+      // half-open after 5 s; it handles every error (a status is not a failure: fetch resolves).
+      return kyAgentWith(options, async (agent) => {
+        const c = await import('cockatiel');
+        const policy = c.circuitBreaker(c.handleAll, {
+          halfOpenAfter: 5_000,
+          breaker: new c.ConsecutiveBreaker(5),
+        });
+        return {
+          fetch: (input, init) => policy.execute(() => agent.fetch(input, init), signalOf(input, init)),
+        };
+      });
+    case 'ky-agent-opossum':
+      // One opossum breaker around the agent's fetch with opossum's defaults (50 % errors in a 10 s window,
+      // half-open after 30 s, a 10 s timeout: one timer per call).
+      return kyAgentWith(options, async (agent) => {
+        const { default: CircuitBreaker } = await import('opossum');
+        const breaker = new CircuitBreaker((input: Request | string | URL, init?: RequestInit) =>
+          agent.fetch(input, init),
+        );
+        return {
+          fetch: (input, init) => breaker.fire(input, init),
+          facts: () => ({ opened: breaker.opened, failures: breaker.stats.failures }),
+        };
+      });
     case 'ky-default-fetch': {
       const api = await kyInstance(undefined, options.ky);
       return {
