@@ -125,6 +125,30 @@ type Sample = { rate: number; cpuPerRequest: number; sockets: number };
 
 const key = (id: string, concurrency: number): string => `${id}@${concurrency}`;
 
+/**
+ * Checks, from each client process's own account, that the figures measured what they claim: every agent ran
+ * with the stated `limitPerHost`, and the host limiter and the breaker registry each saw the upstream's origin
+ * (one key, one closed breaker). Throws otherwise.
+ */
+async function checkClients(workers: ReadonlyMap<string, ClientWorker>): Promise<void> {
+  const problems: string[] = [];
+  for (const [id, worker] of workers) {
+    const facts = await worker.inspect();
+    if (facts.limitPerHost !== LIMIT_PER_HOST)
+      problems.push(`${id}: agent limitPerHost ${String(facts.limitPerHost)}`);
+    if (id === 'host-limiter') {
+      const limiter = facts.limiter as { hosts?: number } | undefined;
+      if (limiter?.hosts !== 1) problems.push(`${id}: limiter keys ${String(limiter?.hosts)}, expected 1`);
+    }
+    if (id === 'breaker') {
+      const breakers = facts.breakers as { size?: number; states?: { closed?: number } } | undefined;
+      if (breakers?.size !== 1 || breakers.states?.closed !== 1)
+        problems.push(`${id}: breakers ${JSON.stringify(breakers)}, expected one, closed`);
+    }
+  }
+  if (problems.length > 0) throw new Error(`${NAME}: clients not as described: ${problems.join('; ')}`);
+}
+
 async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
   const requests = settings.requests ?? (settings.smoke ? 50 : 2000);
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
@@ -173,6 +197,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
         }
       }
     }
+    await checkClients(workers);
   } finally {
     await Promise.all([...workers.values()].map((w) => w.close()));
     await Promise.all([...upstreams.values()].map((u) => u.close()));
@@ -261,7 +286,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
   }
   const controlLines = CONCURRENCIES.map((c) => {
     const r = ratios('ky-again', 'ky', c);
-    return `INFO  control: bare ky in a second process ÷ bare ky, ${c} in flight: ${formatRatio(median(r))}${rounds > 1 ? `; rounds${spread(r)}` : ''} (1.00× if the measurement could resolve 2 %)`;
+    return `INFO  control: bare ky in a second process ÷ bare ky, ${c} in flight: ${formatRatio(median(r))}${rounds > 1 ? `; rounds${spread(r)}` : ''} (identical clients: the distance from 1.00× is this run's noise)`;
   });
   const peerLines = PEER_COMPARISONS.flatMap(({ plugin, peer }) => {
     const a = VARIANTS.find((v) => v.id === plugin)!;
