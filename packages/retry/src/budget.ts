@@ -179,13 +179,16 @@ export function createRetryBudget(options?: RetryBudgetOptions, prefix: string =
     return { micros: bucket.micros + added, updatedAt: bucket.updatedAt + added / refillMicrosPerMs };
   };
 
-  /** `host`'s bucket brought up to `at`, or undefined when it is full (a full bucket is not kept). */
-  const live = (host: string, at: number): Bucket | undefined => {
+  /**
+   * `host`'s bucket brought up to now, or undefined when it is full (a full bucket is not kept).
+   * The clock is read only for a host with a deficit: a healthy host costs one map lookup.
+   */
+  const live = (host: string): Bucket | undefined => {
     const bucket = buckets.get(host);
     if (bucket === undefined) {
       return undefined;
     }
-    const next = refilled(bucket, at);
+    const next = refilled(bucket, now());
     if (next.micros >= capacityMicros) {
       buckets.delete(host);
       return undefined;
@@ -205,7 +208,7 @@ export function createRetryBudget(options?: RetryBudgetOptions, prefix: string =
   return {
     options: Object.freeze({ ratio, minRetriesPerSecond, capacity, maxHosts }),
     recordSuccess(host: string): void {
-      const bucket = live(host, now());
+      const bucket = live(host);
       if (bucket === undefined) {
         return;
       }
@@ -215,10 +218,9 @@ export function createRetryBudget(options?: RetryBudgetOptions, prefix: string =
       }
     },
     recordFailure(host: string): void {
-      const at = now();
-      let bucket = live(host, at);
+      let bucket = live(host);
       if (bucket === undefined) {
-        bucket = { micros: capacityMicros, updatedAt: at };
+        bucket = { micros: capacityMicros, updatedAt: now() };
         if (buckets.size >= maxHosts) {
           const oldest = buckets.keys().next();
           if (oldest.done !== true) {
@@ -233,7 +235,7 @@ export function createRetryBudget(options?: RetryBudgetOptions, prefix: string =
       buckets.set(host, bucket);
     },
     allowsRetry(host: string): boolean {
-      const bucket = live(host, now());
+      const bucket = live(host);
       return bucket === undefined || allows(bucket.micros);
     },
     tokens(host: string): number {
