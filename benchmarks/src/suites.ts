@@ -1,5 +1,6 @@
 import type { Suite } from './lib/suite.ts';
 import { agentThroughput } from './suites/agent-throughput.ts';
+import { breakerOverhead } from './suites/breaker-overhead.ts';
 import { brownout } from './suites/brownout.ts';
 import { hostDown } from './suites/host-down.ts';
 import { hostLimiterOverhead } from './suites/host-limiter-overhead.ts';
@@ -15,6 +16,7 @@ import { slowTail } from './suites/slow-tail.ts';
 export const suites: readonly Suite[] = [
   agentThroughput,
   hostLimiterOverhead,
+  breakerOverhead,
   overhead,
   pluginOverhead,
   outage,
