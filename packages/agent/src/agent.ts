@@ -4,6 +4,7 @@ import { AddressGuard } from './address-guard.ts';
 import { createConnector } from './connector.ts';
 import { DnsCache, type DnsStats, systemResolver } from './dns-cache.ts';
 import { AgentClosedError } from './errors.ts';
+import { createLeanFetch } from './lean-fetch.ts';
 import { LimitedDispatcher } from './limited-dispatcher.ts';
 import { type AgentOptions, type NormalizedAgentOptions, normalizeAgentOptions } from './options.ts';
 
@@ -97,10 +98,16 @@ export function createAgent(options?: AgentOptions): ResilientAgent {
   let closing: Promise<void> | undefined;
   const withDispatcher = { dispatcher } as unknown as RequestInit;
 
+  // Node's own fetch over the agent's dispatcher: the path of the calls the lean fetch leaves to it.
+  const fallbackFetch = (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
+    if (init === undefined || init === null) return baseFetch(input, withDispatcher);
+    return baseFetch(input, { ...init, dispatcher } as unknown as RequestInit);
+  };
+  const leanFetch = createLeanFetch(dispatcher, fallbackFetch);
+
   const agentFetch = ((input: Request | string | URL, init?: RequestInit) => {
     if (dispatcher.closed) return Promise.reject(new AgentClosedError());
-    if (init === undefined) return baseFetch(input, withDispatcher);
-    return baseFetch(input, { ...init, dispatcher } as unknown as RequestInit);
+    return leanFetch(input, init);
   }) as typeof globalThis.fetch;
 
   const { resolver: _r, clock: _c, ...shown } = o;

@@ -1,0 +1,278 @@
+import type { UnderlyingSource } from 'node:stream/web';
+import { type Decoder, decoderPlan, MAX_CONTENT_CODINGS } from './content-decoding.ts';
+import { NULL_BODY_STATUSES } from './fetch-response.ts';
+
+/** The fetch call an exchange reports to. */
+export type ExchangeCall = {
+  readonly method: string;
+  /**
+   * The head of a response arrived (1xx excluded). True when it is the call's answer; false when the call goes
+   * on without it (a redirect being followed, or the call failed or ended): its body is then discarded.
+   */
+  head(exchange: Exchange, status: number, headers: Headers): boolean;
+  /** The call's answer: the body stream is null for HEAD and the null body statuses. */
+  respond(
+    status: number,
+    statusText: string,
+    headers: Headers,
+    body: ReadableStream<Uint8Array> | null,
+  ): void;
+  /** The exchange failed before its response: the call rejects with `TypeError('fetch failed', { cause })`. */
+  fail(exchange: Exchange, cause: unknown): void;
+  /** The exchange is over (body delivered, failed or cancelled): the call stops listening to its signal. */
+  done(exchange: Exchange): void;
+};
+
+type RawHeaders = ReadonlyArray<Buffer | string | ReadonlyArray<Buffer | string>>;
+type Abort = (reason?: unknown) => void;
+
+/** Bytes the response stream holds before the exchange stops reading from the socket. */
+export const BODY_QUEUE_BYTES: number = 64 * 1024;
+/** A discarded body (a redirect's) longer than this closes its connection rather than being read. */
+export const DISCARD_LIMIT_BYTES: number = 64 * 1024;
+
+const queueStrategy: QueuingStrategy<Uint8Array> = {
+  highWaterMark: BODY_QUEUE_BYTES,
+  size: (chunk) => chunk.byteLength,
+};
+
+const latin1 = (value: Buffer | string): string =>
+  typeof value === 'string' ? value : value.toString('latin1');
+
+function append(headers: Headers, name: string, value: string): void {
+  try {
+    headers.append(name, value);
+  } catch {
+    // A header the Headers class refuses (a NUL byte...): dropped, as a browser would not expose it either.
+  }
+}
+
+/** Response headers from undici's raw list (`[name, value, ...]` as Buffers; a value may be a list). */
+function toHeaders(raw: RawHeaders): Headers {
+  const headers = new Headers();
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = latin1(raw[i] as Buffer | string);
+    const value = raw[i + 1]!;
+    if (Array.isArray(value)) for (const v of value) append(headers, name, latin1(v));
+    else append(headers, name, latin1(value as Buffer | string));
+  }
+  return headers;
+}
+
+/** A Buffer as a plain Uint8Array over the same memory (fetch's chunks are not Buffers). */
+const view = (chunk: Buffer): Uint8Array => new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+
+type State = 'head' | 'body' | 'discard' | 'over';
+
+/**
+ * One request and its response on the wire: an undici dispatch handler (the legacy `onConnect` / `onHeaders` /
+ * `onData` / `onComplete` / `onError` interface, undici 7's native one) that turns the response into a
+ * `ReadableStream` and is that stream's underlying source. Backpressure: when the stream holds
+ * {@link BODY_QUEUE_BYTES}, `onData` returns false (undici stops reading the socket) until the reader pulls.
+ * Content codings are undone with zlib, as undici's fetch does.
+ */
+export class Exchange {
+  readonly #call: ExchangeCall;
+  #state: State = 'head';
+  /** undici's abort of this request, once it is on a connection. */
+  #abort: Abort | undefined;
+  /** Set when the call was aborted before undici gave us its abort function. */
+  #abortReason: unknown;
+  #abortRequested = false;
+  /** True once undici is done with the request (complete or failed). */
+  #settled = false;
+  #resume: (() => void) | undefined;
+  #paused = false;
+  #discarded = 0;
+  #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  #plan: (() => Decoder)[] | undefined;
+  #decoders: Decoder[] | undefined;
+
+  constructor(call: ExchangeCall) {
+    this.#call = call;
+  }
+
+  // ---- undici dispatch handler (legacy interface) ----
+
+  onConnect(abort: Abort): void {
+    if (this.#abortRequested) {
+      abort(this.#abortReason);
+      return;
+    }
+    this.#abort = abort;
+  }
+
+  onHeaders(status: number, rawHeaders: RawHeaders, resume: () => void, statusText: string): boolean {
+    if (status < 200 || this.#state !== 'head') return true;
+    this.#resume = resume;
+    const headers = toHeaders(rawHeaders);
+    if (!this.#call.head(this, status, headers)) {
+      this.#state = 'discard';
+      return true;
+    }
+    if (this.#call.method === 'HEAD' || NULL_BODY_STATUSES.has(status)) {
+      this.#state = 'over';
+      this.#call.respond(status, statusText, headers, null);
+      return true;
+    }
+    const plan = decoderPlan(headers.get('content-encoding'));
+    if (plan === 'too many') {
+      const error = new Error(
+        `too many content-encodings in response: more than ${MAX_CONTENT_CODINGS} are not decoded`,
+      );
+      this.#state = 'over';
+      this.#call.fail(this, error);
+      this.#abortRequest(error);
+      return true;
+    }
+    if (plan.length > 0) this.#plan = plan;
+    this.#state = 'body';
+    const stream = new ReadableStream<Uint8Array>(this as UnderlyingSource<Uint8Array>, queueStrategy);
+    this.#call.respond(status, statusText, headers, stream);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.#state === 'body') {
+      if (this.#plan !== undefined) return this.#decode(chunk);
+      const controller = this.#controller!;
+      controller.enqueue(view(chunk));
+      if (controller.desiredSize! <= 0) {
+        this.#paused = true;
+        return false;
+      }
+      return true;
+    }
+    if (this.#state === 'discard') {
+      this.#discarded += chunk.byteLength;
+      if (this.#discarded > DISCARD_LIMIT_BYTES) {
+        this.#state = 'over';
+        this.#abortRequest(undefined);
+      }
+    }
+    return true;
+  }
+
+  onComplete(): void {
+    this.#settled = true;
+    const state = this.#state;
+    if (state === 'body') {
+      if (this.#decoders !== undefined) {
+        this.#decoders[0]!.end();
+        return;
+      }
+      this.#state = 'over';
+      this.#controller!.close();
+    }
+    this.#state = 'over';
+    this.#call.done(this);
+  }
+
+  onError(error: unknown): void {
+    this.#settled = true;
+    const state = this.#state;
+    this.#state = 'over';
+    if (state === 'head') {
+      this.#call.fail(this, error);
+    } else if (state === 'body') {
+      this.#destroyDecoders();
+      this.#controller!.error(new TypeError('terminated', { cause: error }));
+    }
+    this.#call.done(this);
+  }
+
+  // ---- ReadableStream underlying source ----
+
+  start(controller: ReadableStreamDefaultController<Uint8Array>): void {
+    this.#controller = controller;
+  }
+
+  pull(): void {
+    if (this.#decoders !== undefined) {
+      this.#decoders[this.#decoders.length - 1]!.resume();
+    } else if (this.#paused) {
+      this.#paused = false;
+      this.#resume!();
+    }
+  }
+
+  cancel(reason: unknown): void {
+    if (this.#state !== 'body') return;
+    this.#state = 'over';
+    this.#destroyDecoders();
+    this.#abortRequest(reason);
+    this.#call.done(this);
+  }
+
+  // ---- from the call ----
+
+  /** The call's signal fired: error the body with the reason and stop the request. */
+  abort(reason: unknown): void {
+    const state = this.#state;
+    this.#state = 'over';
+    if (state === 'body') {
+      this.#destroyDecoders();
+      this.#controller!.error(reason);
+    }
+    this.#abortRequest(reason);
+  }
+
+  #abortRequest(reason: unknown): void {
+    if (this.#settled) return;
+    if (this.#abort !== undefined) {
+      this.#abort(reason);
+    } else {
+      this.#abortRequested = true;
+      this.#abortReason = reason;
+    }
+  }
+
+  // ---- content decoding ----
+
+  #decode(chunk: Buffer): boolean {
+    const decoders = this.#decoders ?? this.#startDecoders();
+    if (decoders[0]!.write(chunk)) return true;
+    decoders[0]!.once('drain', () => {
+      if (this.#state === 'body') this.#resume!();
+    });
+    return false;
+  }
+
+  /** Decoders are made on the first byte of body: an empty body is no error, whatever its coding. */
+  #startDecoders(): Decoder[] {
+    const decoders = this.#plan!.map((make) => make());
+    this.#decoders = decoders;
+    const controller = this.#controller!;
+    const onError = (error: Error): void => {
+      if (this.#state !== 'body') return;
+      this.#state = 'over';
+      this.#destroyDecoders();
+      controller.error(new TypeError('terminated', { cause: error }));
+      this.#abortRequest(error);
+      this.#call.done(this);
+    };
+    for (let i = 0; i < decoders.length; i++) {
+      decoders[i]!.on('error', onError);
+      if (i > 0) decoders[i - 1]!.pipe(decoders[i]!);
+    }
+    const last = decoders[decoders.length - 1]!;
+    last.on('data', (data: Buffer) => {
+      if (this.#state !== 'body') return;
+      controller.enqueue(view(data));
+      if (controller.desiredSize! <= 0) last.pause();
+    });
+    last.on('end', () => {
+      if (this.#state !== 'body') return;
+      this.#state = 'over';
+      controller.close();
+      this.#call.done(this);
+    });
+    return decoders;
+  }
+
+  #destroyDecoders(): void {
+    const decoders = this.#decoders;
+    if (decoders === undefined) return;
+    for (const decoder of decoders) decoder.destroy();
+  }
+}

@@ -1,0 +1,78 @@
+const kUrl: unique symbol = Symbol('url');
+const kRedirected: unique symbol = Symbol('redirected');
+
+type FetchResponse = Response & { [kUrl]: string; [kRedirected]: boolean };
+type FetchResponseClass = new (body: ReadableStream<Uint8Array> | null, init: ResponseInit) => FetchResponse;
+
+let FetchResponseClass: FetchResponseClass | undefined;
+
+/**
+ * A `Response` built by the lean fetch: a real WHATWG `Response` (`instanceof Response`, every body method) whose
+ * `url`, `redirected` and `type` are those of a fetched response (`new Response()` would give `''`, `false`
+ * and `'default'`). A `clone()` is a plain `Response`: its `url` is `''`, as for any constructed response.
+ * Made on first use: reading the global `Response` loads Node's fetch, which importing the agent must not do.
+ */
+function fetchResponseClass(): FetchResponseClass {
+  if (FetchResponseClass !== undefined) return FetchResponseClass;
+  const Class = class Response extends globalThis.Response {};
+  Object.defineProperties(Class.prototype, {
+    url: {
+      get(this: FetchResponse): string {
+        return this[kUrl];
+      },
+      configurable: true,
+      enumerable: true,
+    },
+    redirected: {
+      get(this: FetchResponse): boolean {
+        return this[kRedirected];
+      },
+      configurable: true,
+      enumerable: true,
+    },
+    type: {
+      get(): 'basic' {
+        return 'basic';
+      },
+      configurable: true,
+      enumerable: true,
+    },
+  });
+  FetchResponseClass = Class as unknown as FetchResponseClass;
+  return FetchResponseClass;
+}
+
+/** The fetch standard's null body statuses (a body is never exposed for them). */
+export const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 204, 205, 304]);
+
+/**
+ * A fetched response: `url` is the final URL without its fragment. Statuses outside 200–599 (which the
+ * `Response` constructor refuses but a server may send) are set on the instance, with `ok` false; a status
+ * text the constructor refuses is dropped.
+ */
+export function makeResponse(
+  body: ReadableStream<Uint8Array> | null,
+  status: number,
+  statusText: string,
+  headers: Headers,
+  url: URL,
+  redirected: boolean,
+): Response {
+  const inRange = status >= 200 && status <= 599;
+  const Class = FetchResponseClass ?? fetchResponseClass();
+  let response: FetchResponse;
+  try {
+    response = new Class(body, { status: inRange ? status : 200, statusText, headers });
+  } catch {
+    response = new Class(body, { status: inRange ? status : 200, headers });
+  }
+  const href = url.href;
+  const fragment = href.indexOf('#');
+  response[kUrl] = fragment === -1 ? href : href.slice(0, fragment);
+  response[kRedirected] = redirected;
+  if (!inRange) {
+    Object.defineProperty(response, 'status', { value: status, enumerable: true });
+    Object.defineProperty(response, 'ok', { value: false, enumerable: true });
+  }
+  return response;
+}
