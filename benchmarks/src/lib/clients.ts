@@ -38,6 +38,8 @@ export type ClientOptions = {
   ky?: Record<string, unknown>;
   /** Map every host name to 127.0.0.1 with this DNS TTL in ms (agent clients and the preset only). */
   loopbackResolver?: { ttl: number };
+  /** `keepAliveTimeout` of `createAgent` (agent clients and the preset); `undefined` keeps the agent's default. */
+  keepAliveTimeout?: number;
 };
 
 /** Per-call extras: the benchmark's abort signal and headers (e.g. a call id the upstream records). */
@@ -119,6 +121,7 @@ async function kyInstance(
 function agentOptions(options: ClientOptions): import('@ky-resilience/agent').AgentOptions {
   const agent: import('@ky-resilience/agent').AgentOptions = {};
   if (options.limitPerHost !== undefined) agent.limitPerHost = options.limitPerHost;
+  if (options.keepAliveTimeout !== undefined) agent.keepAliveTimeout = options.keepAliveTimeout;
   if (options.loopbackResolver !== undefined) {
     const answer = [{ address: '127.0.0.1', family: 4 as const, ttl: options.loopbackResolver.ttl }];
     agent.resolver = async () => answer;
@@ -166,6 +169,7 @@ function agentFacts(agent: import('@ky-resilience/agent').ResilientAgent): Recor
   return {
     limitPerHost: agent.options.limitPerHost,
     limit: agent.options.limit,
+    keepAliveTimeout: agent.options.keepAliveTimeout,
     staleRetries: stats.staleRetries,
     npmUndiciModulesLoaded: npmUndiciModules().length,
   };

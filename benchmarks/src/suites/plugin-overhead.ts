@@ -1,7 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { startUpstream, type Upstream } from '@ky-resilience/testing';
 import { ClientWorker } from '../lib/client-worker.ts';
 import type { ClientName, ClientOptions } from '../lib/clients.ts';
@@ -17,6 +16,12 @@ const CONCURRENCIES: readonly number[] = [1, 64];
 const LIMIT_PER_HOST = 64;
 /** The issue's goal: each plugin adds under 2 % to bare ky's throughput on the same agent. */
 const TARGET = 0.98;
+/**
+ * Keep-alive of the agents (ms), and of the upstreams (longer, so that the client always closes first): the
+ * pools warmed up before the rounds stay open through the whole suite, so no measured run opens a connection.
+ */
+const CLIENT_KEEP_ALIVE = 120_000;
+const UPSTREAM_KEEP_ALIVE = 180_000;
 
 type Kind = 'baseline' | 'control' | 'plugin' | 'peer';
 
@@ -121,7 +126,14 @@ const PEER_COMPARISONS: readonly { plugin: string; peer: string }[] = [
   { plugin: 'breaker', peer: 'opossum' },
 ];
 
-type Sample = { rate: number; cpuPerRequest: number; sockets: number };
+type Sample = {
+  rate: number;
+  cpuPerRequest: number;
+  /** Sockets open at the upstream after the run (the client's pool, warm). */
+  open: number;
+  /** Connections the upstream accepted during the run (0 with a warm pool). */
+  opened: number;
+};
 
 const key = (id: string, concurrency: number): string => `${id}@${concurrency}`;
 
@@ -136,6 +148,8 @@ async function checkClients(workers: ReadonlyMap<string, ClientWorker>): Promise
     const facts = await worker.inspect();
     if (facts.limitPerHost !== LIMIT_PER_HOST)
       problems.push(`${id}: agent limitPerHost ${String(facts.limitPerHost)}`);
+    if (facts.keepAliveTimeout !== CLIENT_KEEP_ALIVE)
+      problems.push(`${id}: agent keepAliveTimeout ${String(facts.keepAliveTimeout)}`);
     if (id === 'host-limiter') {
       const limiter = facts.limiter as { hosts?: number } | undefined;
       if (limiter?.hosts !== 1) problems.push(`${id}: limiter keys ${String(limiter?.hosts)}, expected 1`);
@@ -150,10 +164,10 @@ async function checkClients(workers: ReadonlyMap<string, ClientWorker>): Promise
 }
 
 async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
-  const requests = settings.requests ?? (settings.smoke ? 50 : 2000);
-  const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
-  const warmup = Math.min(requests, settings.smoke ? 20 : 200);
-  const options: ClientOptions = { limitPerHost: LIMIT_PER_HOST };
+  const requests = settings.requests ?? (settings.smoke ? 50 : 500);
+  const rounds = settings.rounds ?? (settings.smoke ? 1 : 6);
+  const warmup = settings.smoke ? 64 : 300;
+  const options: ClientOptions = { limitPerHost: LIMIT_PER_HOST, keepAliveTimeout: CLIENT_KEEP_ALIVE };
   const env = environment();
   const loadBefore = loadavg()[0] ?? 0;
   const upstreams = new Map<string, Upstream>();
@@ -162,15 +176,16 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
   const started = performance.now();
   try {
     for (const v of VARIANTS) {
-      upstreams.set(v.id, await startUpstream({ host: '127.0.0.1' }));
+      upstreams.set(v.id, await startUpstream({ host: '127.0.0.1', keepAliveTimeout: UPSTREAM_KEEP_ALIVE }));
       workers.set(v.id, new ClientWorker(v.client, options, { execArgv: settings.workerExecArgv }));
     }
     const urlOf = (id: string): string => `${upstreams.get(id)!.url}/bench`;
     await Promise.all([...workers.values()].map((w) => w.ready()));
 
+    // Warm-up at the highest concurrency first: it also opens the pool's sockets, kept for the whole suite.
     settings.log(`${NAME}: warm-up (${warmup} requests per figure)`);
     for (const v of VARIANTS) {
-      for (const c of CONCURRENCIES) await workers.get(v.id)!.run(urlOf(v.id), warmup, c);
+      for (const c of [...CONCURRENCIES].reverse()) await workers.get(v.id)!.run(urlOf(v.id), warmup, c);
     }
     for (let round = 1; round <= rounds; round++) {
       // Table order in odd rounds, reversed in even ones: a drift of the machine's speed during a round
@@ -179,14 +194,13 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
       for (const c of CONCURRENCIES) {
         for (const v of order) {
           const upstream = upstreams.get(v.id)!;
-          upstream.closeIdleSockets();
-          await delay(50);
           upstream.reset();
           const result = await workers.get(v.id)!.run(urlOf(v.id), requests, c);
           const sample: Sample = {
             rate: (requests * 1000) / result.ms,
             cpuPerRequest: result.cpuMicros / requests,
-            sockets: upstream.connections,
+            open: upstream.openSockets,
+            opened: upstream.connections,
           };
           const list = samples.get(key(v.id, c)) ?? [];
           list.push(sample);
@@ -238,8 +252,12 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     const extra = median(list(id, c).map((s, i) => s.cpuPerRequest - base[i]!.cpuPerRequest));
     return `${extra >= 0 ? '+' : ''}${extra.toFixed(0)}`;
   };
-  const socketsCell = (id: string): string =>
-    CONCURRENCIES.map((c) => String(median(list(id, c).map((s) => s.sockets)))).join(' / ');
+  /** Sockets open at the upstream after the runs (most of any run), and connections opened in all measured runs. */
+  const socketsCell = (id: string): string => {
+    const open = Math.max(...CONCURRENCIES.flatMap((c) => list(id, c).map((s) => s.open)));
+    const opened = CONCURRENCIES.reduce((n, c) => n + list(id, c).reduce((m, s) => m + s.opened, 0), 0);
+    return `${open} / ${opened}`;
+  };
 
   const table = markdownTable(
     [
@@ -253,7 +271,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
       '× bare ky (rounds)',
       'µs CPU/req',
       '+µs CPU',
-      'sockets (1 / 64)',
+      'sockets: open / new',
     ],
     VARIANTS.map((v) => [
       v.label,
@@ -271,6 +289,11 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   );
 
+  /** Per-round ratios of client CPU per request, subject ÷ bare ky. */
+  const cpuRatio = (id: string, c: number): number => {
+    const base = list('ky', c);
+    return median(list(id, c).map((s, i) => s.cpuPerRequest / base[i]!.cpuPerRequest));
+  };
   let goals = 0;
   let missed = 0;
   const goalLines: string[] = [];
@@ -280,13 +303,13 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
       goals += 1;
       if (median(r) < TARGET) missed += 1;
       goalLines.push(
-        `${goalLine(`${v.label} ÷ bare ky on the same agent, ${c} in flight`, median(r), TARGET)}${rounds > 1 ? `; rounds${spread(r)}` : ''}`,
+        `${goalLine(`${v.label} ÷ bare ky on the same agent, ${c} in flight`, median(r), TARGET)}${rounds > 1 ? `; rounds${spread(r)}` : ''}; client CPU/req ${formatRatio(cpuRatio(v.id, c))}`,
       );
     }
   }
   const controlLines = CONCURRENCIES.map((c) => {
     const r = ratios('ky-again', 'ky', c);
-    return `INFO  control: bare ky in a second process ÷ bare ky, ${c} in flight: ${formatRatio(median(r))}${rounds > 1 ? `; rounds${spread(r)}` : ''} (identical clients: the distance from 1.00× is this run's noise)`;
+    return `INFO  control: bare ky in a second process ÷ bare ky, ${c} in flight: ${formatRatio(median(r))}${rounds > 1 ? `; rounds${spread(r)}` : ''}; client CPU/req ${formatRatio(cpuRatio('ky-again', c))} (identical clients: the distance from 1.00× is this run's noise)`;
   });
   const peerLines = PEER_COMPARISONS.flatMap(({ plugin, peer }) => {
     const a = VARIANTS.find((v) => v.id === plugin)!;
@@ -298,19 +321,23 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
   });
 
   const method = [
-    `${requests} GETs per figure to a healthy \`startUpstream()\` on 127.0.0.1 (small JSON body, read in full with `,
-    `\`.text()\`), with 1 and 64 requests in flight (closed loop). Every client is ky (its defaults) on \`@ky-resilience/agent\` `,
-    `with \`limitPerHost: ${LIMIT_PER_HOST}\` (no pool queue at 64 in flight): bare, with one plugin alone (\`ky.extend(plugin)\`, as in `,
-    `the packages' READMEs), or with the agent's fetch wrapped by a peer (\`ky.create({ fetch: wrapped })\`). The limiters `,
-    `(host limiter, p-limit, bulkhead) get the agent's per-host limit, so no request waits for a slot: the figures are the `,
-    `cost of each layer when it lets everything through. Every client runs in a child process of its own against an `,
-    `upstream of its own (the upstreams live in the parent; one client runs at a time). Warm-up of ${warmup} requests per `,
-    `figure, then ${rounds} round${rounds === 1 ? '' : 's'}, each running every figure once (1 in flight first; table order in odd `,
-    `rounds, reversed in even ones); a figure is the median req/s over the rounds, a ratio the median of the per-round `,
-    `ratios (their range in brackets). "µs CPU/req" is the client process's CPU time per request (user + system), `,
-    `"+µs CPU" the median per-round difference from bare ky. The control row is bare ky again, in a process of its own: `,
-    `its ratio shows how far two identical clients land apart in this run, i.e. what a ratio can resolve. "sockets" `,
-    `counts the connections the upstream accepted during a run (median; each run starts with no idle socket). `,
+    `GETs to a healthy \`startUpstream()\` on 127.0.0.1 (small JSON body, read in full with \`.text()\`), with 1 and `,
+    `64 requests in flight (closed loop). Every client is ky (its defaults) on \`@ky-resilience/agent\` with `,
+    `\`limitPerHost: ${LIMIT_PER_HOST}\` (no pool queue at 64 in flight): bare, with one plugin alone (\`ky.extend(plugin)\`, `,
+    `as in the packages' READMEs), or with the agent's fetch wrapped by a peer (\`ky.create({ fetch: wrapped })\`). `,
+    `The limiters (host limiter, p-limit, bulkhead) get the agent's per-host limit, so no request waits for a slot: `,
+    `the figures are the cost of each layer when it lets everything through. Every client runs in a child process of `,
+    `its own against an upstream of its own (the upstreams live in the parent; one client runs at a time). `,
+    `Warm-up of ${warmup} requests per figure, which also opens each pool's sockets; the agents and the upstreams keep `,
+    `idle sockets for minutes, so the measured runs reuse them ("sockets": the most open at the upstream after a run, `,
+    `i.e. the pool's size, and the connections opened during the measured runs: 0 when the pools stayed warm). Then ${rounds} round${rounds === 1 ? '' : 's'} of ${requests} GETs per figure, `,
+    `each round running every figure once (1 in flight first; table order in odd rounds, reversed in even ones). `,
+    `Short rounds, many of them: a figure and the bare-ky figure it is divided by run a few seconds apart, and the `,
+    `median of the per-round ratios sets aside rounds hit by a burst of other work on the machine. A figure is the `,
+    `median req/s over the rounds; a ratio the median of the per-round ratios (their range in brackets). "µs CPU/req" `,
+    `is the client process's CPU time per request (user + system), "+µs CPU" the median per-round difference from `,
+    `bare ky. The control row is bare ky again, in a process of its own: how far its ratio lands from 1.00× is what `,
+    `this run can resolve. `,
     `The goal (from the issue): each plugin ≥ ${formatRatio(TARGET)} bare ky's req/s on the same agent, at 1 and at 64 in flight.`,
   ].join('');
   const loadNote = `Load average (1 min) before / after the suite: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${env.cores} cores.`;
