@@ -10,8 +10,13 @@ test('the diagnostics channels feed OpenTelemetry counters and the latency histo
   const { series } = report;
   assert.equal(report.calls, 15);
   assert.equal(report.succeeded, 10);
-  // 5 /ok + 2 /flaky + 1 /late + 4 /busy admitted by the limiter + 4 /down before the breaker opened.
-  assert.equal(report.upstreamRequests, 16);
+  // 5 /ok, 2 /flaky (a 503, then the retry), 4 /busy admitted by the limiter, 4 /down before the
+  // breaker opened. The /late request is cut by its 50 ms headers timeout: on a loaded machine that
+  // can happen before the upstream has read it, so the upstream counts it once or not at all.
+  const { '/late': late, ...others } = report.requestsByRoute;
+  assert.deepEqual(others, { '/ok': 5, '/flaky': 2, '/busy': 4, '/down': 4 });
+  assert.ok(late === 0 || late === 1, `/late: ${late}`);
+  assert.equal(report.upstreamRequests, 15 + (late ?? 0));
 
   // Every attempt is counted once, including those the limiter and the breaker turned away.
   assert.equal(total(series, metricNames.attempts), 19);
