@@ -19,37 +19,41 @@ export type RunReport = {
  */
 export async function run(options: RunOptions): Promise<RunReport> {
   const upstream = await startUpstream({ routes: { '/item': { steps: [{ delayHeadersMs: 2 }] } } });
-  let dnsLookups = 0;
-  const agent = createAgent({
-    limit: options.limit,
-    limitPerHost: options.limitPerHost,
-    // Every example host name resolves to the loopback upstream (TTL 30 s).
-    resolver: async () => {
-      dnsLookups++;
-      return [{ address: '127.0.0.1', family: 4, ttl: 30 }];
-    },
-  });
   try {
-    const clients = options.hosts.map((host) =>
-      ky.create({ ...agent.kyOptions, baseUrl: `http://${host}:${upstream.port}/`, retry: 0 }),
-    );
-    const results = await Promise.allSettled(
-      Array.from({ length: options.requests }, (_, i) =>
-        clients[i % clients.length]!.get(`item?i=${i}`).json<{ ok: boolean }>(),
-      ),
-    );
-    const peakPerHost: Record<string, number> = {};
-    for (const host of options.hosts) peakPerHost[host] = upstream.byHost(host).peakInFlight;
-    return {
-      requests: options.requests,
-      ok: results.filter((r) => r.status === 'fulfilled' && r.value.ok).length,
-      connections: upstream.connections,
-      peakInFlight: upstream.counters().peakInFlight,
-      peakPerHost,
-      dnsLookups,
-    };
+    let dnsLookups = 0;
+    const agent = createAgent({
+      limit: options.limit,
+      limitPerHost: options.limitPerHost,
+      // Every example host name resolves to the loopback upstream (TTL 30 s).
+      resolver: async () => {
+        dnsLookups++;
+        return [{ address: '127.0.0.1', family: 4, ttl: 30 }];
+      },
+    });
+    try {
+      const clients = options.hosts.map((host) =>
+        ky.create({ ...agent.kyOptions, baseUrl: `http://${host}:${upstream.port}/`, retry: 0 }),
+      );
+      const results = await Promise.allSettled(
+        Array.from({ length: options.requests }, (_, i) =>
+          clients[i % clients.length]!.get(`item?i=${i}`).json<{ ok: boolean }>(),
+        ),
+      );
+      const peakPerHost: Record<string, number> = {};
+      for (const host of options.hosts) peakPerHost[host] = upstream.byHost(host).peakInFlight;
+      return {
+        requests: options.requests,
+        ok: results.filter((r) => r.status === 'fulfilled' && r.value.ok).length,
+        connections: upstream.connections,
+        peakInFlight: upstream.counters().peakInFlight,
+        peakPerHost,
+        dnsLookups,
+      };
+    } finally {
+      await agent.close();
+    }
   } finally {
-    await agent.close();
+    // Closed even when the agent failed to start or to close: a listening server keeps the process alive.
     await upstream.close();
   }
 }
