@@ -1,7 +1,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { startUpstream, type Upstream } from '@ky-resilience/testing';
-import { createPlainClient, createResilientClient, type DemoClient, resilientSettings } from './clients.ts';
+import {
+  createPlainClient,
+  createResilientClient,
+  type DemoClient,
+  defaultBudgetRatio,
+  resilientSettings,
+} from './clients.ts';
 import { scaledIncident } from './incident.ts';
 import { Progress, type ProgressOutput } from './progress.ts';
 import { ClientRecorder } from './recorder.ts';
@@ -21,6 +27,8 @@ export type DemoOptions = {
   out: ProgressOutput;
   /** Seed of both upstreams' brownout draws. */
   seed: number;
+  /** The resilient client's retry budget `ratio` (default {@link defaultBudgetRatio}). */
+  budgetRatio?: number;
 };
 
 export type DemoResult = {
@@ -38,11 +46,13 @@ type Lane = { recorder: ClientRecorder; upstream: Upstream; client: DemoClient }
  */
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const incident = scaledIncident(options.scale, 5);
+  const budgetRatio = options.budgetRatio ?? defaultBudgetRatio;
   const tailMs = Math.round(1_000 * options.scale);
   const endMs = incident.totalMs + tailMs;
   let t0 = performance.now();
   const clock = (): number => performance.now() - t0;
   const lanes: Lane[] = [];
+  let result: DemoResult;
   try {
     const plain = new ClientRecorder('plain', 'plain ky', clock);
     const resilient = new ClientRecorder('resilient', 'ky-resilience', clock);
@@ -51,7 +61,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       lanes.push({ recorder, upstream, client: { get: async () => {}, close: async () => {} } });
     }
     lanes[0]!.client = createPlainClient(plain);
-    lanes[1]!.client = createResilientClient(resilient, options.scale);
+    lanes[1]!.client = createResilientClient(resilient, options.scale, budgetRatio);
 
     const progress = new Progress(
       options.out,
@@ -106,7 +116,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         configs: {
           plain:
             'ky defaults: retry limit 2 (0.3 s, 0.6 s) on 408/413/429/500/502/503/504, timeout 10 s, Node’s global fetch.',
-          resilient: resilientDescription(options.scale),
+          resilient: resilientDescription(options.scale, budgetRatio),
         },
         generatedAt: new Date(),
       });
@@ -114,14 +124,33 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       await writeFile(options.reportPath, html);
       reportPath = options.reportPath;
     }
-    return { summaries, recorders, table, reportPath };
-  } finally {
-    for (const lane of lanes) await lane.client.close();
-    for (const lane of lanes) await lane.upstream.close();
+    result = { summaries, recorders, table, reportPath };
+  } catch (error) {
+    await closeLanes(lanes).catch(() => {});
+    throw error;
   }
+  await closeLanes(lanes);
+  return result;
+}
+
+/**
+ * Closes every client, then every upstream, even when one close fails (a listening server left
+ * open would keep the process alive); then throws the first failure.
+ */
+async function closeLanes(lanes: readonly Lane[]): Promise<void> {
+  let failure: { error: unknown } | undefined;
+  const closes = [...lanes.map((l) => () => l.client.close()), ...lanes.map((l) => () => l.upstream.close())];
+  for (const close of closes) {
+    try {
+      await close();
+    } catch (error) {
+      failure ??= { error };
+    }
+  }
+  if (failure !== undefined) throw failure.error;
 }
 
 /** The resilient client's settings, as the report shows them. */
-export function resilientDescription(scale: number): string {
-  return `createClient(${JSON.stringify(resilientSettings(scale))}) of ky-resilience.`;
+export function resilientDescription(scale: number, budgetRatio: number = defaultBudgetRatio): string {
+  return `createClient(${JSON.stringify(resilientSettings(scale, budgetRatio))}) of ky-resilience.`;
 }

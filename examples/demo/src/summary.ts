@@ -12,6 +12,8 @@ export type ClientSummary = {
   successByPhase: Record<Phase['name'], { calls: number; ok: number }>;
   p50Ms: number;
   p99Ms: number;
+  /** Median time a failed call took to fail (NaN: no call failed). */
+  failedP50Ms: number;
   /** Requests the upstream received from this client. */
   upstreamAttempts: number;
   attemptsPerCall: number;
@@ -78,6 +80,10 @@ export function summarize(
     successByPhase,
     p50Ms: quantile(latencies, 0.5),
     p99Ms: quantile(latencies, 0.99),
+    failedP50Ms: quantile(
+      calls.filter((call) => !call.ok).map((call) => call.endMs - call.startMs),
+      0.5,
+    ),
     upstreamAttempts,
     attemptsPerCall: calls.length === 0 ? 0 : upstreamAttempts / calls.length,
     retries: recorder.retries.length,

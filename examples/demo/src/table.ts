@@ -35,6 +35,7 @@ export function comparisonRows(summaries: readonly ClientSummary[]): TableRow[] 
     row('  recovery', (s) => percent(s.successByPhase.recovery.ok, s.successByPhase.recovery.calls)),
     row('latency p50', (s) => ms(s.p50Ms)),
     row('latency p99', (s) => ms(s.p99Ms)),
+    row('time to fail, p50 of failed calls', (s) => ms(s.failedP50Ms)),
     row('upstream attempts', (s) => String(s.upstreamAttempts)),
     row('upstream attempts per call', (s) => s.attemptsPerCall.toFixed(2)),
     row('retries', (s) => String(s.retries)),

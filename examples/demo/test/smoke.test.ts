@@ -5,70 +5,152 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { scaledIncident } from '../src/incident.ts';
 import { runDemo } from '../src/run.ts';
 
-const scale = 0.1; // the incident in 3.4 s instead of 34 s
+// These checks hold however slow the machine is: counts, and what cannot happen before the
+// upstream starts failing. Which phase a call falls in, and how long it takes, depend on the
+// machine's load (the incident runs on the wall clock), so nothing here asserts them.
 
-test('a shortened incident: same calls for both clients, fewer upstream attempts with the preset, a self-contained report', async () => {
+const scale = 0.2; // the incident in 6.8 s instead of 34 s
+const rate = 60;
+
+const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+
+function runMain(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [main, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
+      if (error !== null && typeof error.code !== 'number') reject(error);
+      else resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr });
+    });
+  });
+}
+
+test('a shortened incident: same calls for both clients, fewer upstream attempts with the preset, its breaker opens and closes, a self-contained report', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'kyr-demo-'));
   try {
     const reportPath = join(dir, 'report.html');
     let progress = '';
     const result = await runDemo({
       scale,
-      ratePerSec: 60,
+      ratePerSec: rate,
       reportPath,
       out: { write: (text: string) => (progress += text), isTTY: false },
       seed: 7,
     });
     const [plain, resilient] = result.summaries;
     assert.ok(plain !== undefined && resilient !== undefined);
-    assert.equal(plain.calls, resilient.calls, 'the workload is the same for both');
-    assert.ok(plain.calls >= 150, `calls ${plain.calls}`);
+
+    // The workload is open: one call every 1/rate s until the end of the incident and its tail,
+    // whatever happens to earlier calls, so both clients make exactly this many.
+    const incident = scaledIncident(scale, 5);
+    const expectedCalls = Math.floor((incident.totalMs + Math.round(1_000 * scale)) / (1_000 / rate));
+    assert.equal(plain.calls, expectedCalls);
+    assert.equal(resilient.calls, expectedCalls);
     for (const s of result.summaries) {
-      assert.equal(s.successByPhase.healthy.ok, s.successByPhase.healthy.calls, `${s.label}: healthy phase`);
-      assert.ok(s.successByPhase.outage.calls > 0);
-      assert.ok(s.firstSuccessAfterRecoveryMs !== undefined, `${s.label} recovered`);
+      const byPhase = Object.values(s.successByPhase);
+      assert.equal(
+        byPhase.reduce((n, p) => n + p.calls, 0),
+        s.calls,
+        `${s.label}: every call in one phase`,
+      );
+      assert.equal(
+        byPhase.reduce((n, p) => n + p.ok, 0),
+        s.ok,
+      );
     }
-    // Plain ky retries every 503 twice; the preset's retry budget caps retries during the incident.
+
+    // Until the brownout begins the upstream answers every request: whatever ended before then
+    // succeeded, through both clients (10 ms: the upstreams' schedules start just before the clock).
+    const brownoutAt = incident.phases.find((p) => p.name === 'brownout')!.startMs - 10;
+    for (const recorder of result.recorders) {
+      const early = recorder.calls.filter((call) => call.endMs < brownoutAt);
+      assert.ok(early.length > 0, `${recorder.label}: calls before the brownout`);
+      assert.deepEqual(
+        early.filter((call) => !call.ok).map((call) => call.error),
+        [],
+        `${recorder.label}: a call failed before the upstream did`,
+      );
+    }
+
+    // Plain ky retries every 503 twice, outage included. The preset's breaker opens during the
+    // outage and turns calls away without sending them, and its retry budget stops the retries.
+    assert.ok(plain.attemptsPerCall > 1, `plain ky retried: ${plain.attemptsPerCall}`);
     assert.ok(
       resilient.upstreamAttempts < plain.upstreamAttempts,
       `upstream attempts: preset ${resilient.upstreamAttempts}, plain ${plain.upstreamAttempts}`,
     );
-    assert.ok(plain.attemptsPerCall > 1, 'plain ky retried');
+    assert.equal(plain.breakerTransitions.length, 0);
+    assert.equal(plain.breakerRejections, 0);
+    const opened = resilient.breakerTransitions.find((t) => t.from === 'closed' && t.to === 'open');
+    assert.ok(opened !== undefined, 'the preset breaker opened');
+    assert.ok(opened.atMs < incident.recoveryAtMs, `opened at ${opened.atMs} ms, before the recovery`);
+    assert.ok(resilient.breakerRejections > 0, 'calls refused by the open breaker');
+    // Both see the recovery: a call succeeds after it, and the preset's breaker closes again.
+    for (const s of result.summaries) {
+      assert.ok(s.firstSuccessAfterRecoveryMs !== undefined, `${s.label} recovered`);
+    }
+    assert.equal(result.recorders[1]!.breakerState(), 'closed');
+
     // What the upstreams counted is what the table shows.
     assert.equal(plain.upstreamAttempts, result.recorders[0]!.attempts());
-    assert.match(result.table, /upstream attempts per call/);
-    assert.match(progress, /upstream: /);
+    assert.equal(resilient.upstreamAttempts, result.recorders[1]!.attempts());
+    for (const row of [
+      'success rate',
+      'latency p50',
+      'latency p99',
+      'time to fail',
+      'upstream attempts per call',
+      'recovery → first success',
+      'breaker transitions',
+    ]) {
+      assert.ok(result.table.includes(row), row);
+    }
+    assert.match(progress, /upstream: healthy/);
+    assert.match(progress, /upstream: recovery/);
     assert.ok(!progress.includes('\x1b['), 'no terminal escapes when the output is not a TTY');
 
     const html = await readFile(reportPath, 'utf8');
     assert.match(html, /^<!doctype html>/);
     assert.equal((html.match(/<svg /g) ?? []).length, 2, 'one timeline per client');
     assert.doesNotMatch(html, /<script|<link|\ssrc=|href=|url\(|@import/i, 'nothing loaded from anywhere');
+    assert.doesNotMatch(html, /https?:\/\//, 'no URL at all (the upstreams are not named)');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });
 
-test('the demo program runs a shortened incident and exits 0', async () => {
+test('the demo program runs a shortened incident, prints the table and writes the report', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'kyr-demo-'));
   try {
-    const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
     const reportPath = join(dir, 'r.html');
-    const stdout = await new Promise<string>((resolve, reject) => {
-      execFile(
-        process.execPath,
-        [main, '--scale', String(scale), '--report', reportPath],
-        { timeout: 60_000 },
-        (error, out) => (error ? reject(error) : resolve(out)),
-      );
-    });
+    const { code, stdout, stderr } = await runMain([
+      '--scale',
+      '0.05',
+      '--budget-ratio',
+      '0.5',
+      '--report',
+      reportPath,
+    ]);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /upstream: (healthy|brownout|outage|recovery) /, 'progress lines');
     assert.match(stdout, /success rate/);
     assert.match(stdout, /recovery → first success/);
     assert.ok(stdout.includes(`HTML report: ${reportPath}`));
-    assert.ok((await readFile(reportPath, 'utf8')).length > 1000);
+    const html = await readFile(reportPath, 'utf8');
+    assert.ok(html.includes('&quot;budget&quot;:{&quot;ratio&quot;:0.5}'), 'the ratio given is the one used');
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the demo program refuses a bad option value and explains its options', async () => {
+  const bad = await runMain(['--scale', '9', '--no-report']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--scale must be a number from 0\.02 to 1\.5, got "9"/);
+  const help = await runMain(['--help']);
+  assert.equal(help.code, 0);
+  for (const option of ['--scale', '--rate', '--budget-ratio', '--report', '--no-report']) {
+    assert.ok(help.stdout.includes(option), option);
   }
 });
