@@ -166,7 +166,12 @@ async function checkClients(workers: ReadonlyMap<string, ClientWorker>): Promise
 async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
   const requests = settings.requests ?? (settings.smoke ? 50 : 500);
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 6);
-  const warmup = settings.smoke ? 64 : 300;
+  // Warm-up per client and concurrency (64 in flight first: it also opens the pool's sockets). Not V8's steady
+  // state, which takes thousands of requests more (bare ky's CPU per request falls by half or more over its
+  // first 5000 or so; warming 10 clients that far costs more than the suite's time budget): every client has
+  // served the same number of requests at each round, so a per-round ratio compares clients equally warm.
+  const warmupBatch = settings.smoke ? 64 : 500;
+  const warmup = warmupBatch * CONCURRENCIES.length;
   const options: ClientOptions = { limitPerHost: LIMIT_PER_HOST, keepAliveTimeout: CLIENT_KEEP_ALIVE };
   const env = environment();
   const loadBefore = loadavg()[0] ?? 0;
@@ -182,11 +187,12 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     const urlOf = (id: string): string => `${upstreams.get(id)!.url}/bench`;
     await Promise.all([...workers.values()].map((w) => w.ready()));
 
-    // Warm-up at the highest concurrency first: it also opens the pool's sockets, kept for the whole suite.
-    settings.log(`${NAME}: warm-up (${warmup} requests per figure)`);
+    settings.log(`${NAME}: warm-up (${warmup} requests per client)`);
+    const warmupStarted = performance.now();
     for (const v of VARIANTS) {
-      for (const c of [...CONCURRENCIES].reverse()) await workers.get(v.id)!.run(urlOf(v.id), warmup, c);
+      for (const c of [...CONCURRENCIES].reverse()) await workers.get(v.id)!.run(urlOf(v.id), warmupBatch, c);
     }
+    settings.log(`${NAME}: warm-up took ${((performance.now() - warmupStarted) / 1000).toFixed(1)} s`);
     for (let round = 1; round <= rounds; round++) {
       // Table order in odd rounds, reversed in even ones: a drift of the machine's speed during a round
       // then favours no figure over the rounds.
@@ -328,7 +334,11 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     `The limiters (host limiter, p-limit, bulkhead) get the agent's per-host limit, so no request waits for a slot: `,
     `the figures are the cost of each layer when it lets everything through. Every client runs in a child process of `,
     `its own against an upstream of its own (the upstreams live in the parent; one client runs at a time). `,
-    `Warm-up of ${warmup} requests per figure, which also opens each pool's sockets; the agents and the upstreams keep `,
+    `Warm-up of ${warmupBatch} requests per client at 64 in flight (which opens each pool's sockets), then ${warmupBatch} at 1. `,
+    `This is not V8's steady state: bare ky's CPU per request keeps falling, by half or more, over its first 5000 `,
+    `requests or so, and warming 10 clients that far would cost more than the suite's time budget. Every client has `,
+    `served the same number of requests at each round, so a per-round ratio compares clients equally warm; the `,
+    `absolute figures are those of young processes. The agents and the upstreams keep `,
     `idle sockets for minutes, so the measured runs reuse them ("sockets": the most open at the upstream after a run, `,
     `i.e. the pool's size, and the connections opened during the measured runs: 0 when the pools stayed warm). Then ${rounds} round${rounds === 1 ? '' : 's'} of ${requests} GETs per figure, `,
     `each round running every figure once (1 in flight first; table order in odd rounds, reversed in even ones). `,
