@@ -255,8 +255,8 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
   const extraCpuCell = (id: string, c: number): string => {
     if (id === 'ky') return '—';
     const base = list('ky', c);
-    const extra = median(list(id, c).map((s, i) => s.cpuPerRequest - base[i]!.cpuPerRequest));
-    return `${extra >= 0 ? '+' : ''}${extra.toFixed(0)}`;
+    const extra = Math.round(median(list(id, c).map((s, i) => s.cpuPerRequest - base[i]!.cpuPerRequest)));
+    return extra > 0 ? `+${extra}` : String(extra === 0 ? 0 : extra);
   };
   /** Sockets open at the upstream after the runs (most of any run), and connections opened in all measured runs. */
   const socketsCell = (id: string): string => {
