@@ -1,4 +1,4 @@
-export type { RetryBudget, RetryBudgetOptions } from './budget.ts';
+export type { RetryBudget, RetryBudgetOptions, RetryBudgetState } from './budget.ts';
 export { createRetryBudget, defaultRetryBudgetOptions, isRetryBudget } from './budget.ts';
 export { isStreamingResponse } from './buffer-body.ts';
 export type { Failure } from './classify.ts';
