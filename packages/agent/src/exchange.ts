@@ -9,12 +9,12 @@ export type ExchangeCall = {
    * The head of a response arrived (1xx excluded). True when it is the call's answer; false when the call goes
    * on without it (a redirect being followed, or the call failed or ended): its body is then discarded.
    */
-  head(exchange: Exchange, status: number, headers: Headers): boolean;
+  head(exchange: Exchange, status: number, head: ResponseHead): boolean;
   /** The call's answer: the body stream is null for HEAD and the null body statuses. */
   respond(
     status: number,
     statusText: string,
-    headers: Headers,
+    head: ResponseHead,
     body: ReadableStream<Uint8Array> | null,
   ): void;
   /** The exchange failed before its response: the call rejects with `TypeError('fetch failed', { cause })`. */
@@ -39,24 +39,44 @@ const queueStrategy: QueuingStrategy<Uint8Array> = {
 const latin1 = (value: Buffer | string): string =>
   typeof value === 'string' ? value : value.toString('latin1');
 
-function append(headers: Headers, name: string, value: string): void {
-  try {
-    headers.append(name, value);
-  } catch {
-    // A header the Headers class refuses (a NUL byte...): dropped, as a browser would not expose it either.
-  }
+/** HTTP whitespace around a header value, which `Headers` strips. */
+function trimValue(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && (value.charCodeAt(start) <= 0x20 || value.charCodeAt(start) === 0x7f)) start++;
+  while (end > start && (value.charCodeAt(end - 1) <= 0x20 || value.charCodeAt(end - 1) === 0x7f)) end--;
+  return start === 0 && end === value.length ? value : value.slice(start, end);
 }
 
-/** Response headers from undici's raw list (`[name, value, ...]` as Buffers; a value may be a list). */
-function toHeaders(raw: RawHeaders): Headers {
-  const headers = new Headers();
+/** A response head from undici's raw header list (`[name, value, ...]` as Buffers; a value may be a list). */
+export type ResponseHead = {
+  /** Flat `[name, value, ...]` strings, in order. */
+  headers: string[];
+  /** `Location`, repeated values joined as `Headers.get` joins them; null without one. */
+  location: string | null;
+  /** `Content-Encoding`, likewise. */
+  contentEncoding: string | null;
+};
+
+function readHead(raw: RawHeaders): ResponseHead {
+  const headers: string[] = [];
+  let location: string | null = null;
+  let contentEncoding: string | null = null;
   for (let i = 0; i < raw.length; i += 2) {
     const name = latin1(raw[i] as Buffer | string);
-    const value = raw[i + 1]!;
-    if (Array.isArray(value)) for (const v of value) append(headers, name, latin1(v));
-    else append(headers, name, latin1(value as Buffer | string));
+    const rawValue = raw[i + 1]!;
+    const values = Array.isArray(rawValue) ? rawValue.map(latin1) : [latin1(rawValue as Buffer | string)];
+    for (const value of values) {
+      headers.push(name, value);
+      if (name.length === 8 && name.toLowerCase() === 'location') {
+        location = location === null ? trimValue(value) : `${location}, ${trimValue(value)}`;
+      } else if (name.length === 16 && name.toLowerCase() === 'content-encoding') {
+        contentEncoding =
+          contentEncoding === null ? trimValue(value) : `${contentEncoding}, ${trimValue(value)}`;
+      }
+    }
   }
-  return headers;
+  return { headers, location, contentEncoding };
 }
 
 /** A Buffer as a plain Uint8Array over the same memory (fetch's chunks are not Buffers). */
@@ -105,17 +125,17 @@ export class Exchange {
   onHeaders(status: number, rawHeaders: RawHeaders, resume: () => void, statusText: string): boolean {
     if (status < 200 || this.#state !== 'head') return true;
     this.#resume = resume;
-    const headers = toHeaders(rawHeaders);
-    if (!this.#call.head(this, status, headers)) {
+    const head = readHead(rawHeaders);
+    if (!this.#call.head(this, status, head)) {
       this.#state = 'discard';
       return true;
     }
     if (this.#call.method === 'HEAD' || NULL_BODY_STATUSES.has(status)) {
       this.#state = 'over';
-      this.#call.respond(status, statusText, headers, null);
+      this.#call.respond(status, statusText, head, null);
       return true;
     }
-    const plan = decoderPlan(headers.get('content-encoding'));
+    const plan = decoderPlan(head.contentEncoding);
     if (plan === 'too many') {
       const error = new Error(
         `too many content-encodings in response: more than ${MAX_CONTENT_CODINGS} are not decoded`,
@@ -128,7 +148,7 @@ export class Exchange {
     if (plan.length > 0) this.#plan = plan;
     this.#state = 'body';
     const stream = new ReadableStream<Uint8Array>(this as UnderlyingSource<Uint8Array>, queueStrategy);
-    this.#call.respond(status, statusText, headers, stream);
+    this.#call.respond(status, statusText, head, stream);
     return true;
   }
 

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { Exchange, type ExchangeCall } from './exchange.ts';
+import { Exchange, type ExchangeCall, type ResponseHead } from './exchange.ts';
 import type { OutgoingRequest } from './fetch-request.ts';
 import { makeResponse } from './fetch-response.ts';
 import { planRedirect, REDIRECT_STATUSES } from './redirect.ts';
@@ -158,7 +158,7 @@ export class FetchCall implements ExchangeCall {
 
   // ---- ExchangeCall ----
 
-  head(exchange: Exchange, status: number, headers: Headers): boolean {
+  head(exchange: Exchange, status: number, head: ResponseHead): boolean {
     if (exchange !== this.#exchange || this.#state !== 'running') return false;
     const request = this.#request;
     if (!REDIRECT_STATUSES.has(status) || request.redirect === 'manual') return true;
@@ -169,7 +169,7 @@ export class FetchCall implements ExchangeCall {
     const body = request.body;
     const plan = planRedirect({
       status,
-      location: headers.get('location'),
+      location: head.location,
       url: request.url,
       method: request.method,
       headers: request.headers,
@@ -197,11 +197,13 @@ export class FetchCall implements ExchangeCall {
   respond(
     status: number,
     statusText: string,
-    headers: Headers,
+    head: ResponseHead,
     body: ReadableStream<Uint8Array> | null,
   ): void {
     this.#state = 'responded';
-    this.#resolve(makeResponse(body, status, statusText, headers, this.#request.url, this.#redirects > 0));
+    this.#resolve(
+      makeResponse(body, status, statusText, head.headers, this.#request.url, this.#redirects > 0),
+    );
   }
 
   fail(exchange: Exchange, cause: unknown): void {

@@ -46,7 +46,8 @@ function fetchResponseClass(): FetchResponseClass {
 export const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 204, 205, 304]);
 
 /**
- * A fetched response: `url` is the final URL without its fragment. Statuses outside 200–599 (which the
+ * A fetched response from its head (`headers` flat `[name, value, ...]`): `url` is the final URL without its
+ * fragment. Statuses outside 200–599 (which the
  * `Response` constructor refuses but a server may send) are set on the instance, with `ok` false; a status
  * text the constructor refuses is dropped.
  */
@@ -54,7 +55,7 @@ export function makeResponse(
   body: ReadableStream<Uint8Array> | null,
   status: number,
   statusText: string,
-  headers: Headers,
+  headers: readonly string[],
   url: URL,
   redirected: boolean,
 ): Response {
@@ -62,9 +63,17 @@ export function makeResponse(
   const Class = FetchResponseClass ?? fetchResponseClass();
   let response: FetchResponse;
   try {
-    response = new Class(body, { status: inRange ? status : 200, statusText, headers });
+    response = new Class(body, { status: inRange ? status : 200, statusText });
   } catch {
-    response = new Class(body, { status: inRange ? status : 200, headers });
+    response = new Class(body, { status: inRange ? status : 200 });
+  }
+  const list = response.headers;
+  for (let i = 0; i < headers.length; i += 2) {
+    try {
+      list.append(headers[i]!, headers[i + 1]!);
+    } catch {
+      // A header the Headers class refuses (a NUL byte...) is dropped.
+    }
   }
   const href = url.href;
   const fragment = href.indexOf('#');

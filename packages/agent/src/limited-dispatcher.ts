@@ -238,7 +238,7 @@ class Tracked {
   #pausedEarly = false;
   cancelled = false;
   readonly origin: string;
-  readonly #controller: Controller;
+  #controller: Controller | undefined;
 
   constructor(owner: LimitedDispatcher, options: Dispatcher.DispatchOptions, handler: AnyHandler) {
     this.#owner = owner;
@@ -246,6 +246,11 @@ class Tracked {
     this.#handler = handler;
     this.#modern = typeof handler.onRequestStart === 'function';
     this.origin = String(options.origin);
+  }
+
+  /** The controller handed to a handler of the controller interface (made only for such handlers). */
+  get #ctl(): Controller {
+    if (this.#controller !== undefined) return this.#controller;
     const self = this;
     this.#controller = {
       abort(reason?: Error): void {
@@ -275,6 +280,7 @@ class Tracked {
         return (self.#innerController as { rawTrailers?: unknown } | undefined)?.rawTrailers;
       },
     } as Controller;
+    return this.#controller;
   }
 
   /** Tells the caller the request exists, so that it can abort it while it waits for a slot. */
@@ -303,8 +309,7 @@ class Tracked {
     if (this.#announced) return;
     this.#announced = true;
     const h = this.#handler;
-    if (this.#modern)
-      (h.onRequestStart as (c: Controller, ctx: unknown) => void).call(h, this.#controller, context);
+    if (this.#modern) (h.onRequestStart as (c: Controller, ctx: unknown) => void).call(h, this.#ctl, context);
     else
       (h.onConnect as ((abort: (r?: unknown) => void, ctx: unknown) => void) | undefined)?.call(
         h,
@@ -339,8 +344,7 @@ class Tracked {
 
   #error(error: unknown): void {
     const h = this.#handler;
-    if (this.#modern)
-      (h.onResponseError as (c: Controller, e: unknown) => void).call(h, this.#controller, error);
+    if (this.#modern) (h.onResponseError as (c: Controller, e: unknown) => void).call(h, this.#ctl, error);
     else (h.onError as (e: unknown) => void).call(h, error);
   }
 
@@ -381,30 +385,24 @@ class Tracked {
         onRequestUpgrade: (_c: Controller, statusCode: number, headers: unknown, socket: unknown) => {
           this.#responded = true;
           this.#end();
-          (h.onRequestUpgrade as (...a: unknown[]) => void)?.call(
-            h,
-            this.#controller,
-            statusCode,
-            headers,
-            socket,
-          );
+          (h.onRequestUpgrade as (...a: unknown[]) => void)?.call(h, this.#ctl, statusCode, headers, socket);
         },
         onResponseStart: (_c: Controller, statusCode: number, headers: unknown, statusMessage?: string) => {
           this.#responded = true;
           (h.onResponseStart as (...a: unknown[]) => void)?.call(
             h,
-            this.#controller,
+            this.#ctl,
             statusCode,
             headers,
             statusMessage,
           );
         },
         onResponseData: (_c: Controller, chunk: Buffer) => {
-          (h.onResponseData as (...a: unknown[]) => void)?.call(h, this.#controller, chunk);
+          (h.onResponseData as (...a: unknown[]) => void)?.call(h, this.#ctl, chunk);
         },
         onResponseEnd: (_c: Controller, trailers: unknown) => {
           this.#end(true);
-          (h.onResponseEnd as (...a: unknown[]) => void)?.call(h, this.#controller, trailers);
+          (h.onResponseEnd as (...a: unknown[]) => void)?.call(h, this.#ctl, trailers);
         },
         onResponseError: (_c: Controller, error: Error) => {
           if (this.#maybeReplay(error)) return;
