@@ -10,13 +10,16 @@ export type ExchangeCall = {
    * on without it (a redirect being followed, or the call failed or ended): its body is then discarded.
    */
   head(exchange: Exchange, status: number, head: ResponseHead): boolean;
-  /** The call's answer: the body stream is null for HEAD and the null body statuses. */
+  /**
+   * The call's answer: the body stream is null for HEAD and the null body statuses. False when no `Response`
+   * could be made of it (the call then failed).
+   */
   respond(
     status: number,
     statusText: string,
     head: ResponseHead,
     body: ReadableStream<Uint8Array> | null,
-  ): void;
+  ): boolean;
   /** The exchange failed before its response: the call rejects with `TypeError('fetch failed', { cause })`. */
   fail(exchange: Exchange, cause: unknown): void;
   /** The exchange is over (body delivered, failed or cancelled): the call stops listening to its signal. */
@@ -62,19 +65,20 @@ function readHead(raw: RawHeaders): ResponseHead {
   const headers: string[] = [];
   let location: string | null = null;
   let contentEncoding: string | null = null;
+  const add = (name: string, value: string): void => {
+    headers.push(name, value);
+    if (name.length === 8 && name.toLowerCase() === 'location') {
+      location = location === null ? trimValue(value) : `${location}, ${trimValue(value)}`;
+    } else if (name.length === 16 && name.toLowerCase() === 'content-encoding') {
+      contentEncoding =
+        contentEncoding === null ? trimValue(value) : `${contentEncoding}, ${trimValue(value)}`;
+    }
+  };
   for (let i = 0; i < raw.length; i += 2) {
     const name = latin1(raw[i] as Buffer | string);
-    const rawValue = raw[i + 1]!;
-    const values = Array.isArray(rawValue) ? rawValue.map(latin1) : [latin1(rawValue as Buffer | string)];
-    for (const value of values) {
-      headers.push(name, value);
-      if (name.length === 8 && name.toLowerCase() === 'location') {
-        location = location === null ? trimValue(value) : `${location}, ${trimValue(value)}`;
-      } else if (name.length === 16 && name.toLowerCase() === 'content-encoding') {
-        contentEncoding =
-          contentEncoding === null ? trimValue(value) : `${contentEncoding}, ${trimValue(value)}`;
-      }
-    }
+    const value = raw[i + 1]!;
+    if (Array.isArray(value)) for (const v of value) add(name, latin1(v));
+    else add(name, latin1(value as Buffer | string));
   }
   return { headers, location, contentEncoding };
 }
@@ -132,7 +136,7 @@ export class Exchange {
     }
     if (this.#call.method === 'HEAD' || NULL_BODY_STATUSES.has(status)) {
       this.#state = 'over';
-      this.#call.respond(status, statusText, head, null);
+      if (!this.#call.respond(status, statusText, head, null)) this.#abortRequest(undefined);
       return true;
     }
     const plan = decoderPlan(head.contentEncoding);
@@ -148,7 +152,10 @@ export class Exchange {
     if (plan.length > 0) this.#plan = plan;
     this.#state = 'body';
     const stream = new ReadableStream<Uint8Array>(this as UnderlyingSource<Uint8Array>, queueStrategy);
-    this.#call.respond(status, statusText, head, stream);
+    if (!this.#call.respond(status, statusText, head, stream)) {
+      this.#state = 'over';
+      this.#abortRequest(undefined);
+    }
     return true;
   }
 

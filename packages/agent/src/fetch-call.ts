@@ -183,6 +183,8 @@ export class FetchCall implements ExchangeCall {
       return false;
     }
     this.#redirects++;
+    // The redirect's exchange goes on alone, discarding its body: its end must not end the call.
+    this.#exchange = undefined;
     request.url = plan.url;
     request.method = plan.method;
     request.headers = plan.headers;
@@ -199,11 +201,17 @@ export class FetchCall implements ExchangeCall {
     statusText: string,
     head: ResponseHead,
     body: ReadableStream<Uint8Array> | null,
-  ): void {
+  ): boolean {
+    let response: Response;
+    try {
+      response = makeResponse(body, status, statusText, head.headers, this.#request.url, this.#redirects > 0);
+    } catch (error) {
+      this.#fail(error);
+      return false;
+    }
     this.#state = 'responded';
-    this.#resolve(
-      makeResponse(body, status, statusText, head.headers, this.#request.url, this.#redirects > 0),
-    );
+    this.#resolve(response);
+    return true;
   }
 
   fail(exchange: Exchange, cause: unknown): void {

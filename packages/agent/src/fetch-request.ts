@@ -49,7 +49,7 @@ function httpUrl(href: string): URL | null | Fallback {
  * than `cors`, a `cache` mode other than `default`, `keepalive`, `integrity`, a `referrer`, a scheme other than
  * http(s), or a body already used (the fetch then fails with its own error).
  */
-export function fromRequest(request: Request): OutgoingRequest | Fallback {
+export function fromRequest(request: Request, signal?: AbortSignal | null): OutgoingRequest | Fallback {
   if (
     request.mode !== 'cors' ||
     request.cache !== 'default' ||
@@ -69,7 +69,7 @@ export function fromRequest(request: Request): OutgoingRequest | Fallback {
     headers: headerList(request.headers),
     body: null,
     unread: stream,
-    signal: request.signal,
+    signal: signal === undefined ? request.signal : signal,
     redirect: request.redirect,
   };
 }
@@ -138,14 +138,24 @@ export function toOutgoing(input: unknown, init: RequestInit | undefined): Outgo
     if (typeof init !== 'object') return viaRequest(input, init);
     let given = false;
     let simple = true;
+    let signalOnly = true;
     for (const key in init) {
       if ((init as Record<string, unknown>)[key] === undefined) continue;
       if (key === 'dispatcher') return FALLBACK;
       given = true;
       if (!SIMPLE_INIT_KEYS.has(key)) simple = false;
+      if (key !== 'signal') signalOnly = false;
     }
-    if (!given) init = undefined;
-    else if (!simple || input instanceof Request) return viaRequest(input, init);
+    if (!given) {
+      init = undefined;
+    } else if (input instanceof Request) {
+      // A wrapper's `{ ...init, signal }`: the Request with that signal, as `new Request(input, { signal })` makes.
+      const signal = init.signal;
+      if (signalOnly && (signal === null || signal instanceof AbortSignal)) return fromRequest(input, signal);
+      return viaRequest(input, init);
+    } else if (!simple) {
+      return viaRequest(input, init);
+    }
   } else {
     init = undefined;
   }

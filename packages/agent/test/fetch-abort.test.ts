@@ -38,6 +38,24 @@ test('an abort while waiting for the head rejects at once and closes the request
   assert.ok(await eventually(() => upstream.openSockets === 0));
 });
 
+test('a signal in init replaces the Request’s own, as new Request(request, { signal }) does', async (t) => {
+  const upstream = await startUpstream({ routes: { '/late': { steps: [{ delayHeadersMs: 5_000 }] } } });
+  t.after(() => upstream.close());
+  const agent = createAgent();
+  t.after(() => agent.close());
+  const own = new AbortController();
+  const given = new AbortController();
+  const pending = agent.fetch(new Request(`${upstream.url}/late`, { signal: own.signal }), {
+    signal: given.signal,
+  });
+  assert.ok(await eventually(() => upstream.counters('/late').inFlight === 1));
+  own.abort(new Error('ignored'));
+  const reason = new Error('from init');
+  given.abort(reason);
+  await assert.rejects(pending, (e) => e === reason);
+  assert.ok(await eventually(() => agent.stats().inFlight === 0));
+});
+
 test('an abort while the body is read errors the body with the reason and frees the slot', async (t) => {
   const upstream = await startUpstream({
     routes: { '/drip': { steps: [{ drip: { chunks: 200, intervalMs: 20, chunk: 'tick' } }] } },

@@ -18,6 +18,8 @@ function redirector(req: IncomingMessage, res: ServerResponse, body: Buffer): vo
   } else if (kind === 'loop') {
     res.writeHead(302, { location: `/loop/${Number(arg) + 1}` });
     res.end();
+  } else if (kind === 'hang') {
+    // Never answers (the socket is destroyed when the server closes).
   } else if (kind === 'no-location') {
     res.writeHead(Number(arg));
     res.end('no location');
@@ -187,5 +189,18 @@ test('at most 20 redirects; bad locations fail; a redirect status without Locati
   const bare = await agent.fetch(`${a.url}/no-location/302`);
   assert.equal(bare.status, 302);
   assert.equal(await bare.text(), 'no location');
+  assert.ok(await eventually(() => agent.stats().inFlight === 0));
+});
+
+test('the signal still aborts the call after a redirect', async (t) => {
+  const [a] = await servers(t);
+  const agent = createAgent();
+  t.after(() => agent.close());
+  const controller = new AbortController();
+  const pending = agent.fetch(to(a, 302, '/hang'), { signal: controller.signal });
+  assert.ok(await eventually(() => a.seen.some((s) => s.url === '/hang')));
+  const reason = new Error('gave up after the redirect');
+  controller.abort(reason);
+  await assert.rejects(pending, (e) => e === reason);
   assert.ok(await eventually(() => agent.stats().inFlight === 0));
 });

@@ -131,6 +131,10 @@ const cases: Case[] = [
     call: (u) => [new Request(u, { headers: { 'x-a': '1' } }), { headers: { 'x-b': '2' } }],
   },
   {
+    name: 'a Request and a signal (a wrapper’s init)',
+    call: (u) => [new Request(u, { method: 'PUT', body: 'b' }), { signal: new AbortController().signal }],
+  },
+  {
     name: 'a stream body',
     call: (u) => [u, { method: 'POST', body: syncStream(), duplex: 'half' } as RequestInit],
     stream: true,
