@@ -112,3 +112,33 @@ test('retryStaleConnections: false leaves the error to the caller', async (t) =>
   assert.equal(error.code, 'UND_ERR_SOCKET');
   assert.equal(server.seen.length, 2);
 });
+
+test('a PUT with a body, and a POST with an Idempotency-Key, are replayed: the lean fetch sends bodies as bytes', async (t) => {
+  const requests: [string, RequestInit | Request][] = [
+    ['PUT /put', { method: 'PUT', body: 'v=1' }],
+    [
+      'POST /order',
+      new Request('http://127.0.0.1/order', {
+        method: 'POST',
+        body: JSON.stringify({ n: 1 }),
+        headers: { 'idempotency-key': 'k-1' },
+      }),
+    ],
+  ];
+  for (const [line, init] of requests) {
+    const server = await staleServer();
+    t.after(() => server.close());
+    const agent = createAgent({ limitPerHost: 1 });
+    t.after(() => agent.close());
+    const url = `http://127.0.0.1:${server.port}`;
+    await (await agent.fetch(`${url}/one`)).text();
+    const path = line.split(' ')[1]!;
+    const response =
+      init instanceof Request
+        ? await agent.fetch(new Request(`${url}${path}`, init))
+        : await agent.fetch(`${url}${path}`, init);
+    assert.equal(await response.text(), 'ok');
+    assert.deepEqual(server.seen, ['GET /one HTTP/1.1', `${line} HTTP/1.1`, `${line} HTTP/1.1`]);
+    assert.equal(agent.stats().staleRetries, 1);
+  }
+});
