@@ -7,6 +7,7 @@ import { AgentClosedError } from './errors.ts';
 import { createLeanFetch } from './lean-fetch.ts';
 import { LimitedDispatcher } from './limited-dispatcher.ts';
 import { type AgentOptions, type NormalizedAgentOptions, normalizeAgentOptions } from './options.ts';
+import { originPool } from './origin-pool.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -87,6 +88,7 @@ export function createAgent(options?: AgentOptions): ResilientAgent {
     keepAliveMaxTimeout: o.keepAliveMaxTimeout,
     allowH2: o.allowH2,
     connect: createConnector({ timeout: o.connectTimeout, dns, guard, allowH2: o.allowH2, sockets }),
+    factory: originPool,
   });
   const dispatcher = new LimitedDispatcher(pool, {
     limit: o.limit,

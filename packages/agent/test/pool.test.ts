@@ -4,6 +4,7 @@ import { startUpstream } from '@ky-resilience/testing';
 import ky from 'ky';
 import { createAgent } from '../src/index.ts';
 import { loopback, tableResolver } from './helpers.ts';
+import { startServer } from './http-server.ts';
 
 test('sequential requests share one keep-alive connection', async (t) => {
   const upstream = await startUpstream();
@@ -154,4 +155,24 @@ test('destroy() fails waiting requests at once', async (t) => {
   assert.equal(error.cause?.name, 'AgentClosedError');
   assert.ok((await first) instanceof Error);
   assert.equal(upstream.counters('/slow').requests <= 1, true);
+});
+
+test('after a connection closes, sequential requests share a connection again (nodejs/undici#5022)', async (t) => {
+  let n = 0;
+  const server = await startServer((req, res) => {
+    n++;
+    // Request 2 closes its connection; a HEAD makes undici close its connection after it too.
+    if (n === 2) res.setHeader('connection', 'close');
+    res.end(req.method === 'HEAD' ? undefined : 'ok');
+  });
+  t.after(() => server.close());
+  const agent = createAgent();
+  t.after(() => agent.close());
+  for (let i = 0; i < 8; i++) await (await agent.fetch(`${server.url}/${i}`)).text();
+  assert.ok(server.connections <= 3, `connections after a Connection: close: ${server.connections}`);
+  const before = server.connections;
+  await (await agent.fetch(server.url, { method: 'HEAD' })).text();
+  for (let i = 0; i < 8; i++) await (await agent.fetch(`${server.url}/${i}`)).text();
+  assert.ok(server.connections - before <= 3, `connections after a HEAD: ${server.connections - before}`);
+  assert.equal(agent.stats().inFlight, 0);
 });
