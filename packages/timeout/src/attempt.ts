@@ -39,8 +39,10 @@ function hostOf(input: Request | string | URL, request: Request | undefined): st
 /**
  * Runs one attempt through `inner` under the attempt, headers and body-idle timers.
  *
- * The attempt's fetch gets a signal combining the caller's (the request's, or `init.signal`)
- * with the tiers' own controller. When a tier runs out, the fetch is aborted and the attempt
+ * The attempt's fetch gets the signal of the tiers' own controller, which also follows the caller's
+ * (the request's, or `init.signal`): a listener forwards the caller's abort with its reason (cheaper
+ * than `AbortSignal.any`, which costs a composite signal and weak references per attempt). When a
+ * tier runs out, the fetch is aborted and the attempt
  * rejects (or its body errors) with the tier's typed error. When the caller aborts, the attempt
  * rejects with the caller's reason, as fetch does. Every timer is cleared when the attempt ends:
  * on a failure, when a response without a body arrives, or when its body ends, errors or is cancelled.
@@ -56,10 +58,8 @@ export function runAttempt(
   if (callerSignal?.aborted) return Promise.reject(callerSignal.reason);
 
   const { limits, timers, attempt } = settings;
-  const host = hostOf(input, request);
   const controller = new AbortController();
-  const signal =
-    callerSignal === undefined ? controller.signal : AbortSignal.any([callerSignal, controller.signal]);
+  const signal = controller.signal;
 
   let failure: ResilienceTimeoutError | undefined;
   let ended = false;
@@ -69,15 +69,31 @@ export function runAttempt(
   let rejectHead: ((error: unknown) => void) | undefined;
   let bodyController: ReadableStreamDefaultController<Uint8Array> | undefined;
 
-  const errorInit = (limit: number): ResilienceTimeoutErrorInit => ({ host, attempt, limit, request });
+  // The host is read only when an error is made.
+  const errorInit = (limit: number): ResilienceTimeoutErrorInit => ({
+    host: hostOf(input, request),
+    attempt,
+    limit,
+    request,
+  });
 
-  const end = (): void => {
+  /** The caller's abort: the attempt ends and the fetch is aborted with the caller's reason. */
+  const onCallerAbort = (): void => {
+    end();
+    controller.abort((callerSignal as AbortSignal).reason);
+  };
+
+  /**
+   * Ends the attempt: clears every timer. The caller's abort keeps reaching the fetch while the
+   * response body is handed over unbounded (`follow`), as a signal combined with it would.
+   */
+  const end = (follow?: boolean): void => {
     if (ended) return;
     ended = true;
     headersTimer?.clear();
     attemptTimer?.clear();
     idleTimer?.clear();
-    callerSignal?.removeEventListener('abort', end);
+    if (follow !== true) callerSignal?.removeEventListener('abort', onCallerAbort);
   };
 
   const fire = (error: ResilienceTimeoutError): void => {
@@ -90,7 +106,19 @@ export function runAttempt(
     if (bodyController !== undefined) bodyController.error(error);
   };
 
-  callerSignal?.addEventListener('abort', end, { once: true });
+  /** Before a read of the body: the body-idle timer. */
+  const readStart = (): void => {
+    if (limits.bodyIdle !== false && !ended) {
+      const limit = limits.bodyIdle;
+      idleTimer = startTimer(timers, limit, () => fire(new BodyIdleTimeoutError(errorInit(limit))));
+    }
+  };
+
+  const readEnd = (): void => {
+    idleTimer?.clear();
+  };
+
+  callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
 
   const wrapBody = (response: Response, body: ReadableStream<Uint8Array>): Response => {
     const reader = body.getReader();
@@ -104,10 +132,7 @@ export function runAttempt(
             streamController.error(failure);
             return;
           }
-          if (limits.bodyIdle !== false && !ended) {
-            const limit = limits.bodyIdle;
-            idleTimer = startTimer(timers, limit, () => fire(new BodyIdleTimeoutError(errorInit(limit))));
-          }
+          readStart();
           let chunk: Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
           try {
             chunk = await reader.read();
@@ -116,7 +141,7 @@ export function runAttempt(
             streamController.error(failure ?? error);
             return;
           } finally {
-            idleTimer?.clear();
+            readEnd();
           }
           if (failure !== undefined) {
             streamController.error(failure);
@@ -173,8 +198,13 @@ export function runAttempt(
         }
         const body = response.body;
         // Nothing bounds the body phase (or the attempt already ended): hand the response over as is.
-        if (body === null || ended || (limits.attempt === false && limits.bodyIdle === false)) {
+        if (body === null || ended) {
           end();
+          resolve(response);
+          return;
+        }
+        if (limits.attempt === false && limits.bodyIdle === false) {
+          end(true);
           resolve(response);
           return;
         }
@@ -186,7 +216,12 @@ export function runAttempt(
         end();
         const mapped = callerSignal?.aborted
           ? undefined
-          : mapConnectTimeout(error, { host, attempt, request, connect: limits.connect });
+          : mapConnectTimeout(error, {
+              host: () => hostOf(input, request),
+              attempt,
+              request,
+              connect: limits.connect,
+            });
         reject(mapped ?? error);
       },
     );

@@ -32,15 +32,18 @@ function connectLimitOf(cause: object, configured: number | false): number {
   return configured === false ? Number.NaN : configured;
 }
 
-/** Maps a fetch failure to a {@link ConnectTimeoutError} when it is a connect timeout. */
+/**
+ * Maps a fetch failure to a {@link ConnectTimeoutError} when it is a connect timeout (`host` is
+ * called only then).
+ */
 export function mapConnectTimeout(
   error: unknown,
-  context: { host: string; attempt: number; request: Request | undefined; connect: number | false },
+  context: { host: () => string; attempt: number; request: Request | undefined; connect: number | false },
 ): ConnectTimeoutError | undefined {
   const cause = findConnectTimeout(error);
   if (cause === undefined) return undefined;
   return new ConnectTimeoutError({
-    host: context.host,
+    host: context.host(),
     attempt: context.attempt,
     limit: connectLimitOf(cause, context.connect),
     request: context.request,
