@@ -91,3 +91,21 @@ test('a caller’s abort during ky’s backoff sleep rejects with the caller’s
   assert.equal(await rejection(pending), reason);
   assert.equal(upstream.counters('/down').requests, 1);
 });
+
+test('with the body phase unbounded, a caller’s abort while reading the body still errors it with the caller’s reason', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({ routes: { '/stall': { steps: [{ stallBody: true, bodyPrefix: 'a' }] } } }),
+  );
+  const rec = recordingTimers();
+  const api = ky
+    .create({ retry: 0 })
+    .extend(timeoutPlugin({ attempt: false, bodyIdle: false, headers: 5_000, timers: rec.timers }));
+  const controller = new AbortController();
+  const reason = new Error('caller gave up mid-body');
+  const response = await api.get(`${upstream.url}/stall`, { signal: controller.signal });
+  assert.equal(rec.pending, 0, 'no timer bounds the body');
+  const text = response.text();
+  controller.abort(reason);
+  assert.equal(await rejection(text), reason);
+});
