@@ -1,5 +1,6 @@
 import type { InitHook, Options } from 'ky';
 import { LRUCache } from 'lru-cache';
+import { handoffTo, setHandoff } from './body-handoff.ts';
 import { CircuitBreakerOptionsError, CircuitSnapshotError } from './errors.ts';
 import { type CircuitStateName, emit } from './events.ts';
 import { HostBreaker, type HostBreakerInfo, type HostSnapshot } from './host-breaker.ts';
@@ -265,11 +266,15 @@ export class CircuitBreakerRegistry {
   }
 
   #wrap(inner: FetchFunction, fixedKey: string | undefined): FetchFunction {
-    return (input, init) => {
+    const guarded: FetchFunction = (input, init) => {
       const request = asRequest(input);
       const key = fixedKey ?? this.#keyOf(input, request);
-      return this.#breaker(key).run(request, init?.signal ?? request?.signal, () => inner(input, init));
+      // A body hand-off addressed to this wrapper goes on to the next one (the response is passed up as is).
+      const consumer = handoffTo(init, guarded);
+      const forwarded = consumer === undefined ? init : setHandoff({ ...init }, consumer, inner);
+      return this.#breaker(key).run(request, init?.signal ?? request?.signal, () => inner(input, forwarded));
     };
+    return guarded;
   }
 
   #keyOf(input: Request | string | URL, request: Request | undefined): string {

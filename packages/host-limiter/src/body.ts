@@ -1,3 +1,5 @@
+import type { BodyConsumer } from './body-handoff.ts';
+
 /** What the finalizer of an unread body needs: never the response itself. */
 type Lease = { release: () => void; reader: ReadableStreamDefaultReader<Uint8Array> };
 
@@ -15,12 +17,27 @@ const unread: FinalizationRegistry<Lease> = new FinalizationRegistry((lease: Lea
  * `response` with a body that calls `release` exactly once when the body ends, errors (a reset, the
  * caller's abort, an attempt timeout of an inner layer), or is cancelled, whichever comes first,
  * read or not. A response without a body (or one whose body cannot be taken over) releases at once.
+ *
+ * With `consumer` (a body hand-off addressed to the limiter: the tier above reads or wraps the body
+ * for every tier below it), `response` is returned as is and `release` is its watcher's `end`.
  */
-export function releaseWithBody(response: Response, release: () => void): Response {
+export function releaseWithBody(response: Response, release: () => void, consumer?: BodyConsumer): Response {
   const body = response.body;
   // Statuses `new Response` refuses cannot be rebuilt: release now rather than fail the request.
   if (body === null || body.locked || response.status < 200 || response.status > 599) {
     release();
+    return response;
+  }
+  if (consumer !== undefined) {
+    let released = false;
+    consumer.watch(response, {
+      end: () => {
+        if (released) return;
+        released = true;
+        release();
+      },
+      settleUnread: true,
+    });
     return response;
   }
   const reader = body.getReader();

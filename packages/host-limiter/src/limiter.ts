@@ -1,5 +1,6 @@
 import type { Options } from 'ky';
 import { releaseWithBody } from './body.ts';
+import { type BodyConsumer, handoffTo, setHandoff } from './body-handoff.ts';
 import type { HostEntry } from './host-entry.ts';
 import { asRequest, originOf } from './key.ts';
 import {
@@ -111,13 +112,13 @@ export function createHostLimiter(options?: HostLimiterOptions): HostLimiter {
     return new URL(String(input)).origin;
   };
 
-  const afterHead = (permit: Permit, response: Response): Response => {
+  const afterHead = (permit: Permit, response: Response, consumer: BodyConsumer | undefined): Response => {
     if (maxPause !== false && pauseStatuses.has(response.status)) {
       const now = clock();
       const wait = retryAfterMs(response.headers.get('retry-after'), now);
       if (wait !== undefined) scheduler.pause(permit.entry, now + Math.min(wait, maxPause));
     }
-    return releaseWithBody(response, () => scheduler.release(permit));
+    return releaseWithBody(response, () => scheduler.release(permit), consumer);
   };
 
   const run = (
@@ -125,16 +126,17 @@ export function createHostLimiter(options?: HostLimiterOptions): HostLimiter {
     fetch: FetchFunction,
     input: Request | string | URL,
     init: RequestInit | undefined,
+    consumer: BodyConsumer | undefined,
   ): Promise<Response> => {
     let pending: Promise<Response>;
     try {
-      pending = fetch(input, init);
+      pending = fetch(input, consumer === undefined ? init : setHandoff({ ...init }, consumer, fetch));
     } catch (error) {
       scheduler.release(permit);
       return Promise.reject(error);
     }
     return pending.then(
-      (response) => afterHead(permit, response),
+      (response) => afterHead(permit, response, consumer),
       (error: unknown) => {
         scheduler.release(permit);
         throw error;
@@ -144,7 +146,8 @@ export function createHostLimiter(options?: HostLimiterOptions): HostLimiter {
 
   const wrap = (fetch: FetchFunction, overrides?: HostLimiterRequestOptions): FetchFunction => {
     const settings = resolveRequestOptions(overrides, resolved.queueTimeout);
-    return (input, init) => {
+    const limited: FetchFunction = (input, init) => {
+      const consumer = handoffTo(init, limited);
       const request = asRequest(input);
       const signal = init?.signal ?? request?.signal ?? undefined;
       if (signal?.aborted) return Promise.reject(signal.reason);
@@ -155,11 +158,12 @@ export function createHostLimiter(options?: HostLimiterOptions): HostLimiter {
         return Promise.reject(error);
       }
       const permit = scheduler.tryAcquire(entry);
-      if (permit !== undefined) return run(permit, fetch, input, init);
+      if (permit !== undefined) return run(permit, fetch, input, init, consumer);
       return scheduler
         .enqueue(entry, signal, settings.queueTimeout, request)
-        .then((granted) => run(granted, fetch, input, init));
+        .then((granted) => run(granted, fetch, input, init, consumer));
     };
+    return limited;
   };
 
   const limiter: HostLimiter = {

@@ -1,3 +1,5 @@
+import type { BodyTap, ReadResult } from './body-tap.ts';
+
 /** Statuses whose Response cannot carry a body. */
 const NULL_BODY_STATUSES: readonly number[] = [101, 103, 204, 205, 304];
 
@@ -30,22 +32,27 @@ export function isStreamingResponse(response: Response): boolean {
  * Passed through untouched: responses without a body, streaming content types, a `Content-Length`
  * over `maxSize`. A body without `Content-Length` that turns out larger than `maxSize` is returned
  * as a stream that replays the chunks already read and then continues with the rest.
+ *
+ * With `tap` (the tiers below left their body work to this tier), the body is read through it, so
+ * that each tier's watcher sees every read and the end; a body that is not buffered is handed out
+ * wrapped once for all of them.
  */
-export async function bufferResponse(response: Response, maxSize: number): Promise<Response> {
+export async function bufferResponse(response: Response, maxSize: number, tap?: BodyTap): Promise<Response> {
   const { body } = response;
   if (body === null || NULL_BODY_STATUSES.includes(response.status) || isStreamingResponse(response)) {
-    return response;
+    return tap === undefined ? response : tap.expose(response);
   }
   const length = response.headers.get('content-length');
   if (length !== null) {
     const declared = Number(length);
     if (Number.isFinite(declared) && declared > maxSize) {
-      return response;
+      return tap === undefined ? response : tap.expose(response);
     }
   }
   if (body.locked) {
-    return response;
+    return tap === undefined ? response : tap.expose(response);
   }
+  if (tap !== undefined) return bufferTapped(response, maxSize, tap);
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -67,6 +74,32 @@ export async function bufferResponse(response: Response, maxSize: number): Promi
     }
   }
   reader.releaseLock();
+  return rebuild(response, concat(chunks, size));
+}
+
+async function bufferTapped(response: Response, maxSize: number, tap: BodyTap): Promise<Response> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    let result: ReadResult;
+    try {
+      result = await tap.readBody();
+    } catch (error) {
+      tap.release();
+      throw error;
+    }
+    if (result.done) {
+      break;
+    }
+    chunks.push(result.value);
+    size += result.value.byteLength;
+    if (size > maxSize) {
+      const copy = rebuild(response, tap.stream(chunks));
+      tap.guard(copy);
+      return copy;
+    }
+  }
+  tap.release();
   return rebuild(response, concat(chunks, size));
 }
 

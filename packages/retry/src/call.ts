@@ -1,4 +1,6 @@
 import { type Backoff, createBackoff } from '@ky-resilience/jitter';
+import { setHandoff } from './body-handoff.ts';
+import { BodyTap } from './body-tap.ts';
 import { isBudgetFailure } from './budget.ts';
 import { bufferResponse } from './buffer-body.ts';
 import { classifyFailure, type Failure, failureLabel } from './classify.ts';
@@ -158,9 +160,21 @@ export function createRetryCall(init: RetryCallInit): RetryCall {
         }
       }
       const attempt = attempts;
-      let response = await inner(input, withCallerSignal(input, requestInit, init.signal));
+      // The tiers below (host limiter, timeouts) leave their body work to this attempt's tap.
+      const tap = new BodyTap();
+      const forwarded = setHandoff({ ...withCallerSignal(input, requestInit, init.signal) }, tap, inner);
+      let response: Response;
+      try {
+        response = await inner(input, forwarded);
+      } catch (error) {
+        tap.abandon(error);
+        throw error;
+      }
+      const tapped = tap.holds(response) ? tap : undefined;
       if (settings.bufferBody && method !== 'HEAD') {
-        response = await bufferResponse(response, settings.maxBufferSize);
+        response = await bufferResponse(response, settings.maxBufferSize, tapped);
+      } else if (tapped !== undefined) {
+        response = tapped.expose(response);
       }
       // A response (whole body read) is this attempt's outcome; a thrown error is accounted by shouldRetry / giveUp.
       if (budget !== undefined && attempt > accounted) {

@@ -1,3 +1,4 @@
+import { type BodyConsumer, type BodyHandle, setHandoff } from './body-handoff.ts';
 import { mapConnectTimeout } from './connect.ts';
 import {
   AttemptTimeoutError,
@@ -18,6 +19,11 @@ export type AttemptSettings = {
   readonly timers: Timers | undefined;
   /** 1 for the first attempt of the call. */
   readonly attempt: number;
+  /**
+   * The consumer of a body hand-off addressed to this attempt (see `body-handoff.ts`): the body
+   * is then left to it, with the body-phase timers as its watcher, instead of being wrapped.
+   */
+  readonly consumer?: BodyConsumer | undefined;
 };
 
 const objectToString = Object.prototype.toString;
@@ -57,7 +63,7 @@ export function runAttempt(
   const callerSignal = init?.signal ?? request?.signal ?? undefined;
   if (callerSignal?.aborted) return Promise.reject(callerSignal.reason);
 
-  const { limits, timers, attempt } = settings;
+  const { limits, timers, attempt, consumer } = settings;
   const controller = new AbortController();
   const signal = controller.signal;
 
@@ -68,6 +74,7 @@ export function runAttempt(
   let idleTimer: OneShot | undefined;
   let rejectHead: ((error: unknown) => void) | undefined;
   let bodyController: ReadableStreamDefaultController<Uint8Array> | undefined;
+  let bodyHandle: BodyHandle | undefined;
 
   // The host is read only when an error is made.
   const errorInit = (limit: number): ResilienceTimeoutErrorInit => ({
@@ -104,6 +111,7 @@ export function runAttempt(
     controller.abort(error);
     if (rejectHead !== undefined) rejectHead(error);
     if (bodyController !== undefined) bodyController.error(error);
+    if (bodyHandle !== undefined) bodyHandle.fail(error);
   };
 
   /** Before a read of the body: the body-idle timer. */
@@ -172,6 +180,12 @@ export function runAttempt(
     return wrapped;
   };
 
+  /** The body left to the consumer of a hand-off: the same timers, as its watcher. */
+  const watchBody = (handoff: BodyConsumer, response: Response): Response => {
+    bodyHandle = handoff.watch(response, { readStart, readEnd, end: () => end() });
+    return response;
+  };
+
   return new Promise<Response>((resolve, reject) => {
     rejectHead = reject;
     if (limits.headers !== false) {
@@ -184,7 +198,8 @@ export function runAttempt(
     }
     let pending: Promise<Response>;
     try {
-      pending = inner(input, { ...init, signal });
+      const forwarded: RequestInit = { ...init, signal };
+      pending = inner(input, consumer === undefined ? forwarded : setHandoff(forwarded, consumer, inner));
     } catch (error) {
       pending = Promise.reject(error);
     }
@@ -208,7 +223,7 @@ export function runAttempt(
           resolve(response);
           return;
         }
-        resolve(wrapBody(response, body));
+        resolve(consumer === undefined ? wrapBody(response, body) : watchBody(consumer, response));
       },
       (error: unknown) => {
         rejectHead = undefined;

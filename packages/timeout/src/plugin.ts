@@ -1,6 +1,7 @@
 import type { BeforeErrorHook, InitHook, Options } from 'ky';
 import { isTimeoutError } from 'ky';
 import { type FetchFunction, runAttempt } from './attempt.ts';
+import { handoffTo } from './body-handoff.ts';
 import { TotalTimeoutError } from './errors.ts';
 import {
   contextKey,
@@ -55,10 +56,16 @@ export function timeoutPlugin(options?: TimeoutOptions): Options {
     const inner: FetchFunction =
       callOptions.fetch ?? ((input, requestInit) => globalThis.fetch(input, requestInit));
     let attempts = 0;
-    callOptions.fetch = (input, requestInit) => {
+    const attemptFetch: FetchFunction = (input, requestInit) => {
       attempts += 1;
-      return runAttempt(inner, input, requestInit, { limits, timers, attempt: attempts });
+      return runAttempt(inner, input, requestInit, {
+        limits,
+        timers,
+        attempt: attempts,
+        consumer: handoffTo(requestInit, attemptFetch),
+      });
     };
+    callOptions.fetch = attemptFetch;
   };
 
   const beforeError: BeforeErrorHook = ({ error, request, options: callOptions, retryCount }) => {
