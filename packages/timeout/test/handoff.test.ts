@@ -80,7 +80,10 @@ test('a hand-off addressed to the attempt: the response as is, the body timers a
   await until(() => taker.failures.length === 1);
   assert.ok(isBodyIdleTimeoutError(taker.failures[0]), String(taker.failures[0]));
   assert.equal(rec.pending, 0, 'the idle timeout ended the attempt');
-  await assert.rejects(response.text(), 'the fetch was aborted (Node 22’s fetch errors the body with an AbortError)');
+  await assert.rejects(
+    response.text(),
+    'the fetch was aborted (Node 22’s fetch errors the body with an AbortError)',
+  );
 });
 
 test('the watcher’s end clears the attempt timer; reads clear their idle timer', async (t) => {
