@@ -48,7 +48,12 @@ export type RetryCall = {
 export function createRetryCall(init: RetryCallInit): RetryCall {
   const { settings, shared } = init;
   const deadline = typeof init.totalTimeout === 'number' ? shared.clock() + init.totalTimeout : undefined;
-  const decisions = new WeakMap<object, RetryDecision>();
+  // The decisions taken on this call's failures (made on the first failure: a success needs none).
+  let decisions: WeakMap<object, RetryDecision> | undefined;
+  const remember = (error: object, decision: RetryDecision): void => {
+    decisions ??= new WeakMap();
+    decisions.set(error, decision);
+  };
   let attempts = 0;
   let host = '';
   let method = init.method.toUpperCase();
@@ -88,7 +93,7 @@ export function createRetryCall(init: RetryCallInit): RetryCall {
   ): RetryDecision => {
     const decision: RetryDecision = { retry, reason, failure: failureLabel(failure), attempts };
     if (typeof error === 'object' && error !== null) {
-      decisions.set(error, decision);
+      remember(error, decision);
     }
     return decision;
   };
@@ -231,7 +236,7 @@ export function createRetryCall(init: RetryCallInit): RetryCall {
           capacity,
           cause: error,
         });
-        decisions.set(exhausted, {
+        remember(exhausted, {
           retry: false,
           reason: 'budget-exhausted',
           failure: failureLabel(failure),
@@ -260,7 +265,7 @@ export function createRetryCall(init: RetryCallInit): RetryCall {
     },
 
     giveUp(error: Error, request: Request | undefined): Error {
-      let decision = decisions.get(error);
+      let decision = decisions?.get(error);
       if (decision === undefined || decision.retry) {
         const failure = classifyFailure(error, isAborted());
         // ky gives up without asking shouldRetry once the limit is reached: the last failure counts here.
@@ -290,7 +295,7 @@ export function createRetryCall(init: RetryCallInit): RetryCall {
     limitName: 'maxRetryAfter' | 'totalTimeout',
   ): RetryAfterTooLongError {
     const typed = new RetryAfterTooLongError({ host, requested, limit, limitName, attempts, cause: error });
-    decisions.set(typed, {
+    remember(typed, {
       retry: false,
       reason: 'retry-after-too-long',
       failure: failureLabel(failure),
