@@ -1,36 +1,18 @@
-import { defaultRetryBudgetOptions } from '@ky-resilience/retry';
 import { blackholeServer, type RouteSpec, startUpstream, type Upstream } from '@ky-resilience/testing';
-import { clientDefaults } from 'ky-resilience';
 import { ClientWorker } from './client-worker.ts';
 import type { ClientName, ClientOptions } from './clients.ts';
 import { type CallRecord, callHeader, type OpenLoopResult } from './open-loop.ts';
 import { percentile } from './stats.ts';
 import type { SuiteSettings } from './suite.ts';
+import { kyTiers, peerTiers, presetTiers, retryPluginTiers, type Tiers } from './tiers.ts';
 
 /** A client in the behaviour-under-faults suites, with what it can and cannot express. */
-export type FaultClient = {
+export type FaultClient = Tiers & {
   id: string;
   label: string;
   short: string;
   client: ClientName;
   options: ClientOptions;
-  /** Its retry (count and delays), or "none". */
-  retry: string;
-  /** Its circuit breaker, or "none" (the peer cannot express one). */
-  breaker: string;
-  /** Its retry budget, or "none". */
-  budget: string;
-};
-
-const presetRetry = clientDefaults.retry as { limit: number; backoff: { strategy: string; base: number } };
-const policy = clientDefaults.breakerPolicy;
-const budget = defaultRetryBudgetOptions;
-
-/** The preset's defaults, read from the package (they are still being tuned). */
-export const presetTiers: { retry: string; breaker: string; budget: string } = {
-  retry: `${presetRetry.limit} retries, ${presetRetry.backoff.strategy} jitter from ${presetRetry.backoff.base} ms`,
-  breaker: `per host, > ${policy.threshold * 100} % failures in ${policy.windowMs / 1000} s (≥ ${policy.minimumCalls} calls), half-open after 5 s`,
-  budget: `per host, ${budget.ratio * 100} % of calls + ${budget.minRetriesPerSecond}/s, ${budget.capacity} at first`,
 };
 
 /** Every client, each with its defaults: the same list in every fault suite. */
@@ -41,9 +23,7 @@ export const faultClients: readonly FaultClient[] = [
     short: 'ky',
     client: 'ky-default-fetch',
     options: {},
-    retry: '2 retries, 0.3 s × 2ⁿ⁻¹',
-    breaker: 'none',
-    budget: 'none',
+    ...kyTiers,
   },
   {
     id: 'preset',
@@ -59,29 +39,16 @@ export const faultClients: readonly FaultClient[] = [
     short: 'ky + retry plugin',
     client: 'ky-retry',
     options: {},
-    retry: '2 retries, full jitter from 0.3 s',
-    breaker: 'none',
-    budget: presetTiers.budget,
+    ...retryPluginTiers,
   },
-  {
-    id: 'got',
-    label: 'got (defaults)',
-    short: 'got',
-    client: 'got',
-    options: {},
-    retry: '2 retries, 1 s × 2ⁿ⁻¹ + ≤ 100 ms',
-    breaker: 'none',
-    budget: 'none',
-  },
+  { id: 'got', label: 'got (defaults)', short: 'got', client: 'got', options: {}, ...peerTiers.got },
   {
     id: 'axios',
     label: 'axios + axios-retry (defaults)',
     short: 'axios-retry',
     client: 'axios',
     options: {},
-    retry: '3 retries, no delay',
-    breaker: 'none',
-    budget: 'none',
+    ...peerTiers.axios,
   },
   {
     id: 'ofetch',
@@ -89,9 +56,7 @@ export const faultClients: readonly FaultClient[] = [
     short: 'ofetch',
     client: 'ofetch',
     options: {},
-    retry: '1 retry, no delay',
-    breaker: 'none',
-    budget: 'none',
+    ...peerTiers.ofetch,
   },
   {
     id: 'p-retry',
@@ -99,9 +64,7 @@ export const faultClients: readonly FaultClient[] = [
     short: 'p-retry',
     client: 'p-retry',
     options: {},
-    retry: '10 retries, 1 s × 2ⁿ⁻¹',
-    breaker: 'none',
-    budget: 'none',
+    ...peerTiers['p-retry'],
   },
   {
     id: 'opossum',
@@ -109,9 +72,7 @@ export const faultClients: readonly FaultClient[] = [
     short: 'opossum',
     client: 'opossum',
     options: {},
-    retry: 'none',
-    breaker: 'one for all hosts, 50 % errors in 10 s, half-open after 30 s',
-    budget: 'none',
+    ...peerTiers.opossum,
   },
   {
     id: 'cockatiel',
@@ -119,9 +80,7 @@ export const faultClients: readonly FaultClient[] = [
     short: 'cockatiel',
     client: 'cockatiel',
     options: {},
-    retry: '3 retries, decorrelated jitter from 128 ms',
-    breaker: 'one for all hosts, 5 failures in a row, half-open after 10 s',
-    budget: 'none',
+    ...peerTiers.cockatiel,
   },
 ];
 

@@ -1,6 +1,8 @@
 import { loadavg } from 'node:os';
+import { defaultRetryBudgetOptions } from '@ky-resilience/retry';
 import {
   type FaultClient,
+  type FaultResults,
   type FaultRun,
   failureNote,
   faultClients,
@@ -9,7 +11,6 @@ import {
   formatPercent,
   goal,
   latencyPercentile,
-  presetTiers,
   type RunOutcome,
   runFaultSuite,
   spread,
@@ -19,27 +20,63 @@ import { formatRatio, markdownTable } from '../lib/report.ts';
 import { median } from '../lib/stats.ts';
 import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
 import { barChart } from '../lib/svg.ts';
+import { presetTiers } from '../lib/tiers.ts';
 
 const NAME = 'brownout';
 const ERROR_RATE = 0.2;
 
 /**
- * Every client with its defaults, plus the preset with two settings changed: a budget ratio that covers the
- * retries a 20 % error rate needs (0.2 + 0.04 + 0.008 ≈ 0.25 per call), and a shorter backoff.
+ * Every client with its defaults, plus the preset with its retry budget off and nothing else changed: side by
+ * side with the preset's row, what the budget costs when the failures are ones a retry can fix.
  */
 const CLIENTS: readonly FaultClient[] = [
   ...faultClients,
   {
-    id: 'preset-tuned',
-    label: 'preset, tuned: budget ratio 0.3, full jitter from 300 ms',
-    short: 'preset (tuned)',
+    id: 'preset-no-budget',
+    label: 'preset, retry budget off (`retry: { budget: false }`)',
+    short: 'preset (no budget)',
     client: 'preset',
-    options: { preset: { retry: { backoff: { strategy: 'full', base: 300 }, budget: { ratio: 0.3 } } } },
-    retry: '3 retries, full jitter from 300 ms',
-    breaker: presetTiers.breaker,
-    budget: presetTiers.budget.replace(/\d+ % of calls/, '30 % of calls'),
+    options: { preset: { retry: { budget: false } } },
+    ...presetTiers,
+    budget: 'none',
   },
 ];
+
+/**
+ * The budget's arithmetic at this error rate, from its defaults, and the measured preset rows with and without it.
+ * A retry is allowed while a host's bucket holds more than capacity / 2 tokens; a failed attempt takes one token,
+ * any other response adds `ratio`: on average the bucket gains (1 − p) × ratio − p per attempt.
+ */
+function budgetNote(
+  figures: (id: string) => { success: string; attempts: string; p99: string },
+  refused: number,
+): string {
+  const { ratio, capacity } = defaultRetryBudgetOptions;
+  const drift = (1 - ERROR_RATE) * ratio - ERROR_RATE;
+  const breakEven = ratio / (1 + ratio);
+  const withBudget = figures('preset');
+  const without = figures('preset-no-budget');
+  return (
+    `The retry budget at a ${ERROR_RATE * 100} % error rate: a failed attempt takes a token and any other response adds ${ratio}, ` +
+    `so a host's bucket gains ${drift.toFixed(2)} tokens per attempt on average (it drains only above ${(breakEven * 100).toFixed(0)} % ` +
+    `of failed attempts): at this error rate it fills rather than drains, and retries stop only once it is down to ${capacity / 2} of its ${capacity} tokens. ` +
+    `Calls that failed because a budget refused their retry (RetryBudgetExhaustedError), all clients and rounds: ${refused}. ` +
+    `Preset with its budget / without: success ${withBudget.success} / ${without.success}, ` +
+    `${withBudget.attempts} / ${without.attempts} upstream attempts per call, p99 ${withBudget.p99} / ${without.p99} of ky's.`
+  );
+}
+
+/** Calls that failed with a RetryBudgetExhaustedError, over every client and round. */
+function refusals(results: FaultResults): number {
+  let n = 0;
+  for (const byRun of results.values()) {
+    for (const outcome of byRun.get('brownout')!) {
+      for (const [label, count] of Object.entries(outcome.errors))
+        if (label.includes('RetryBudgetExhausted')) n += count;
+    }
+  }
+  return n;
+}
 
 type Figures = {
   success: number;
@@ -166,19 +203,20 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     failureNote(results, CLIENTS, 'brownout'),
     `Other clients meeting all three goals in this run: ${allThree.length === 0 ? 'none' : allThree.join(', ')}.`,
     'A call unfinished at the cutoff counts as not successful; its latency counts as the time it had run (a lower bound, marked ≥).',
-    `What limits the preset's defaults here: at a ${ERROR_RATE * 100} % error rate a call needs about ` +
-      `${(ERROR_RATE + ERROR_RATE ** 2 + ERROR_RATE ** 3).toFixed(3)} retries on average (0.2 + 0.2² + 0.2³), more than the budget's ` +
-      `${presetTiers.budget.replace('per host, ', '')}: once the first tokens are spent, the budget refuses some retries and those calls fail ` +
-      '(ky + retry plugin has the same budget and the same success rate). And the backoff starts at about 1 s, so a call that needs two ' +
-      "retries takes about 2 s, where ky's fixed 0.3 s + 0.6 s take 0.9 s. The tuned row changes only those two settings " +
-      `(ratio 0.3, full jitter from 300 ms): preset (tuned) success ${formatPercent(med('preset-tuned', (f) => f.success))}, ` +
-      `${two(med('preset-tuned', (f) => f.attemptsPerCall))} attempts per call, p99 ${formatRatio(p99VsKy('preset-tuned'))} of ky's.`,
+    budgetNote(
+      (id) => ({
+        success: formatPercent(med(id, (f) => f.success)),
+        attempts: two(med(id, (f) => f.attemptsPerCall)),
+        p99: formatRatio(p99VsKy(id)),
+      }),
+      refusals(results),
+    ),
   ];
   const method = [
     `A ${ERROR_RATE * 100} % brownout: each upstream request fails with 503 (no Retry-After) with probability ${ERROR_RATE}, drawn `,
     `from the upstream's seeded random (the same seed for every client in a round; seeds 1, 2, 3... by round). Open loop: `,
     `${count} GETs issued at ${rate} per second, the same schedule for every client; calls still pending ${drainMs / 1000} s `,
-    `after the last one was issued are aborted. Every client with its defaults, in a process of its own, against an `,
+    `after the last one was issued are aborted. Every client with its defaults (and the preset with its retry budget off), in a process of its own, against an `,
     `upstream of its own; all clients run at once, each from a fresh instance, ${rounds} round${rounds === 1 ? '' : 's'}; a figure is the `,
     `median over the rounds (min–max beside it), "p99 ÷ ky" the median of the per-round ratios. Latency is per call, `,
     `retries and backoff included, failed calls included.`,

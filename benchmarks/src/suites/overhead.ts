@@ -10,6 +10,7 @@ import { formatRate, formatRatio, goalLine, markdownTable } from '../lib/report.
 import { median, summarize } from '../lib/stats.ts';
 import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
 import { barChart } from '../lib/svg.ts';
+import { carries, kyTiers, peerTiers, presetTiers } from '../lib/tiers.ts';
 
 const NAME = 'overhead';
 const CONCURRENCIES: readonly number[] = [1, 64];
@@ -25,6 +26,9 @@ type Variant = {
   carries: string;
 };
 
+/** The preset's tiers, with its retry defaults (the fault suites' tables spell out its breaker and budget). */
+const PRESET_CARRIES = `agent, host limiter, timeouts, breaker per host; retry: ${presetTiers.retry}; retry budget per host`;
+
 const VARIANTS: readonly Variant[] = [
   {
     id: 'ky',
@@ -33,7 +37,7 @@ const VARIANTS: readonly Variant[] = [
     client: 'ky-default-fetch',
     options: {},
     concurrencies: [1, 64],
-    carries: 'retry 2, 0.3 s × 2ⁿ',
+    carries: carries(kyTiers),
   },
   {
     id: 'ky-agent',
@@ -42,7 +46,7 @@ const VARIANTS: readonly Variant[] = [
     client: 'ky-agent',
     options: {},
     concurrencies: [1, 64],
-    carries: 'retry 2, 0.3 s × 2ⁿ',
+    carries: carries(kyTiers),
   },
   {
     id: 'ky-agent-64',
@@ -51,7 +55,7 @@ const VARIANTS: readonly Variant[] = [
     client: 'ky-agent',
     options: { limitPerHost: 64 },
     concurrencies: [64],
-    carries: 'retry 2, 0.3 s × 2ⁿ',
+    carries: carries(kyTiers),
   },
   {
     id: 'preset',
@@ -60,7 +64,7 @@ const VARIANTS: readonly Variant[] = [
     client: 'preset',
     options: {},
     concurrencies: [1, 64],
-    carries: 'agent, host limiter, breaker, timeouts, retry + jitter + budget',
+    carries: PRESET_CARRIES,
   },
   {
     id: 'preset-64',
@@ -69,7 +73,7 @@ const VARIANTS: readonly Variant[] = [
     client: 'preset',
     options: { limitPerHost: 64 },
     concurrencies: [64],
-    carries: 'agent, host limiter, breaker, timeouts, retry + jitter + budget',
+    carries: PRESET_CARRIES,
   },
   {
     id: 'got',
@@ -78,7 +82,7 @@ const VARIANTS: readonly Variant[] = [
     client: 'got',
     options: {},
     concurrencies: [1, 64],
-    carries: 'retry 2, 1 s × 2ⁿ + noise',
+    carries: carries(peerTiers.got),
   },
   {
     id: 'axios',
@@ -87,7 +91,7 @@ const VARIANTS: readonly Variant[] = [
     client: 'axios',
     options: {},
     concurrencies: [1, 64],
-    carries: 'retry 3, no delay',
+    carries: carries(peerTiers.axios),
   },
   {
     id: 'ofetch',
@@ -96,7 +100,7 @@ const VARIANTS: readonly Variant[] = [
     client: 'ofetch',
     options: {},
     concurrencies: [1, 64],
-    carries: 'retry 1, no delay',
+    carries: carries(peerTiers.ofetch),
   },
   {
     id: 'p-retry',
@@ -105,7 +109,7 @@ const VARIANTS: readonly Variant[] = [
     client: 'p-retry',
     options: {},
     concurrencies: [1, 64],
-    carries: 'retry 10, 1 s × 2ⁿ',
+    carries: carries(peerTiers['p-retry']),
   },
   {
     id: 'opossum',
@@ -114,7 +118,7 @@ const VARIANTS: readonly Variant[] = [
     client: 'opossum',
     options: {},
     concurrencies: [1, 64],
-    carries: 'breaker (50 % in 10 s), 10 s timeout',
+    carries: carries(peerTiers.opossum),
   },
   {
     id: 'cockatiel',
@@ -123,7 +127,7 @@ const VARIANTS: readonly Variant[] = [
     client: 'cockatiel',
     options: {},
     concurrencies: [1, 64],
-    carries: 'retry 2, 128 ms backoff; breaker (5 in a row)',
+    carries: carries(peerTiers.cockatiel),
   },
 ];
 

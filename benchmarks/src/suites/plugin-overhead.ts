@@ -9,6 +9,7 @@ import { formatRate, formatRatio, goalLine, markdownTable } from '../lib/report.
 import { median, summarize } from '../lib/stats.ts';
 import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
 import { barChart } from '../lib/svg.ts';
+import { breakerPluginLabel, retryPluginTiers, timeoutPluginLabel } from '../lib/tiers.ts';
 
 const NAME = 'plugin-overhead';
 const CONCURRENCIES: readonly number[] = [1, 64];
@@ -66,7 +67,7 @@ const VARIANTS: readonly Variant[] = [
     short: '+ breaker',
     kind: 'plugin',
     client: 'ky-agent-breaker',
-    settings: 'defaults (per origin, 5 in a row, 5 s)',
+    settings: `defaults (${breakerPluginLabel})`,
   },
   {
     id: 'timeout',
@@ -74,7 +75,7 @@ const VARIANTS: readonly Variant[] = [
     short: '+ timeout',
     kind: 'plugin',
     client: 'ky-agent-timeout',
-    settings: 'defaults (total 30 s, attempt 10 s, body idle 10 s)',
+    settings: `defaults (${timeoutPluginLabel})`,
   },
   {
     id: 'retry',
@@ -82,7 +83,7 @@ const VARIANTS: readonly Variant[] = [
     short: '+ retry',
     kind: 'plugin',
     client: 'ky-agent-retry',
-    settings: 'defaults (limit 2, full jitter, budget, body buffered)',
+    settings: `defaults (${retryPluginTiers.retry}; budget ${retryPluginTiers.budget}; body buffered)`,
   },
   {
     id: 'p-limit',

@@ -8,7 +8,6 @@ import {
   formatMs,
   formatPercent,
   latencyPercentile,
-  presetTiers,
   type RunOutcome,
   runFaultSuite,
   spread,
@@ -18,11 +17,15 @@ import { markdownTable } from '../lib/report.ts';
 import { median } from '../lib/stats.ts';
 import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
 import { barChart } from '../lib/svg.ts';
+import { kyTiers, presetRetryLabel, presetTiers } from '../lib/tiers.ts';
 
 const NAME = 'slow-tail';
 const SLOW_RATE = 0.05;
 const SLOW_MS = 2_000;
 const DEADLINE_MS = 1_000;
+
+/** The tuned preset's backoff: shorter delays, so the retry of a timed-out attempt goes out soon. */
+const TUNED_BACKOFF = { strategy: 'decorrelated-v2', base: 50 } as const;
 
 /** The defaults of every client, plus ky and the preset tuned for a deadline (a short attempt timeout, retried). */
 const CLIENTS: readonly FaultClient[] = [
@@ -33,9 +36,7 @@ const CLIENTS: readonly FaultClient[] = [
     short: 'ky (tuned)',
     client: 'ky-default-fetch',
     options: { ky: { timeout: 300, retry: { retryOnTimeout: true } } },
-    retry: '2 retries, 0.3 s × 2ⁿ⁻¹',
-    breaker: 'none',
-    budget: 'none',
+    ...kyTiers,
   },
   {
     id: 'preset-tuned',
@@ -45,12 +46,11 @@ const CLIENTS: readonly FaultClient[] = [
     options: {
       preset: {
         timeout: { headers: 300 },
-        retry: { backoff: { strategy: 'decorrelated-v2', base: 50 } },
+        retry: { backoff: TUNED_BACKOFF },
       },
     },
-    retry: '3 retries, decorrelated-v2 jitter from 50 ms',
-    breaker: presetTiers.breaker,
-    budget: presetTiers.budget,
+    ...presetTiers,
+    retry: presetRetryLabel(TUNED_BACKOFF),
   },
 ];
 
