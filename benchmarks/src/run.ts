@@ -58,6 +58,7 @@ const resultsDir = values['no-write'] ? undefined : (values.out ?? (values.smoke
 const requests = positiveInteger('requests', values.requests);
 const rounds = positiveInteger('rounds', values.rounds);
 
+const started = performance.now();
 let failed = false;
 for (const suite of selected) {
   try {
@@ -84,5 +85,10 @@ for (const suite of selected) {
   }
 }
 await closeSharedWorkers();
+const total = (performance.now() - started) / 1000;
+const whole = Math.round(total);
+process.stdout.write(
+  `Total wall time: ${total.toFixed(1)} s (${Math.floor(whole / 60)} min ${String(whole % 60).padStart(2, '0')} s), ${selected.length} suite${selected.length === 1 ? '' : 's'}${values.smoke ? ', smoke run' : ''}\n`,
+);
 if (resultsDir !== undefined) process.stderr.write(`results written to ${resultsDir} (from ${HERE})\n`);
 process.exitCode = failed ? 1 : 0;

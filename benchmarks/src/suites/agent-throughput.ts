@@ -149,9 +149,9 @@ type Sample = { rate: number; cpuPerRequest: number; sockets: number };
 const key = (id: string, concurrency: number): string => `${id}@${concurrency}`;
 
 async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
-  const requests = settings.requests ?? (settings.smoke ? 50 : 1000);
+  const requests = settings.requests ?? (settings.smoke ? 50 : 400);
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
-  const warmup = Math.min(requests, settings.smoke ? 20 : 300);
+  const warmup = Math.min(requests, settings.smoke ? 20 : 100);
   const env = environment();
   const loadBefore = loadavg()[0] ?? 0;
   // One upstream per client, so that the sockets open after a run are that client's pool alone.
@@ -180,7 +180,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
           const upstream = upstreams.get(v.id)!;
           // Every run starts cold: the client's idle keep-alive sockets are closed, and it is given time to see it.
           upstream.closeIdleSockets();
-          await delay(100);
+          await delay(20);
           upstream.reset();
           const result = await workers.get(v.id)!.run(urlOf(v.id), requests, c);
           const sample: Sample = {

@@ -105,8 +105,8 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
   const loadBefore = loadavg()[0] ?? 0;
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
   const rate = 100;
-  const count = settings.requests ?? (settings.smoke ? 20 : 250);
-  const drainMs = settings.smoke ? 500 : 4_000;
+  const count = settings.requests ?? (settings.smoke ? 20 : 200);
+  const drainMs = settings.smoke ? 500 : 3_500;
   const runs: FaultRun[] = [
     {
       id: 'brownout',

@@ -103,8 +103,8 @@ async function measure(figure: Figure, calls: number): Promise<number> {
 }
 
 async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
-  const calls = settings.requests ?? (settings.smoke ? 2_000 : 200_000);
-  const rounds = settings.rounds ?? (settings.smoke ? 1 : 7);
+  const calls = settings.requests ?? (settings.smoke ? 2_000 : 60_000);
+  const rounds = settings.rounds ?? (settings.smoke ? 1 : 5);
   const env = environment();
   const loadBefore = loadavg()[0] ?? 0;
   const started = performance.now();

@@ -54,7 +54,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
   const rate = 100;
   const count = settings.requests ?? (settings.smoke ? 20 : 100);
-  const drainMs = settings.smoke ? 500 : 4_000;
+  const drainMs = settings.smoke ? 500 : 3_500;
   const runs: FaultRun[] = [
     {
       id: 'outage',

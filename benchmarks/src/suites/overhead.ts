@@ -194,7 +194,7 @@ const key = (id: string, concurrency: number): string => `${id}@${concurrency}`;
 async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
   const requests = settings.requests ?? (settings.smoke ? 50 : 5000);
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
-  const warmup = Math.min(requests, settings.smoke ? 20 : 200);
+  const warmup = Math.min(requests, settings.smoke ? 20 : 100);
   const env = environment();
   const loadBefore = loadavg()[0] ?? 0;
   const upstreams = new Map<string, Upstream>();
@@ -219,7 +219,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
           if (!v.concurrencies.includes(c)) continue;
           const upstream = upstreams.get(v.id)!;
           upstream.closeIdleSockets();
-          await delay(50);
+          await delay(20);
           upstream.reset();
           const result = await workers.get(v.id)!.run(urlOf(v.id), requests, c);
           const sample: Sample = {

@@ -165,13 +165,13 @@ async function checkClients(workers: ReadonlyMap<string, ClientWorker>): Promise
 }
 
 async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
-  const requests = settings.requests ?? (settings.smoke ? 50 : 500);
-  const rounds = settings.rounds ?? (settings.smoke ? 1 : 6);
+  const requests = settings.requests ?? (settings.smoke ? 50 : 250);
+  const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
   // Warm-up per client and concurrency (64 in flight first: it also opens the pool's sockets). Not V8's steady
   // state, which takes thousands of requests more (bare ky's CPU per request falls by half or more over its
   // first 5000 or so; warming 10 clients that far costs more than the suite's time budget): every client has
   // served the same number of requests at each round, so a per-round ratio compares clients equally warm.
-  const warmupBatch = settings.smoke ? 64 : 500;
+  const warmupBatch = settings.smoke ? 64 : 100;
   const warmup = warmupBatch * CONCURRENCIES.length;
   const options: ClientOptions = { limitPerHost: LIMIT_PER_HOST, keepAliveTimeout: CLIENT_KEEP_ALIVE };
   const env = environment();
@@ -343,7 +343,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     `idle sockets for minutes, so the measured runs reuse them ("sockets": the most open at the upstream after a run, `,
     `i.e. the pool's size, and the connections opened during the measured runs: 0 when the pools stayed warm). Then ${rounds} round${rounds === 1 ? '' : 's'} of ${requests} GETs per figure, `,
     `each round running every figure once (1 in flight first; table order in odd rounds, reversed in even ones). `,
-    `Short rounds, many of them: a figure and the bare-ky figure it is divided by run a few seconds apart, and the `,
+    `Short rounds: a figure and the bare-ky figure it is divided by run a few seconds apart, and the `,
     `median of the per-round ratios sets aside rounds hit by a burst of other work on the machine. A figure is the `,
     `median req/s over the rounds; a ratio the median of the per-round ratios (their range in brackets). "µs CPU/req" `,
     `is the client process's CPU time per request (user + system), "+µs CPU" the median per-round difference from `,

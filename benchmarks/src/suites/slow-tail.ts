@@ -74,7 +74,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
   const loadBefore = loadavg()[0] ?? 0;
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
   const rate = 100;
-  const count = settings.requests ?? (settings.smoke ? 20 : 250);
+  const count = settings.requests ?? (settings.smoke ? 20 : 150);
   const drainMs = settings.smoke ? 200 : 2_300;
   const runs: FaultRun[] = [
     {
