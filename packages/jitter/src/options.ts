@@ -4,7 +4,7 @@ import { JitterOptionsError } from './errors.ts';
 export type BackoffOptions = {
   /**
    * The delay of the first retry in milliseconds (before jitter). For `'decorrelated-v2'` it is
-   * the median first delay. Finite and `>= 0`. A `base` above `cap` is allowed: every delay is then `cap`
+   * about the median first delay (about 0.9 × base). Finite and `>= 0`. A `base` above `cap` is allowed: every delay is then `cap`
    * (or at most `cap` after jitter).
    * @default 100
    * @example { base: 250 }

@@ -26,8 +26,10 @@ export type ClientTierOptions = {
    * The transport: options for a new agent (created, drained and closed by the client), a shared
    * `ResilientAgent` from `createAgent()` (used, never closed by the client), or `false` for
    * Node's global `fetch`. Unset: a new agent with the defaults of `@ky-resilience/agent`
-   * (100 connections, 10 per host, keep-alive 4 s, DNS cache 5 min) and a connect timeout of
-   * `min(10_000, timeout.attempt)`.
+   * (100 connections, 10 per host, keep-alive 4 s, DNS cache 5 min). Its connect timeout is
+   * `agent.connectTimeout` when given (at most the effective `timeout.attempt` and
+   * `timeout.headers`), else `timeout.connect`, else `min(10_000, timeout.attempt, timeout.headers)`
+   * over the limits that are on. A shared agent keeps its own.
    * @default {}
    * @example { agent: { limit: 200, limitPerHost: 20, connectTimeout: 2_000 } }
    */
