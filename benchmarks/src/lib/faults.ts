@@ -1,8 +1,9 @@
 import { blackholeServer, type RouteSpec, startUpstream, type Upstream } from '@ky-resilience/testing';
 import { ClientWorker } from './client-worker.ts';
 import type { ClientName, ClientOptions } from './clients.ts';
+import type { Block } from './finish.ts';
 import { type CallRecord, callHeader, type OpenLoopResult } from './open-loop.ts';
-import { percentile } from './stats.ts';
+import { median, percentile } from './stats.ts';
 import type { SuiteSettings } from './suite.ts';
 import { kyTiers, peerTiers, presetTiers, retryPluginTiers, type Tiers } from './tiers.ts';
 
@@ -284,95 +285,38 @@ export function formatPercent(share: number): string {
   return `${(share * 100).toFixed(1)} %`;
 }
 
-/** A PASS/MISS line for a goal `actual <op> target`, with the figures formatted by `format`. */
-export function goal(
-  label: string,
-  actual: number,
-  op: '≤' | '<' | '≥' | '>',
-  target: number,
-  format: (n: number) => string,
-): { line: string; met: boolean } {
-  const met =
-    op === '≤'
-      ? actual <= target
-      : op === '<'
-        ? actual < target
-        : op === '≥'
-          ? actual >= target
-          : actual > target;
+/** Sizes of a fault suite's run: `[smoke, full]` pairs; `--requests` overrides the count, `--rounds` the 3 rounds. */
+export function faultPlan(
+  settings: SuiteSettings,
+  sizes: { count?: readonly [number, number]; drainMs?: readonly [number, number] } = {},
+): { rounds: number; rate: number; count: number; drainMs: number } {
+  const pick = (pair: readonly [number, number] | undefined): number => pair?.[settings.smoke ? 0 : 1] ?? 0;
   return {
-    line: `${met ? 'PASS' : 'MISS'}  ${label}: ${format(actual)} (goal ${op} ${format(target)})`,
-    met,
+    rounds: settings.rounds ?? (settings.smoke ? 1 : 3),
+    rate: 100,
+    count: settings.requests ?? pick(sizes.count),
+    drainMs: pick(sizes.drainMs),
   };
 }
 
-/** `median (min–max)` of per-round figures. */
-export function spread(values: readonly number[], format: (n: number) => string): string {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = percentile(sorted, 50);
-  return sorted.length > 1
-    ? `${format(mid)} (${format(sorted[0]!)}–${format(sorted[sorted.length - 1]!)})`
-    : format(mid);
+/** `figures(outcome)` of every round of `runId`, by client id. */
+export function perClient<T>(
+  results: FaultResults,
+  clients: readonly FaultClient[],
+  runId: string,
+  figures: (outcome: RunOutcome) => T,
+): Map<string, T[]> {
+  return new Map(clients.map((c) => [c.id, results.get(c.id)!.get(runId)!.map(figures)]));
 }
 
-/** What every fault suite's report is made of. */
-export type FaultReport = {
-  name: string;
-  /** One sentence under the title. */
-  summary: string;
-  method: string;
-  table: string;
-  goalLines: readonly string[];
-  notes: readonly string[];
-  svg: string;
-  started: number;
-  loadBefore: number;
-};
+/** The median over the rounds of `pick`, for one client of `figures`. */
+export function medianOf<T>(figures: ReadonlyMap<string, T[]>, id: string, pick: (f: T) => number): number {
+  return median(figures.get(id)!.map(pick));
+}
 
-/** Prints and writes (`<name>.md`, `<name>.svg`) a fault suite's report; returns the printed text. */
-export async function finishFaultReport(settings: SuiteSettings, report: FaultReport): Promise<string> {
-  const { mkdir, writeFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  const { loadavg } = await import('node:os');
-  const { environment, environmentLines } = await import('./env.ts');
-  const env = environment();
-  const seconds = (performance.now() - report.started) / 1000;
-  const loadNote = `Load average (1 min) before / after the suite: ${report.loadBefore.toFixed(2)} / ${(loadavg()[0] ?? 0).toFixed(2)} on ${env.cores} cores.`;
-  const text = [
-    `## ${report.name}${settings.smoke ? ' (smoke run: not a measurement)' : ''}`,
-    '',
-    report.table,
-    '',
-    ...report.goalLines,
-    ...(report.notes.length > 0 ? ['', ...report.notes] : []),
-    '',
-    `Suite time: ${seconds.toFixed(1)} s. ${loadNote}`,
-  ].join('\n');
-  if (settings.resultsDir !== undefined) {
-    await mkdir(settings.resultsDir, { recursive: true });
-    const markdown = [
-      `# ${report.name}`,
-      '',
-      report.summary,
-      '',
-      `Command (from the repository root): \`${settings.command}\``,
-      '',
-      ...environmentLines(env),
-      `- Suite time: ${seconds.toFixed(1)} s. ${loadNote}`,
-      '',
-      report.method,
-      '',
-      report.table,
-      '',
-      ...(report.goalLines.length > 0 ? ['```', ...report.goalLines, '```', ''] : []),
-      ...report.notes.flatMap((n) => [n, '']),
-      `![${report.name}](./${report.name}.svg)`,
-      '',
-    ].join('\n');
-    await writeFile(join(settings.resultsDir, `${report.name}.md`), markdown);
-    await writeFile(join(settings.resultsDir, `${report.name}.svg`), report.svg);
-  }
-  return text;
+/** The report's blocks of a fault suite: its goal lines in a fence, then its notes. */
+export function faultBlocks(goalLines: readonly string[], notes: readonly string[]): Block[] {
+  return [{ fence: goalLines }, ...notes.map((paragraph) => ({ paragraph }))];
 }
 
 /** A note naming each client's most common failures in a run (summed over the rounds). */

@@ -36,8 +36,24 @@ export function formatRatio(value: number): string {
   return `${value.toFixed(2)}×`;
 }
 
-/** `PASS`/`MISS` line of a goal `actual ≥ target`. */
-export function goalLine(label: string, actual: number, target: number): string {
-  const verdict = actual >= target ? 'PASS' : 'MISS';
-  return `${verdict}  ${label}: ${formatRatio(actual)} (goal ≥ ${formatRatio(target)})`;
+/** A PASS/MISS line for a goal `actual <op> target`, with the figures formatted by `format`. */
+export function goal(
+  label: string,
+  actual: number,
+  op: '≤' | '<' | '≥' | '>',
+  target: number,
+  format: (n: number) => string = formatRatio,
+): { line: string; met: boolean } {
+  const met =
+    op === '≤'
+      ? actual <= target
+      : op === '<'
+        ? actual < target
+        : op === '≥'
+          ? actual >= target
+          : actual > target;
+  return {
+    line: `${met ? 'PASS' : 'MISS'}  ${label}: ${format(actual)} (goal ${op} ${format(target)})`,
+    met,
+  };
 }

@@ -56,3 +56,10 @@ export function summarize(values: readonly number[]): Summary {
     p75: percentile(values, 75),
   };
 }
+
+/** `median (min–max)` of per-round figures, each formatted by `format`; the median alone for one round. */
+export function spread(values: readonly number[], format: (n: number) => string): string {
+  const s = sorted(values);
+  const mid = percentile(s, 50);
+  return s.length > 1 ? `${format(mid)} (${format(s[0]!)}–${format(s[s.length - 1]!)})` : format(mid);
+}

@@ -1,23 +1,24 @@
-import { loadavg } from 'node:os';
 import { defaultRetryBudgetOptions } from '@ky-resilience/retry';
 import {
   type FaultClient,
   type FaultResults,
   type FaultRun,
   failureNote,
+  faultBlocks,
   faultClients,
-  finishFaultReport,
+  faultPlan,
   formatMs,
   formatPercent,
-  goal,
   latencyPercentile,
+  medianOf,
+  perClient,
   type RunOutcome,
   runFaultSuite,
-  spread,
   upstreamTarget,
 } from '../lib/faults.ts';
-import { formatRatio, markdownTable } from '../lib/report.ts';
-import { median } from '../lib/stats.ts';
+import { finishReport, outcome, rounds as roundsText, suiteClock } from '../lib/finish.ts';
+import { formatRatio, goal, markdownTable } from '../lib/report.ts';
+import { median, spread } from '../lib/stats.ts';
 import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
 import { barChart } from '../lib/svg.ts';
 import { presetTiers } from '../lib/tiers.ts';
@@ -101,12 +102,11 @@ function figuresOf(outcome: RunOutcome, count: number): Figures {
 }
 
 async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
-  const started = performance.now();
-  const loadBefore = loadavg()[0] ?? 0;
-  const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
-  const rate = 100;
-  const count = settings.requests ?? (settings.smoke ? 20 : 200);
-  const drainMs = settings.smoke ? 500 : 3_500;
+  const clock = suiteClock();
+  const { rounds, rate, count, drainMs } = faultPlan(settings, {
+    count: [20, 200],
+    drainMs: [500, 3_500],
+  });
   const runs: FaultRun[] = [
     {
       id: 'brownout',
@@ -118,16 +118,8 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     },
   ];
   const results = await runFaultSuite(NAME, settings, CLIENTS, runs, rounds);
-  const figs = new Map(
-    CLIENTS.map((c) => [
-      c.id,
-      results
-        .get(c.id)!
-        .get('brownout')!
-        .map((o) => figuresOf(o, count)),
-    ]),
-  );
-  const med = (id: string, pick: (f: Figures) => number): number => median(figs.get(id)!.map(pick));
+  const figs = perClient(results, CLIENTS, 'brownout', (o) => figuresOf(o, count));
+  const med = (id: string, pick: (f: Figures) => number): number => medianOf(figs, id, pick);
   const two = (n: number): string => n.toFixed(2);
   /** p99 of the subject ÷ ky's p99, per round, median. */
   const p99VsKy = (id: string): number =>
@@ -217,7 +209,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     `from the upstream's seeded random (the same seed for every client in a round; seeds 1, 2, 3... by round). Open loop: `,
     `${count} GETs issued at ${rate} per second, the same schedule for every client; calls still pending ${drainMs / 1000} s `,
     `after the last one was issued are aborted. Every client with its defaults (and the preset with its retry budget off), in a process of its own, against an `,
-    `upstream of its own; all clients run at once, each from a fresh instance, ${rounds} round${rounds === 1 ? '' : 's'}; a figure is the `,
+    `upstream of its own; all clients run at once, each from a fresh instance, ${roundsText(rounds)}; a figure is the `,
     `median over the rounds (min–max beside it), "p99 ÷ ky" the median of the per-round ratios. Latency is per call, `,
     `retries and backoff included, failed calls included.`,
   ].join('');
@@ -231,18 +223,19 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     unit: 'ms',
     width: 960,
   });
-  const text = await finishFaultReport(settings, {
+  const text = await finishReport(settings, {
     name: NAME,
     summary: `Behaviour under a ${ERROR_RATE * 100} % 503 brownout: success rate, upstream attempts per call and p99 latency.`,
     method,
     table,
-    goalLines: checks.map((c) => c.line),
-    notes,
-    svg,
-    started,
-    loadBefore,
+    blocks: faultBlocks(
+      checks.map((c) => c.line),
+      notes,
+    ),
+    svg: { alt: NAME, content: svg },
+    clock,
   });
-  return { text, goals: checks.length, missed: checks.filter((c) => !c.met).length };
+  return outcome(text, checks);
 }
 
 export const brownout: Suite = {

@@ -1,18 +1,18 @@
-import { loadavg } from 'node:os';
 import {
   type FaultRun,
   failureNote,
+  faultBlocks,
   faultClients,
-  finishFaultReport,
+  faultPlan,
   formatMs,
   formatPercent,
-  goal,
   latencyPercentile,
   type RunOutcome,
   runFaultSuite,
   upstreamTarget,
 } from '../lib/faults.ts';
-import { formatRatio, markdownTable } from '../lib/report.ts';
+import { finishReport, outcome, rounds as roundsText, suiteClock } from '../lib/finish.ts';
+import { formatRatio, goal, markdownTable } from '../lib/report.ts';
 import { median } from '../lib/stats.ts';
 import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
 import { barChart } from '../lib/svg.ts';
@@ -35,12 +35,11 @@ function figuresOf(outcome: RunOutcome): Figures {
 }
 
 async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
-  const started = performance.now();
-  const loadBefore = loadavg()[0] ?? 0;
-  const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
-  const rate = 100;
-  const count = settings.requests ?? (settings.smoke ? 20 : 150);
-  const drainMs = settings.smoke ? 300 : 700;
+  const clock = suiteClock();
+  const { rounds, rate, count, drainMs } = faultPlan(settings, {
+    count: [20, 150],
+    drainMs: [300, 700],
+  });
   const runs: FaultRun[] = [
     { id: 'healthy', rate, count, drainMs, setup: (seed) => upstreamTarget({}, seed, HOSTS) },
     { id: 'down', rate, count, drainMs, setup: (seed) => upstreamTarget({}, seed, HOSTS - 1, 1) },
@@ -107,7 +106,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     `(the hardest kind of down for a shared pool: its calls hold connections until a timeout). Open loop: ${count} GETs at `,
     `${rate} per second in all; calls pending ${drainMs / 1000} s after the last one was issued are aborted. Figures are for the `,
     `calls to the four healthy hosts only. Every client with its defaults, in a process of its own against hosts of its own; all `,
-    `at once, from fresh instances, ${rounds} round${rounds === 1 ? '' : 's'}; a figure is the median over the rounds, a ratio the median of the `,
+    `at once, from fresh instances, ${roundsText(rounds)}; a figure is the median over the rounds, a ratio the median of the `,
     `per-round ratios (one down ÷ all healthy). The goal's ${formatRatio(MARGIN)} margin is for noise on a shared 2-core machine.`,
   ].join('');
   const svg = barChart({
@@ -120,19 +119,20 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     unit: 'ms',
     width: 960,
   });
-  const text = await finishFaultReport(settings, {
+  const text = await finishReport(settings, {
     name: NAME,
     summary:
       'One host down among five: the other four hosts’ success rate and latency, with and without the fault.',
     method,
     table,
-    goalLines: checks.map((c) => c.line),
-    notes: [failureNote(results, faultClients, 'down')],
-    svg,
-    started,
-    loadBefore,
+    blocks: faultBlocks(
+      checks.map((c) => c.line),
+      [failureNote(results, faultClients, 'down')],
+    ),
+    svg: { alt: NAME, content: svg },
+    clock,
   });
-  return { text, goals: checks.length, missed: checks.filter((c) => !c.met).length };
+  return outcome(text, checks);
 }
 
 export const hostDown: Suite = {

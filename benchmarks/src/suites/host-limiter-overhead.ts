@@ -1,29 +1,14 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { loadavg } from 'node:os';
-import { join } from 'node:path';
 import { createHostLimiter } from '@ky-resilience/host-limiter';
 import { bulkhead } from 'cockatiel';
 import pLimit from 'p-limit';
-import { environment, environmentLines } from '../lib/env.ts';
-import { formatRatio, markdownTable } from '../lib/report.ts';
-import { median } from '../lib/stats.ts';
+import { finishReport, outcome, rounds as roundsText, suiteClock } from '../lib/finish.ts';
+import { type Fetch, type Figure, measureFigures, sequential, stubFetch } from '../lib/micro.ts';
 import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
 
 const NAME = 'host-limiter-overhead';
 /** Calls launched at once in the contended figures (a queue of BATCH − LIMIT forms at once). */
 const BATCH = 1_000;
 const LIMIT = 5;
-
-type Fetch = (input: Request | string | URL) => Promise<Response>;
-
-/** One figure: runs `calls` calls, resolves when all are done. */
-type Figure = { id: string; label: string; run(calls: number): Promise<void> };
-
-function sequential(fetch: Fetch, requests: readonly Request[]): (calls: number) => Promise<void> {
-  return async (calls) => {
-    for (let i = 0; i < calls; i += 1) await fetch(requests[i % BATCH]!);
-  };
-}
 
 function batched(fetch: Fetch, requests: readonly Request[]): (calls: number) => Promise<void> {
   return async (calls) => {
@@ -36,9 +21,7 @@ function batched(fetch: Fetch, requests: readonly Request[]): (calls: number) =>
 }
 
 function figures(): Figure[] {
-  // A stubbed fetch: an already-made Response without a body, so each figure measures the wrapper.
-  const response = new Response(null, { status: 204 });
-  const stub: Fetch = () => Promise.resolve(response);
+  const stub = stubFetch();
   // As with ky, every call in flight has a Request (and so an AbortSignal) of its own; made once, reused.
   const requests = Array.from({ length: BATCH }, (_, i) => new Request(`http://bench.test/resource/${i}`));
 
@@ -96,49 +79,24 @@ function figures(): Figure[] {
   ];
 }
 
-async function measure(figure: Figure, calls: number): Promise<number> {
-  const start = process.hrtime.bigint();
-  await figure.run(calls);
-  return Number(process.hrtime.bigint() - start) / calls;
-}
-
 async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
+  const clock = suiteClock();
   const calls = settings.requests ?? (settings.smoke ? 2_000 : 60_000);
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 5);
-  const env = environment();
-  const loadBefore = loadavg()[0] ?? 0;
-  const started = performance.now();
   const list = figures();
-  const samples = new Map<string, number[]>(list.map((f) => [f.id, []]));
-
-  settings.log(`${NAME}: warm-up`);
-  for (const figure of list) await figure.run(Math.min(calls, 20_000));
-  for (let round = 1; round <= rounds; round += 1) {
-    settings.log(`${NAME}: round ${round} of ${rounds}`);
-    for (const figure of list) samples.get(figure.id)!.push(await measure(figure, calls));
-  }
-  const seconds = (performance.now() - started) / 1000;
-  const loadAfter = loadavg()[0] ?? 0;
-
-  const ns = (id: string): number => median(samples.get(id)!);
-  const overhead = (id: string, bare: string): number => ns(id) - ns(bare);
-  const perRoundRatio = (a: string, b: string): number =>
-    median(samples.get(a)!.map((value, i) => value / samples.get(b)![i]!));
-
-  const rows = list.map((f) => {
-    const bare = f.id.endsWith('-seq') ? 'bare-seq' : 'bare-batch';
-    return [f.label, ns(f.id).toFixed(0), f.id.startsWith('bare') ? '—' : overhead(f.id, bare).toFixed(0)];
+  const samples = await measureFigures(settings, NAME, list, {
+    calls,
+    rounds,
+    warmupCalls: Math.min(calls, 20_000),
   });
-  const table = markdownTable(['figure', 'ns per call', 'overhead vs bare (ns)'], rows, [
-    'left',
-    'right',
-    'right',
-  ]);
+  const table = samples.table(list, (f) =>
+    f.id.startsWith('bare') ? undefined : f.id.endsWith('-seq') ? 'bare-seq' : 'bare-batch',
+  );
   const comparisons = [
-    `host limiter ÷ p-limit, time per call, 1 in flight: ${formatRatio(perRoundRatio('limiter-seq', 'plimit-seq'))}`,
-    `host limiter ÷ p-limit, time per call, ${BATCH} at once: ${formatRatio(perRoundRatio('limiter-batch', 'plimit-batch'))}`,
-    `host limiter ÷ cockatiel bulkhead, time per call, 1 in flight: ${formatRatio(perRoundRatio('limiter-seq', 'bulkhead-seq'))}`,
-    `host limiter ÷ cockatiel bulkhead, time per call, ${BATCH} at once: ${formatRatio(perRoundRatio('limiter-batch', 'bulkhead-batch'))}`,
+    `host limiter ÷ p-limit, time per call, 1 in flight: ${samples.ratio('limiter-seq', 'plimit-seq')}`,
+    `host limiter ÷ p-limit, time per call, ${BATCH} at once: ${samples.ratio('limiter-batch', 'plimit-batch')}`,
+    `host limiter ÷ cockatiel bulkhead, time per call, 1 in flight: ${samples.ratio('limiter-seq', 'bulkhead-seq')}`,
+    `host limiter ÷ cockatiel bulkhead, time per call, ${BATCH} at once: ${samples.ratio('limiter-batch', 'bulkhead-batch')}`,
   ];
   const method = [
     `In-process, no network: \`fetch\` is a stub returning an already-made bodiless Response, so the figures `,
@@ -148,45 +106,20 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     `with a limit of ${LIMIT}, so ${BATCH - LIMIT} wait in the queue (the limiter also registers an abort listener for each `,
     `waiter and keeps one queue-timeout timer per key; p-limit and cockatiel's bulkhead have neither: the bulkhead gets `,
     `the request's signal and checks it when a waiter is dequeued). Every call goes through the limiter's key lookup `,
-    `(origin of \`request.url\`, LRU registry). Warm-up, then ${rounds} round${rounds === 1 ? '' : 's'} running every figure `,
+    `(origin of \`request.url\`, LRU registry). Warm-up, then ${roundsText(rounds)} running every figure `,
     `once in table order; a figure is the median ns per call over the rounds, a ratio the median of per-round ratios `,
     `(below 1.00× the host limiter is faster).`,
   ].join('');
-  const loadNote = `Load average (1 min) before / after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${env.cores} cores.`;
-  const text = [
-    `## ${NAME}${settings.smoke ? ' (smoke run: not a measurement)' : ''}`,
-    '',
-    table,
-    '',
-    ...comparisons,
-    '',
-    `Suite time: ${seconds.toFixed(1)} s. ${loadNote}`,
-  ].join('\n');
-
-  if (settings.resultsDir !== undefined) {
-    await mkdir(settings.resultsDir, { recursive: true });
-    const markdown = [
-      `# ${NAME}`,
-      '',
+  const text = await finishReport(settings, {
+    name: NAME,
+    summary:
       "Per-call overhead of `@ky-resilience/host-limiter` around a stubbed fetch, against p-limit and cockatiel's bulkhead.",
-      '',
-      `Command (from the repository root): \`${settings.command}\``,
-      '',
-      ...environmentLines(env),
-      `- Suite time: ${seconds.toFixed(1)} s. ${loadNote}`,
-      '',
-      method,
-      '',
-      table,
-      '',
-      '```',
-      ...comparisons,
-      '```',
-      '',
-    ].join('\n');
-    await writeFile(join(settings.resultsDir, `${NAME}.md`), markdown);
-  }
-  return { text, goals: 0, missed: 0 };
+    method,
+    table,
+    blocks: [{ fence: comparisons }],
+    clock,
+  });
+  return outcome(text);
 }
 
 export const hostLimiterOverhead: Suite = {

@@ -1,8 +1,8 @@
 import { fork } from 'node:child_process';
-import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startUpstream } from '@ky-resilience/testing';
-import { finishFaultReport } from '../lib/faults.ts';
+import { faultBlocks } from '../lib/faults.ts';
+import { finishReport, outcome, suiteClock } from '../lib/finish.ts';
 import type { MemoryPlan, MemoryResult } from '../lib/memory-worker.ts';
 import { formatRate, markdownTable } from '../lib/report.ts';
 import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
@@ -33,8 +33,7 @@ function runWorker(plan: MemoryPlan, execArgv: readonly string[]): Promise<Memor
 const mb = (bytes: number): string => `${(bytes / 1_048_576).toFixed(1)} MB`;
 
 async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
-  const started = performance.now();
-  const loadBefore = loadavg()[0] ?? 0;
+  const clock = suiteClock();
   const requests = settings.requests ?? (settings.smoke ? 1_000 : 100_000);
   const hosts = settings.smoke ? 100 : 10_000;
   // Two passes over the host names: the first (the warm-up) fills every registry to its bound, the second is measured.
@@ -148,18 +147,19 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     ],
     unit: 'MB',
   });
-  const text = await finishFaultReport(settings, {
+  const text = await finishReport(settings, {
     name: NAME,
     summary: `Memory and leaks: ${formatRate(requests)} requests over ${formatRate(hosts)} host names through the preset; heap growth, registry sizes, open handles after close().`,
     method,
     table,
-    goalLines: checks.map((c) => c.line),
-    notes: [],
-    svg,
-    started,
-    loadBefore,
+    blocks: faultBlocks(
+      checks.map((c) => c.line),
+      [],
+    ),
+    svg: { alt: NAME, content: svg },
+    clock,
   });
-  return { text, goals: checks.length, missed: checks.filter((c) => !c.met).length };
+  return outcome(text, checks);
 }
 
 export const memory: Suite = {

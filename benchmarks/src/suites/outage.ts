@@ -1,19 +1,19 @@
-import { loadavg } from 'node:os';
 import {
   type FaultRun,
   failureNote,
+  faultBlocks,
   faultClients,
-  finishFaultReport,
+  faultPlan,
   formatMs,
-  goal,
   latencyPercentile,
+  perClient,
   type RunOutcome,
   runFaultSuite,
-  spread,
   upstreamTarget,
 } from '../lib/faults.ts';
-import { markdownTable } from '../lib/report.ts';
-import { median } from '../lib/stats.ts';
+import { finishReport, outcome, rounds as roundsText, suiteClock } from '../lib/finish.ts';
+import { goal, markdownTable } from '../lib/report.ts';
+import { median, spread } from '../lib/stats.ts';
 import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
 import { barChart } from '../lib/svg.ts';
 
@@ -49,12 +49,8 @@ function figuresOf(outcome: RunOutcome, count: number): Figures {
 }
 
 async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
-  const started = performance.now();
-  const loadBefore = loadavg()[0] ?? 0;
-  const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
-  const rate = 100;
-  const count = settings.requests ?? (settings.smoke ? 20 : 100);
-  const drainMs = settings.smoke ? 500 : 3_500;
+  const clock = suiteClock();
+  const { rounds, rate, count, drainMs } = faultPlan(settings, { count: [20, 100], drainMs: [500, 3_500] });
   const runs: FaultRun[] = [
     {
       id: 'outage',
@@ -65,15 +61,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     },
   ];
   const results = await runFaultSuite(NAME, settings, faultClients, runs, rounds);
-  const figs = new Map(
-    faultClients.map((c) => [
-      c.id,
-      results
-        .get(c.id)!
-        .get('outage')!
-        .map((o) => figuresOf(o, count)),
-    ]),
-  );
+  const figs = perClient(results, faultClients, 'outage', (o) => figuresOf(o, count));
   const med = (id: string, pick: (f: Figures) => number | undefined): number | undefined => {
     const values = figs
       .get(id)!
@@ -153,7 +141,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     `issued at ${rate} per second, the same schedule for every client; calls still pending ${drainMs / 1000} s after the `,
     `last one was issued are aborted. Every client runs with its defaults (the table says what each can express; `,
     `"none" means the library has no such mechanism), in a process of its own, against an upstream of its own; all `,
-    `clients run at once, each from a fresh instance, ${rounds} round${rounds === 1 ? '' : 's'}; each figure is the median over the rounds. `,
+    `clients run at once, each from a fresh instance, ${roundsText(rounds)}; each figure is the median over the rounds. `,
     `Upstream attempts are counted by the upstream per call (a call id header). "Breaker open" latency is the `,
     `latency of failed calls that never reached the upstream.`,
   ].join('');
@@ -169,19 +157,20 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     unit: 'attempts per call',
     width: 960,
   });
-  const text = await finishFaultReport(settings, {
+  const text = await finishReport(settings, {
     name: NAME,
     summary:
       'Behaviour during a sustained outage (every response 503): upstream attempts per call and fail-fast latency.',
     method,
     table,
-    goalLines: checks.map((c) => c.line),
-    notes,
-    svg,
-    started,
-    loadBefore,
+    blocks: faultBlocks(
+      checks.map((c) => c.line),
+      notes,
+    ),
+    svg: { alt: NAME, content: svg },
+    clock,
   });
-  return { text, goals: checks.length, missed: checks.filter((c) => !c.met).length };
+  return outcome(text, checks);
 }
 
 export const outage: Suite = {

@@ -1,15 +1,8 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { loadavg } from 'node:os';
-import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
-import { startUpstream, type Upstream } from '@ky-resilience/testing';
-import { ClientWorker } from '../lib/client-worker.ts';
 import type { ClientName, ClientOptions } from '../lib/clients.ts';
-import { environment, environmentLines } from '../lib/env.ts';
-import { formatRate, formatRatio, goalLine, markdownTable } from '../lib/report.ts';
-import { median, summarize } from '../lib/stats.ts';
+import { rateChart, runClosedLoop } from '../lib/closed-loop.ts';
+import { finishReport, outcome, rounds as roundsText, suiteClock } from '../lib/finish.ts';
+import { formatRatio, goal, markdownTable } from '../lib/report.ts';
 import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
-import { barChart } from '../lib/svg.ts';
 import { carries, kyTiers, peerTiers, presetTiers } from '../lib/tiers.ts';
 
 const NAME = 'overhead';
@@ -187,90 +180,23 @@ const DEFAULT_SETTINGS: readonly Goal[] = [
   },
 ];
 
-type Sample = { rate: number; cpuPerRequest: number; sockets: number };
-
-const key = (id: string, concurrency: number): string => `${id}@${concurrency}`;
-
 async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
+  const clock = suiteClock();
   const requests = settings.requests ?? (settings.smoke ? 50 : 5000);
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
   const warmup = Math.min(requests, settings.smoke ? 20 : 100);
-  const env = environment();
-  const loadBefore = loadavg()[0] ?? 0;
-  const upstreams = new Map<string, Upstream>();
-  const workers = new Map<string, ClientWorker>();
-  const samples = new Map<string, Sample[]>();
-  const started = performance.now();
-  try {
-    for (const v of VARIANTS) {
-      upstreams.set(v.id, await startUpstream({ host: '127.0.0.1' }));
-      workers.set(v.id, new ClientWorker(v.client, v.options, { execArgv: settings.workerExecArgv }));
-    }
-    const urlOf = (id: string): string => `${upstreams.get(id)!.url}/bench`;
-    await Promise.all([...workers.values()].map((w) => w.ready()));
-
-    settings.log(`${NAME}: warm-up (${warmup} requests per figure)`);
-    for (const v of VARIANTS) {
-      for (const c of v.concurrencies) await workers.get(v.id)!.run(urlOf(v.id), warmup, c);
-    }
-    for (let round = 1; round <= rounds; round++) {
-      for (const c of CONCURRENCIES) {
-        for (const v of VARIANTS) {
-          if (!v.concurrencies.includes(c)) continue;
-          const upstream = upstreams.get(v.id)!;
-          upstream.closeIdleSockets();
-          await delay(20);
-          upstream.reset();
-          const result = await workers.get(v.id)!.run(urlOf(v.id), requests, c);
-          const sample: Sample = {
-            rate: (requests * 1000) / result.ms,
-            cpuPerRequest: result.cpuMicros / requests,
-            sockets: upstream.connections,
-          };
-          const list = samples.get(key(v.id, c)) ?? [];
-          list.push(sample);
-          samples.set(key(v.id, c), list);
-          settings.log(
-            `${NAME}: round ${round}/${rounds}, ${c} in flight, ${v.id}: ${formatRate(sample.rate)} req/s`,
-          );
-        }
-      }
-    }
-  } finally {
-    await Promise.all([...workers.values()].map((w) => w.close()));
-    await Promise.all([...upstreams.values()].map((u) => u.close()));
-  }
-  const seconds = (performance.now() - started) / 1000;
-  const loadAfter = loadavg()[0] ?? 0;
-
-  const rates = (id: string, c: number): number[] | undefined => samples.get(key(id, c))?.map((s) => s.rate);
-  const ratio = (subject: string, baseline: string, c: number): number | undefined => {
-    const a = rates(subject, c);
-    const b = rates(baseline, c);
-    if (a === undefined || b === undefined) return undefined;
-    return median(a.map((x, i) => x / b[i]!));
-  };
-  const rateCell = (id: string, c: number): string => {
-    const r = rates(id, c);
-    if (r === undefined) return '—';
-    const s = summarize(r);
-    return r.length > 1
-      ? `${formatRate(s.median)} (${formatRate(s.min)}–${formatRate(s.max)})`
-      : formatRate(s.median);
-  };
-  const ratioCell = (id: string, c: number): string => {
-    const r = ratio(id, 'ky', c);
-    return r === undefined ? '—' : formatRatio(r);
-  };
-  const cpuCell = (id: string, c: number): string => {
-    const list = samples.get(key(id, c));
-    return list === undefined ? '—' : median(list.map((s) => s.cpuPerRequest)).toFixed(0);
-  };
-  const socketsCell = (id: string): string =>
-    CONCURRENCIES.map((c) => {
-      const list = samples.get(key(id, c));
-      return list === undefined ? '—' : String(median(list.map((s) => s.sockets)));
-    }).join(' / ');
+  const samples = await runClosedLoop(
+    settings,
+    {
+      name: NAME,
+      concurrencies: CONCURRENCIES,
+      requests,
+      rounds,
+      warmup: { requests: warmup, concurrencies: CONCURRENCIES },
+      cold: true,
+    },
+    VARIANTS,
+  );
 
   const table = markdownTable(
     [
@@ -287,26 +213,22 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     VARIANTS.map((v) => [
       v.label,
       v.carries,
-      rateCell(v.id, 1),
-      ratioCell(v.id, 1),
-      cpuCell(v.id, 1),
-      rateCell(v.id, 64),
-      ratioCell(v.id, 64),
-      cpuCell(v.id, 64),
-      socketsCell(v.id),
+      ...CONCURRENCIES.flatMap((c) => [
+        samples.rateCell(v.id, c),
+        samples.ratioCell(v.id, 'ky', c),
+        samples.cpuCell(v.id, c),
+      ]),
+      samples.perConcurrencyCell(v.id, CONCURRENCIES, (s) => s.opened),
     ]),
     ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   );
 
-  let missed = 0;
-  const goalLines = GOALS.map((g) => {
-    const r = ratio(g.subject, g.baseline, g.concurrency)!;
-    if (r < g.target) missed += 1;
-    return goalLine(g.label, r, g.target);
-  });
+  const checks = GOALS.map((g) =>
+    goal(g.label, samples.ratio(g.subject, g.baseline, g.concurrency)!, '≥', g.target),
+  );
   const defaultLines = DEFAULT_SETTINGS.map(
     (g) =>
-      `INFO  ${g.label}: ${formatRatio(ratio(g.subject, g.baseline, g.concurrency)!)} (goal ≥ ${formatRatio(g.target)} applies to the 64/host settings above)`,
+      `INFO  ${g.label}: ${formatRatio(samples.ratio(g.subject, g.baseline, g.concurrency)!)} (goal ≥ ${formatRatio(g.target)} applies to the 64/host settings above)`,
   );
 
   const method = [
@@ -314,65 +236,30 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     `and 64 requests in flight (closed loop). No fault is injected: this measures what each client's resilience `,
     `machinery costs when nothing fails. Every client runs in a child process of its own against an upstream of `,
     `its own (the upstreams live in the parent; one client runs at a time). Warm-up of ${warmup} requests per figure, `,
-    `then ${rounds} round${rounds === 1 ? '' : 's'}, each running every figure once in table order (1 in flight first); `,
+    `then ${roundsText(rounds)}, each running every figure once in table order (1 in flight first); `,
     `a figure is the median req/s over the rounds, a ratio the median of the per-round ratios. The peers run with `,
     `their defaults (got and axios on Node's http agent, the others on Node's default fetch); the preset with its `,
     `defaults except \`agent.limitPerHost\` where stated (its host limiter's concurrency follows it). "sockets" `,
     `counts the connections the upstream accepted during a run (median; each run starts with no idle socket).`,
   ].join('');
-  const loadNote = `Load average (1 min) before / after the suite: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${env.cores} cores.`;
-  const text = [
-    `## ${NAME}${settings.smoke ? ' (smoke run: not a measurement)' : ''}`,
-    '',
-    table,
-    '',
-    ...goalLines,
-    ...defaultLines,
-    '',
-    `Suite time: ${seconds.toFixed(1)} s. ${loadNote}`,
-  ].join('\n');
-
-  if (settings.resultsDir !== undefined) {
-    await mkdir(settings.resultsDir, { recursive: true });
-    const markdown = [
-      `# ${NAME}`,
-      '',
+  const svg = rateChart(
+    samples,
+    `${NAME}: req/s, median of ${roundsText(rounds)} of ${requests} GETs, no faults (${process.version}, loopback)`,
+    VARIANTS,
+    CONCURRENCIES,
+    1100,
+  );
+  const text = await finishReport(settings, {
+    name: NAME,
+    summary:
       'Overhead with no faults: ky with the whole preset vs bare ky and the peer clients, on loopback.',
-      '',
-      `Command (from the repository root): \`${settings.command}\``,
-      '',
-      ...environmentLines(env),
-      `- Suite time: ${seconds.toFixed(1)} s. ${loadNote}`,
-      '',
-      method,
-      '',
-      table,
-      '',
-      '```',
-      ...goalLines,
-      ...defaultLines,
-      '```',
-      '',
-      `![req/s](./${NAME}.svg)`,
-      '',
-    ].join('\n');
-    const svg = barChart({
-      title: `${NAME}: req/s, median of ${rounds} round${rounds === 1 ? '' : 's'} of ${requests} GETs, no faults (${env.node}, loopback)`,
-      categories: VARIANTS.map((v) => v.short),
-      series: CONCURRENCIES.map((c) => ({
-        name: `${c} in flight`,
-        values: VARIANTS.map((v) => {
-          const r = rates(v.id, c);
-          return r === undefined ? undefined : median(r);
-        }),
-      })),
-      unit: 'requests per second',
-      width: 1100,
-    });
-    await writeFile(join(settings.resultsDir, `${NAME}.md`), markdown);
-    await writeFile(join(settings.resultsDir, `${NAME}.svg`), svg);
-  }
-  return { text, goals: GOALS.length, missed };
+    method,
+    table,
+    blocks: [{ fence: [...checks.map((c) => c.line), ...defaultLines] }],
+    svg: { alt: 'req/s', content: svg },
+    clock,
+  });
+  return outcome(text, checks);
 }
 
 export const overhead: Suite = {

@@ -1,11 +1,8 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { loadavg } from 'node:os';
-import { join } from 'node:path';
-import { startUpstream, type Upstream } from '@ky-resilience/testing';
-import { ClientWorker } from '../lib/client-worker.ts';
+import type { ClientWorker } from '../lib/client-worker.ts';
 import type { ClientName, ClientOptions } from '../lib/clients.ts';
-import { environment, environmentLines } from '../lib/env.ts';
-import { formatRate, formatRatio, goalLine, markdownTable } from '../lib/report.ts';
+import { runClosedLoop } from '../lib/closed-loop.ts';
+import { finishReport, outcome, rounds as roundsText, suiteClock } from '../lib/finish.ts';
+import { formatRatio, goal, markdownTable } from '../lib/report.ts';
 import { median, summarize } from '../lib/stats.ts';
 import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
 import { barChart } from '../lib/svg.ts';
@@ -127,17 +124,6 @@ const PEER_COMPARISONS: readonly { plugin: string; peer: string }[] = [
   { plugin: 'breaker', peer: 'opossum' },
 ];
 
-type Sample = {
-  rate: number;
-  cpuPerRequest: number;
-  /** Sockets open at the upstream after the run (the client's pool, warm). */
-  open: number;
-  /** Connections the upstream accepted during the run (0 with a warm pool). */
-  opened: number;
-};
-
-const key = (id: string, concurrency: number): string => `${id}@${concurrency}`;
-
 /**
  * Checks, from each client process's own account, that the figures measured what they claim: every agent ran
  * with the stated `limitPerHost`, and the host limiter and the breaker registry each saw the upstream's origin
@@ -165,6 +151,7 @@ async function checkClients(workers: ReadonlyMap<string, ClientWorker>): Promise
 }
 
 async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
+  const clock = suiteClock();
   const requests = settings.requests ?? (settings.smoke ? 50 : 250);
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
   // Warm-up per client and concurrency (64 in flight first: it also opens the pool's sockets). Not V8's steady
@@ -172,86 +159,37 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
   // first 5000 or so; warming 10 clients that far costs more than the suite's time budget): every client has
   // served the same number of requests at each round, so a per-round ratio compares clients equally warm.
   const warmupBatch = settings.smoke ? 64 : 100;
-  const warmup = warmupBatch * CONCURRENCIES.length;
   const options: ClientOptions = { limitPerHost: LIMIT_PER_HOST, keepAliveTimeout: CLIENT_KEEP_ALIVE };
-  const env = environment();
-  const loadBefore = loadavg()[0] ?? 0;
-  const upstreams = new Map<string, Upstream>();
-  const workers = new Map<string, ClientWorker>();
-  const samples = new Map<string, Sample[]>();
-  const started = performance.now();
-  try {
-    for (const v of VARIANTS) {
-      upstreams.set(v.id, await startUpstream({ host: '127.0.0.1', keepAliveTimeout: UPSTREAM_KEEP_ALIVE }));
-      workers.set(v.id, new ClientWorker(v.client, options, { execArgv: settings.workerExecArgv }));
-    }
-    const urlOf = (id: string): string => `${upstreams.get(id)!.url}/bench`;
-    await Promise.all([...workers.values()].map((w) => w.ready()));
+  // No cold start: the agents and the upstreams keep idle sockets for minutes, so the measured runs reuse them.
+  const samples = await runClosedLoop(
+    settings,
+    {
+      name: NAME,
+      concurrencies: CONCURRENCIES,
+      requests,
+      rounds,
+      warmup: { requests: warmupBatch, concurrencies: [...CONCURRENCIES].reverse() },
+      cold: false,
+      alternate: true,
+      upstream: { keepAliveTimeout: UPSTREAM_KEEP_ALIVE },
+      after: checkClients,
+    },
+    VARIANTS.map((v) => ({ id: v.id, client: v.client, options })),
+  );
 
-    settings.log(`${NAME}: warm-up (${warmup} requests per client)`);
-    const warmupStarted = performance.now();
-    for (const v of VARIANTS) {
-      for (const c of [...CONCURRENCIES].reverse()) await workers.get(v.id)!.run(urlOf(v.id), warmupBatch, c);
-    }
-    settings.log(`${NAME}: warm-up took ${((performance.now() - warmupStarted) / 1000).toFixed(1)} s`);
-    for (let round = 1; round <= rounds; round++) {
-      // Table order in odd rounds, reversed in even ones: a drift of the machine's speed during a round
-      // then favours no figure over the rounds.
-      const order = round % 2 === 1 ? VARIANTS : [...VARIANTS].reverse();
-      for (const c of CONCURRENCIES) {
-        for (const v of order) {
-          const upstream = upstreams.get(v.id)!;
-          upstream.reset();
-          const result = await workers.get(v.id)!.run(urlOf(v.id), requests, c);
-          const sample: Sample = {
-            rate: (requests * 1000) / result.ms,
-            cpuPerRequest: result.cpuMicros / requests,
-            open: upstream.openSockets,
-            opened: upstream.connections,
-          };
-          const list = samples.get(key(v.id, c)) ?? [];
-          list.push(sample);
-          samples.set(key(v.id, c), list);
-          settings.log(
-            `${NAME}: round ${round}/${rounds}, ${c} in flight, ${v.id}: ${formatRate(sample.rate)} req/s`,
-          );
-        }
-      }
-    }
-    await checkClients(workers);
-  } finally {
-    await Promise.all([...workers.values()].map((w) => w.close()));
-    await Promise.all([...upstreams.values()].map((u) => u.close()));
-  }
-  const seconds = (performance.now() - started) / 1000;
-  const loadAfter = loadavg()[0] ?? 0;
-
-  const list = (id: string, c: number): Sample[] => samples.get(key(id, c))!;
-  const rates = (id: string, c: number): number[] => list(id, c).map((s) => s.rate);
+  const list = (id: string, c: number) => samples.list(id, c)!;
   /** Per-round ratios of req/s, subject ÷ baseline (the two ran in the same round). */
-  const ratios = (subject: string, baseline: string, c: number): number[] => {
-    const b = rates(baseline, c);
-    return rates(subject, c).map((x, i) => x / b[i]!);
-  };
-  const ratio = (subject: string, baseline: string, c: number): number =>
-    median(ratios(subject, baseline, c));
+  const ratios = (subject: string, baseline: string, c: number): number[] =>
+    samples.perRound(subject, baseline, c)!;
   const spread = (values: readonly number[]): string => {
     const s = summarize(values);
     return values.length > 1 ? ` (${formatRatio(s.min)}–${formatRatio(s.max)})` : '';
-  };
-  const rateCell = (id: string, c: number): string => {
-    const s = summarize(rates(id, c));
-    return s.n > 1
-      ? `${formatRate(s.median)} (${formatRate(s.min)}–${formatRate(s.max)})`
-      : formatRate(s.median);
   };
   const ratioCell = (id: string, c: number): string => {
     if (id === 'ky') return '1.00×';
     const r = ratios(id, 'ky', c);
     return `${formatRatio(median(r))}${spread(r)}`;
   };
-  const cpuCell = (id: string, c: number): string =>
-    median(list(id, c).map((s) => s.cpuPerRequest)).toFixed(0);
   /** Extra client CPU per request over bare ky: the median of the per-round differences. */
   const extraCpuCell = (id: string, c: number): string => {
     if (id === 'ky') return '—';
@@ -283,47 +221,41 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     VARIANTS.map((v) => [
       v.label,
       v.settings,
-      rateCell(v.id, 1),
-      ratioCell(v.id, 1),
-      cpuCell(v.id, 1),
-      extraCpuCell(v.id, 1),
-      rateCell(v.id, 64),
-      ratioCell(v.id, 64),
-      cpuCell(v.id, 64),
-      extraCpuCell(v.id, 64),
+      ...CONCURRENCIES.flatMap((c) => [
+        samples.rateCell(v.id, c),
+        ratioCell(v.id, c),
+        samples.cpuCell(v.id, c),
+        extraCpuCell(v.id, c),
+      ]),
       socketsCell(v.id),
     ]),
     ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   );
 
   /** Per-round ratios of client CPU per request, subject ÷ bare ky. */
-  const cpuRatio = (id: string, c: number): number => {
-    const base = list('ky', c);
-    return median(list(id, c).map((s, i) => s.cpuPerRequest / base[i]!.cpuPerRequest));
-  };
-  let goals = 0;
-  let missed = 0;
-  const goalLines: string[] = [];
-  for (const v of VARIANTS.filter((x) => x.kind === 'plugin')) {
-    for (const c of CONCURRENCIES) {
+  const cpuRatio = (id: string, c: number): number =>
+    median(samples.perRound(id, 'ky', c, (s) => s.cpuPerRequest)!);
+  const roundsNote = (r: readonly number[]): string => (rounds > 1 ? `; rounds${spread(r)}` : '');
+  const checks = VARIANTS.filter((x) => x.kind === 'plugin').flatMap((v) =>
+    CONCURRENCIES.map((c) => {
       const r = ratios(v.id, 'ky', c);
-      goals += 1;
-      if (median(r) < TARGET) missed += 1;
-      goalLines.push(
-        `${goalLine(`${v.label} ÷ bare ky on the same agent, ${c} in flight`, median(r), TARGET)}${rounds > 1 ? `; rounds${spread(r)}` : ''}; client CPU/req ${formatRatio(cpuRatio(v.id, c))}`,
-      );
-    }
-  }
+      const check = goal(`${v.label} ÷ bare ky on the same agent, ${c} in flight`, median(r), '≥', TARGET);
+      return {
+        ...check,
+        line: `${check.line}${roundsNote(r)}; client CPU/req ${formatRatio(cpuRatio(v.id, c))}`,
+      };
+    }),
+  );
   const controlLines = CONCURRENCIES.map((c) => {
     const r = ratios('ky-again', 'ky', c);
-    return `INFO  control: bare ky in a second process ÷ bare ky, ${c} in flight: ${formatRatio(median(r))}${rounds > 1 ? `; rounds${spread(r)}` : ''}; client CPU/req ${formatRatio(cpuRatio('ky-again', c))} (identical clients: the distance from 1.00× is this run's noise)`;
+    return `INFO  control: bare ky in a second process ÷ bare ky, ${c} in flight: ${formatRatio(median(r))}${roundsNote(r)}; client CPU/req ${formatRatio(cpuRatio('ky-again', c))} (identical clients: the distance from 1.00× is this run's noise)`;
   });
   const peerLines = PEER_COMPARISONS.flatMap(({ plugin, peer }) => {
     const a = VARIANTS.find((v) => v.id === plugin)!;
     const b = VARIANTS.find((v) => v.id === peer)!;
     return CONCURRENCIES.map(
       (c) =>
-        `INFO  ${a.short.replace(/^\+ /, '')} ÷ ${b.short}, req/s, ${c} in flight: ${formatRatio(ratio(plugin, peer, c))}`,
+        `INFO  ${a.short.replace(/^\+ /, '')} ÷ ${b.short}, req/s, ${c} in flight: ${formatRatio(samples.ratio(plugin, peer, c)!)}`,
     );
   });
 
@@ -341,7 +273,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     `served the same number of requests at each round, so a per-round ratio compares clients equally warm; the `,
     `absolute figures are those of young processes. The agents and the upstreams keep `,
     `idle sockets for minutes, so the measured runs reuse them ("sockets": the most open at the upstream after a run, `,
-    `i.e. the pool's size, and the connections opened during the measured runs: 0 when the pools stayed warm). Then ${rounds} round${rounds === 1 ? '' : 's'} of ${requests} GETs per figure, `,
+    `i.e. the pool's size, and the connections opened during the measured runs: 0 when the pools stayed warm). Then ${roundsText(rounds)} of ${requests} GETs per figure, `,
     `each round running every figure once (1 in flight first; table order in odd rounds, reversed in even ones). `,
     `Short rounds: a figure and the bare-ky figure it is divided by run a few seconds apart, and the `,
     `median of the per-round ratios sets aside rounds hit by a burst of other work on the machine. A figure is the `,
@@ -351,60 +283,29 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     `this run can resolve. `,
     `The goal (from the issue): each plugin ≥ ${formatRatio(TARGET)} bare ky's req/s on the same agent, at 1 and at 64 in flight.`,
   ].join('');
-  const loadNote = `Load average (1 min) before / after the suite: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${env.cores} cores.`;
-  const text = [
-    `## ${NAME}${settings.smoke ? ' (smoke run: not a measurement)' : ''}`,
-    '',
-    table,
-    '',
-    ...goalLines,
-    ...controlLines,
-    ...peerLines,
-    '',
-    `Suite time: ${seconds.toFixed(1)} s. ${loadNote}`,
-  ].join('\n');
-
-  if (settings.resultsDir !== undefined) {
-    await mkdir(settings.resultsDir, { recursive: true });
-    const markdown = [
-      `# ${NAME}`,
-      '',
-      'What each plugin alone adds to bare ky on the same agent, end to end on loopback, against p-limit, ',
+  const shown = VARIANTS.filter((v) => v.id !== 'ky');
+  const svg = barChart({
+    title: `${NAME}: req/s as % of bare ky on the same agent, median of ${roundsText(rounds)} of ${requests} GETs (${process.version}, loopback)`,
+    categories: shown.map((v) => v.short),
+    series: CONCURRENCIES.map((c) => ({
+      name: `${c} in flight`,
+      values: shown.map((v) => 100 * samples.ratio(v.id, 'ky', c)!),
+    })),
+    unit: '% of bare ky req/s',
+    width: 1000,
+  });
+  const text = await finishReport(settings, {
+    name: NAME,
+    summary:
+      'What each plugin alone adds to bare ky on the same agent, end to end on loopback, against p-limit, \n' +
       "cockatiel's bulkhead, cockatiel's circuit breaker and opossum wrapping the same fetch.",
-      '',
-      `Command (from the repository root): \`${settings.command}\``,
-      '',
-      ...environmentLines(env),
-      `- Suite time: ${seconds.toFixed(1)} s. ${loadNote}`,
-      '',
-      method,
-      '',
-      table,
-      '',
-      '```',
-      ...goalLines,
-      ...controlLines,
-      ...peerLines,
-      '```',
-      '',
-      `![% of bare ky](./${NAME}.svg)`,
-      '',
-    ].join('\n');
-    const shown = VARIANTS.filter((v) => v.id !== 'ky');
-    const svg = barChart({
-      title: `${NAME}: req/s as % of bare ky on the same agent, median of ${rounds} round${rounds === 1 ? '' : 's'} of ${requests} GETs (${env.node}, loopback)`,
-      categories: shown.map((v) => v.short),
-      series: CONCURRENCIES.map((c) => ({
-        name: `${c} in flight`,
-        values: shown.map((v) => 100 * ratio(v.id, 'ky', c)),
-      })),
-      unit: '% of bare ky req/s',
-      width: 1000,
-    });
-    await writeFile(join(settings.resultsDir, `${NAME}.md`), markdown);
-    await writeFile(join(settings.resultsDir, `${NAME}.svg`), svg);
-  }
-  return { text, goals, missed };
+    method,
+    table,
+    blocks: [{ fence: [...checks.map((c) => c.line), ...controlLines, ...peerLines] }],
+    svg: { alt: '% of bare ky', content: svg },
+    clock,
+  });
+  return outcome(text, checks);
 }
 
 export const pluginOverhead: Suite = {

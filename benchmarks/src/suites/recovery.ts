@@ -1,13 +1,15 @@
-import { loadavg } from 'node:os';
 import {
   type FaultRun,
+  faultBlocks,
   faultClients,
-  finishFaultReport,
+  faultPlan,
   formatMs,
+  perClient,
   type RunOutcome,
   runFaultSuite,
   upstreamTarget,
 } from '../lib/faults.ts';
+import { finishReport, outcome, rounds as roundsText, suiteClock } from '../lib/finish.ts';
 import { markdownTable } from '../lib/report.ts';
 import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
 import { barChart } from '../lib/svg.ts';
@@ -41,10 +43,8 @@ function figuresOf(outcome: RunOutcome, outageMs: number): Figures {
 }
 
 async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
-  const started = performance.now();
-  const loadBefore = loadavg()[0] ?? 0;
-  const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
-  const rate = 100;
+  const clock = suiteClock();
+  const { rounds, rate } = faultPlan(settings);
   const outageMs = settings.smoke ? 300 : 1_500;
   const windowMs = settings.smoke ? 500 : 4_500;
   const count = ((outageMs + windowMs) * rate) / 1000;
@@ -59,15 +59,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     },
   ];
   const results = await runFaultSuite(NAME, settings, faultClients, runs, rounds);
-  const figs = new Map(
-    faultClients.map((c) => [
-      c.id,
-      results
-        .get(c.id)!
-        .get('recovery')!
-        .map((o) => figuresOf(o, outageMs)),
-    ]),
-  );
+  const figs = perClient(results, faultClients, 'recovery', (o) => figuresOf(o, outageMs));
   /** Median over rounds; a round without the event counts as beyond the window. */
   const med = (id: string, pick: (f: Figures) => number | undefined): number => {
     const sorted = figs
@@ -111,7 +103,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     `every call succeeds, so successes come at the offered rate (0 when no call failed after the recovery; a client still failing `,
     `calls in the last ${TAIL_MS} ms of the run has not got there). `,
     `Every client with its defaults, each in a process of its own against an upstream of its own; all at once, from fresh `,
-    `instances, ${rounds} round${rounds === 1 ? '' : 's'}; a figure is the median over the rounds (a round without the event counts as beyond the run).`,
+    `instances, ${roundsText(rounds)}; a figure is the median over the rounds (a round without the event counts as beyond the run).`,
   ].join('');
   const finite = (ms: number): number | undefined => (Number.isFinite(ms) ? ms : undefined);
   const svg = barChart({
@@ -130,19 +122,17 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     unit: 'ms after the recovery',
     width: 960,
   });
-  const text = await finishFaultReport(settings, {
+  const text = await finishReport(settings, {
     name: NAME,
     summary:
       'Behaviour when an outage ends: time from the recovery to the first success and to full throughput.',
     method,
     table,
-    goalLines: [],
-    notes,
-    svg,
-    started,
-    loadBefore,
+    blocks: faultBlocks([], notes),
+    svg: { alt: NAME, content: svg },
+    clock,
   });
-  return { text, goals: 0, missed: 0 };
+  return outcome(text);
 }
 
 export const recovery: Suite = {

@@ -1,6 +1,6 @@
-import { loadavg } from 'node:os';
 import { createBackoff, type JitterStrategy, jitterStrategies, seededRandom } from '@ky-resilience/jitter';
-import { finishFaultReport, formatMs } from '../lib/faults.ts';
+import { faultBlocks, formatMs } from '../lib/faults.ts';
+import { finishReport, outcome, suiteClock } from '../lib/finish.ts';
 import { formatRate, markdownTable } from '../lib/report.ts';
 import { median } from '../lib/stats.ts';
 import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
@@ -91,8 +91,7 @@ export function simulateContention(strategy: JitterStrategy, clients: number, se
 }
 
 async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
-  const started = performance.now();
-  const loadBefore = loadavg()[0] ?? 0;
+  const clock = suiteClock();
   const clientCounts = settings.smoke ? [5, 25] : [5, 10, 25, 50, 100];
   const seeds = settings.rounds ?? (settings.smoke ? 3 : 51);
   const results = new Map<string, Outcome[]>();
@@ -151,19 +150,17 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     '</svg>',
     '',
   ].join('\n');
-  const text = await finishFaultReport(settings, {
+  const text = await finishReport(settings, {
     name: NAME,
     summary:
       'Contention simulation: N clients against one upstream that accepts one write at a time; total calls and completion time per jitter strategy.',
     method,
     table,
-    goalLines: [],
-    notes,
-    svg,
-    started,
-    loadBefore,
+    blocks: faultBlocks([], notes),
+    svg: { alt: NAME, content: svg },
+    clock,
   });
-  return { text, goals: 0, missed: 0 };
+  return outcome(text);
 }
 
 export const retryContention: Suite = {

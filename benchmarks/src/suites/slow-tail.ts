@@ -1,20 +1,22 @@
-import { loadavg } from 'node:os';
 import {
   type FaultClient,
   type FaultRun,
   failureNote,
+  faultBlocks,
   faultClients,
-  finishFaultReport,
+  faultPlan,
   formatMs,
   formatPercent,
   latencyPercentile,
+  medianOf,
+  perClient,
   type RunOutcome,
   runFaultSuite,
-  spread,
   upstreamTarget,
 } from '../lib/faults.ts';
+import { finishReport, outcome, rounds as roundsText, suiteClock } from '../lib/finish.ts';
 import { markdownTable } from '../lib/report.ts';
-import { median } from '../lib/stats.ts';
+import { spread } from '../lib/stats.ts';
 import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
 import { barChart } from '../lib/svg.ts';
 import { kyTiers, presetRetryLabel, presetTiers } from '../lib/tiers.ts';
@@ -70,12 +72,11 @@ function figuresOf(outcome: RunOutcome, count: number): Figures {
 }
 
 async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
-  const started = performance.now();
-  const loadBefore = loadavg()[0] ?? 0;
-  const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
-  const rate = 100;
-  const count = settings.requests ?? (settings.smoke ? 20 : 150);
-  const drainMs = settings.smoke ? 200 : 2_300;
+  const clock = suiteClock();
+  const { rounds, rate, count, drainMs } = faultPlan(settings, {
+    count: [20, 150],
+    drainMs: [200, 2_300],
+  });
   const runs: FaultRun[] = [
     {
       id: 'slow-tail',
@@ -91,16 +92,8 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     },
   ];
   const results = await runFaultSuite(NAME, settings, CLIENTS, runs, rounds);
-  const figs = new Map(
-    CLIENTS.map((c) => [
-      c.id,
-      results
-        .get(c.id)!
-        .get('slow-tail')!
-        .map((o) => figuresOf(o, count)),
-    ]),
-  );
-  const med = (id: string, pick: (f: Figures) => number): number => median(figs.get(id)!.map(pick));
+  const figs = perClient(results, CLIENTS, 'slow-tail', (o) => figuresOf(o, count));
+  const med = (id: string, pick: (f: Figures) => number): number => medianOf(figs, id, pick);
   const table = markdownTable(
     [
       'client',
@@ -141,7 +134,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     `A slow tail: ${SLOW_RATE * 100} % of responses (seeded random, the same seed for every client in a round) wait ${SLOW_MS / 1000} s `,
     `before the response head. Open loop: ${count} GETs at ${rate} per second; calls pending ${drainMs / 1000} s after the last one `,
     `was issued are aborted. Every client with its defaults, plus ky and the preset tuned for a ${DEADLINE_MS / 1000} s deadline; each in `,
-    `a process of its own against an upstream of its own; all clients at once, from fresh instances, ${rounds} round${rounds === 1 ? '' : 's'}; `,
+    `a process of its own against an upstream of its own; all clients at once, from fresh instances, ${roundsText(rounds)}; `,
     `a figure is the median over the rounds.`,
   ].join('');
   const svg = barChart({
@@ -154,18 +147,16 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     unit: 'ms',
     width: 1060,
   });
-  const text = await finishFaultReport(settings, {
+  const text = await finishReport(settings, {
     name: NAME,
     summary: `Behaviour with a slow tail (${SLOW_RATE * 100} % of responses take ${SLOW_MS / 1000} s): p99 latency and the share of calls that meet a ${DEADLINE_MS / 1000} s deadline.`,
     method,
     table,
-    goalLines: [],
-    notes,
-    svg,
-    started,
-    loadBefore,
+    blocks: faultBlocks([], notes),
+    svg: { alt: NAME, content: svg },
+    clock,
   });
-  return { text, goals: 0, missed: 0 };
+  return outcome(text);
 }
 
 export const slowTail: Suite = {
