@@ -314,9 +314,46 @@ export function medianOf<T>(figures: ReadonlyMap<string, T[]>, id: string, pick:
   return median(figures.get(id)!.map(pick));
 }
 
+/** A fault suite of one run: the upstream's programme and the run's sizes (`[smoke, full]`). */
+export type Scenario = {
+  id: string;
+  count: readonly [number, number];
+  drainMs: readonly [number, number];
+  route: RouteSpec;
+};
+
+/**
+ * Runs one scenario for every client (see `runFaultSuite`) and reads `figures` off every round: the suite's
+ * sizes, the raw results, the figures by client id, and the median over the rounds of one of them.
+ */
+export async function runScenario<T>(
+  name: string,
+  settings: SuiteSettings,
+  clients: readonly FaultClient[],
+  scenario: Scenario,
+  figures: (outcome: RunOutcome, count: number) => T,
+): Promise<{
+  plan: ReturnType<typeof faultPlan>;
+  results: FaultResults;
+  figs: Map<string, T[]>;
+  med: (id: string, pick: (f: T) => number) => number;
+}> {
+  const plan = faultPlan(settings, scenario);
+  const run: FaultRun = {
+    id: scenario.id,
+    rate: plan.rate,
+    count: plan.count,
+    drainMs: plan.drainMs,
+    setup: (seed) => upstreamTarget(scenario.route, seed),
+  };
+  const results = await runFaultSuite(name, settings, clients, [run], plan.rounds);
+  const figs = perClient(results, clients, scenario.id, (o) => figures(o, plan.count));
+  return { plan, results, figs, med: (id, pick) => medianOf(figs, id, pick) };
+}
+
 /** The report's blocks of a fault suite: its goal lines in a fence, then its notes. */
-export function faultBlocks(goalLines: readonly string[], notes: readonly string[]): Block[] {
-  return [{ fence: goalLines }, ...notes.map((paragraph) => ({ paragraph }))];
+export function faultBlocks(checks: readonly { line: string }[], notes: readonly string[]): Block[] {
+  return [{ fence: checks.map((c) => c.line) }, ...notes.map((paragraph) => ({ paragraph }))];
 }
 
 /** A note naming each client's most common failures in a run (summed over the rounds). */

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { environment, environmentLines } from './env.ts';
-import type { SuiteOutcome, SuiteSettings } from './suite.ts';
+import type { Suite, SuiteOutcome, SuiteSettings } from './suite.ts';
 
 /** What goes after the table: lines in a code fence (goal lines, comparisons), or a paragraph. */
 export type Block = { fence: readonly string[] } | { paragraph: string };
@@ -107,4 +107,27 @@ export async function finishReport(settings: SuiteSettings, report: Report): Pro
 /** A suite's outcome from its report text and its goal checks. */
 export function outcome(text: string, checks: readonly { met: boolean }[] = []): SuiteOutcome {
   return { text, goals: checks.length, missed: checks.filter((c) => !c.met).length };
+}
+
+/** What a suite's measurement gives back: its report, and the goals it checked. */
+export type Measured = Omit<Report, 'name' | 'clock'> & { checks?: readonly { met: boolean }[] };
+
+/**
+ * A suite whose `measure` runs the workload and builds the report; the suite's clock, the printed text, the
+ * results files and the goal count are the same for every suite.
+ */
+export function defineSuite(
+  name: string,
+  description: string,
+  measure: (settings: SuiteSettings) => Promise<Measured>,
+): Suite {
+  return {
+    name,
+    description,
+    run: async (settings) => {
+      const clock = suiteClock();
+      const { checks, ...report } = await measure(settings);
+      return outcome(await finishReport(settings, { ...report, name, clock }), checks);
+    },
+  };
 }

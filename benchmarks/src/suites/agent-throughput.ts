@@ -1,10 +1,10 @@
 import type { ClientWorker } from '../lib/client-worker.ts';
 import type { ClientName, ClientOptions } from '../lib/clients.ts';
 import { rateChart, runClosedLoop } from '../lib/closed-loop.ts';
-import { finishReport, outcome, rounds as roundsText, suiteClock } from '../lib/finish.ts';
+import { defineSuite, type Measured, rounds as roundsText } from '../lib/finish.ts';
 import { formatRatio, goal, markdownTable } from '../lib/report.ts';
 import { median } from '../lib/stats.ts';
-import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
+import type { Suite, SuiteSettings } from '../lib/suite.ts';
 
 const NAME = 'agent-throughput';
 const CONCURRENCIES: readonly number[] = [1, 64];
@@ -139,8 +139,7 @@ const GOALS: readonly Goal[] = [
   },
 ];
 
-async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
-  const clock = suiteClock();
+async function measure(settings: SuiteSettings): Promise<Measured> {
   const requests = settings.requests ?? (settings.smoke ? 50 : 400);
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
   const warmup = Math.min(requests, settings.smoke ? 20 : 100);
@@ -231,8 +230,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     CONCURRENCIES,
     960,
   );
-  const text = await finishReport(settings, {
-    name: NAME,
+  return {
     summary: `ky over the agent vs ky on Node's default fetch vs undici fetch with a plain Agent vs undici.request, on loopback.`,
     method,
     preface: [settingsNote],
@@ -244,14 +242,12 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
       { paragraph: dispatcherNote },
     ],
     svg: { alt: 'req/s', content: svg },
-    clock,
-  });
-  return outcome(text, checks);
+    checks,
+  };
 }
 
-export const agentThroughput: Suite = {
-  name: NAME,
-  description:
-    "Requests per second of ky over the agent, ky on Node's default fetch, agent.fetch, undici fetch and undici.request with a plain Agent, 1 and 64 in flight on loopback.",
-  run,
-};
+export const agentThroughput: Suite = defineSuite(
+  NAME,
+  "Requests per second of ky over the agent, ky on Node's default fetch, agent.fetch, undici fetch and undici.request with a plain Agent, 1 and 64 in flight on loopback.",
+  measure,
+);

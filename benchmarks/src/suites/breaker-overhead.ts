@@ -1,9 +1,9 @@
 import { circuitBreakerPlugin } from '@ky-resilience/circuit-breaker';
 import { ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
 import CircuitBreaker from 'opossum';
-import { finishReport, outcome, rounds as roundsText, suiteClock } from '../lib/finish.ts';
+import { defineSuite, type Measured, rounds as roundsText } from '../lib/finish.ts';
 import { type Fetch, type Figure, measureFigures, sequential, stubFetch } from '../lib/micro.ts';
-import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
+import type { Suite, SuiteSettings } from '../lib/suite.ts';
 
 const NAME = 'breaker-overhead';
 /** Distinct hosts in the many-hosts figure (all kept: below the registry's default bound). */
@@ -71,8 +71,7 @@ function figures(): Figure[] {
   ];
 }
 
-async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
-  const clock = suiteClock();
+async function measure(settings: SuiteSettings): Promise<Measured> {
   // 20 000 calls × 3 rounds: under 2 s on 2 cores (the open figure makes a fifth of them).
   const calls = settings.requests ?? (settings.smoke ? 2_000 : 20_000);
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
@@ -99,21 +98,17 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     'running every figure once in table order; a figure is the median ns per call ',
     'over the rounds, a ratio the median of per-round ratios.',
   ].join('');
-  const text = await finishReport(settings, {
-    name: NAME,
+  return {
     summary:
       'Per-call overhead of `@ky-resilience/circuit-breaker` around a stubbed fetch, against cockatiel and opossum.',
     method,
     table,
     blocks: [{ fence: comparisons }],
-    clock,
-  });
-  return outcome(text);
+  };
 }
 
-export const breakerOverhead: Suite = {
-  name: NAME,
-  description:
-    'ns per call of the circuit breaker registry around a stubbed fetch (closed, many hosts, open), against cockatiel and opossum.',
-  run,
-};
+export const breakerOverhead: Suite = defineSuite(
+  NAME,
+  'ns per call of the circuit breaker registry around a stubbed fetch (closed, many hosts, open), against cockatiel and opossum.',
+  measure,
+);

@@ -2,24 +2,19 @@ import { defaultRetryBudgetOptions } from '@ky-resilience/retry';
 import {
   type FaultClient,
   type FaultResults,
-  type FaultRun,
   failureNote,
   faultBlocks,
   faultClients,
-  faultPlan,
   formatMs,
   formatPercent,
   latencyPercentile,
-  medianOf,
-  perClient,
   type RunOutcome,
-  runFaultSuite,
-  upstreamTarget,
+  runScenario,
 } from '../lib/faults.ts';
-import { finishReport, outcome, rounds as roundsText, suiteClock } from '../lib/finish.ts';
+import { defineSuite, type Measured, rounds as roundsText } from '../lib/finish.ts';
 import { formatRatio, goal, markdownTable } from '../lib/report.ts';
 import { median, spread } from '../lib/stats.ts';
-import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
+import type { Suite, SuiteSettings } from '../lib/suite.ts';
 import { barChart } from '../lib/svg.ts';
 import { presetTiers } from '../lib/tiers.ts';
 
@@ -101,25 +96,20 @@ function figuresOf(outcome: RunOutcome, count: number): Figures {
   };
 }
 
-async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
-  const clock = suiteClock();
-  const { rounds, rate, count, drainMs } = faultPlan(settings, {
-    count: [20, 200],
-    drainMs: [500, 3_500],
-  });
-  const runs: FaultRun[] = [
+async function measure(settings: SuiteSettings): Promise<Measured> {
+  const { plan, results, figs, med } = await runScenario(
+    NAME,
+    settings,
+    CLIENTS,
     {
       id: 'brownout',
-      rate,
-      count,
-      drainMs,
-      setup: (seed) =>
-        upstreamTarget({ schedule: { kind: 'brownout', errorRate: ERROR_RATE, status: 503 } }, seed),
+      count: [20, 200],
+      drainMs: [500, 3_500],
+      route: { schedule: { kind: 'brownout', errorRate: ERROR_RATE, status: 503 } },
     },
-  ];
-  const results = await runFaultSuite(NAME, settings, CLIENTS, runs, rounds);
-  const figs = perClient(results, CLIENTS, 'brownout', (o) => figuresOf(o, count));
-  const med = (id: string, pick: (f: Figures) => number): number => medianOf(figs, id, pick);
+    figuresOf,
+  );
+  const { rounds, rate, count, drainMs } = plan;
   const two = (n: number): string => n.toFixed(2);
   /** p99 of the subject ÷ ky's p99, per round, median. */
   const p99VsKy = (id: string): number =>
@@ -223,24 +213,18 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     unit: 'ms',
     width: 960,
   });
-  const text = await finishReport(settings, {
-    name: NAME,
+  return {
     summary: `Behaviour under a ${ERROR_RATE * 100} % 503 brownout: success rate, upstream attempts per call and p99 latency.`,
     method,
     table,
-    blocks: faultBlocks(
-      checks.map((c) => c.line),
-      notes,
-    ),
+    blocks: faultBlocks(checks, notes),
     svg: { alt: NAME, content: svg },
-    clock,
-  });
-  return outcome(text, checks);
+    checks,
+  };
 }
 
-export const brownout: Suite = {
-  name: NAME,
-  description:
-    'A 20 % 503 brownout: success rate, upstream attempts per call and p99 latency, every client side by side.',
-  run,
-};
+export const brownout: Suite = defineSuite(
+  NAME,
+  'A 20 % 503 brownout: success rate, upstream attempts per call and p99 latency, every client side by side.',
+  measure,
+);

@@ -11,10 +11,10 @@ import {
   runFaultSuite,
   upstreamTarget,
 } from '../lib/faults.ts';
-import { finishReport, outcome, rounds as roundsText, suiteClock } from '../lib/finish.ts';
+import { defineSuite, type Measured, rounds as roundsText } from '../lib/finish.ts';
 import { formatRatio, goal, markdownTable } from '../lib/report.ts';
 import { median } from '../lib/stats.ts';
-import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
+import type { Suite, SuiteSettings } from '../lib/suite.ts';
 import { barChart } from '../lib/svg.ts';
 
 const NAME = 'host-down';
@@ -34,8 +34,7 @@ function figuresOf(outcome: RunOutcome): Figures {
   };
 }
 
-async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
-  const clock = suiteClock();
+async function measure(settings: SuiteSettings): Promise<Measured> {
   const { rounds, rate, count, drainMs } = faultPlan(settings, {
     count: [20, 150],
     drainMs: [300, 700],
@@ -119,24 +118,19 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     unit: 'ms',
     width: 960,
   });
-  const text = await finishReport(settings, {
-    name: NAME,
+  return {
     summary:
       'One host down among five: the other four hosts’ success rate and latency, with and without the fault.',
     method,
     table,
-    blocks: faultBlocks(
-      checks.map((c) => c.line),
-      [failureNote(results, faultClients, 'down')],
-    ),
+    blocks: faultBlocks(checks, [failureNote(results, faultClients, 'down')]),
     svg: { alt: NAME, content: svg },
-    clock,
-  });
-  return outcome(text, checks);
+    checks,
+  };
 }
 
-export const hostDown: Suite = {
-  name: NAME,
-  description: 'One host down among five: the other four hosts’ success rate and latency, every client.',
-  run,
-};
+export const hostDown: Suite = defineSuite(
+  NAME,
+  'One host down among five: the other four hosts’ success rate and latency, every client.',
+  measure,
+);

@@ -1,9 +1,9 @@
 import { createHostLimiter } from '@ky-resilience/host-limiter';
 import { bulkhead } from 'cockatiel';
 import pLimit from 'p-limit';
-import { finishReport, outcome, rounds as roundsText, suiteClock } from '../lib/finish.ts';
+import { defineSuite, type Measured, rounds as roundsText } from '../lib/finish.ts';
 import { type Fetch, type Figure, measureFigures, sequential, stubFetch } from '../lib/micro.ts';
-import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
+import type { Suite, SuiteSettings } from '../lib/suite.ts';
 
 const NAME = 'host-limiter-overhead';
 /** Calls launched at once in the contended figures (a queue of BATCH − LIMIT forms at once). */
@@ -79,8 +79,7 @@ function figures(): Figure[] {
   ];
 }
 
-async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
-  const clock = suiteClock();
+async function measure(settings: SuiteSettings): Promise<Measured> {
   const calls = settings.requests ?? (settings.smoke ? 2_000 : 60_000);
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 5);
   const list = figures();
@@ -110,21 +109,17 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     `once in table order; a figure is the median ns per call over the rounds, a ratio the median of per-round ratios `,
     `(below 1.00× the host limiter is faster).`,
   ].join('');
-  const text = await finishReport(settings, {
-    name: NAME,
+  return {
     summary:
       "Per-call overhead of `@ky-resilience/host-limiter` around a stubbed fetch, against p-limit and cockatiel's bulkhead.",
     method,
     table,
     blocks: [{ fence: comparisons }],
-    clock,
-  });
-  return outcome(text);
+  };
 }
 
-export const hostLimiterOverhead: Suite = {
-  name: NAME,
-  description:
-    "ns per call of the host limiter around a stubbed fetch, against p-limit and cockatiel's bulkhead (fast path and queued).",
-  run,
-};
+export const hostLimiterOverhead: Suite = defineSuite(
+  NAME,
+  "ns per call of the host limiter around a stubbed fetch, against p-limit and cockatiel's bulkhead (fast path and queued).",
+  measure,
+);

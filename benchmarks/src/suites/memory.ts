@@ -2,10 +2,10 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startUpstream } from '@ky-resilience/testing';
 import { faultBlocks } from '../lib/faults.ts';
-import { finishReport, outcome, suiteClock } from '../lib/finish.ts';
+import { defineSuite, type Measured } from '../lib/finish.ts';
 import type { MemoryPlan, MemoryResult } from '../lib/memory-worker.ts';
 import { formatRate, markdownTable } from '../lib/report.ts';
-import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
+import type { Suite, SuiteSettings } from '../lib/suite.ts';
 import { lineChart } from '../lib/svg.ts';
 
 const NAME = 'memory';
@@ -32,8 +32,7 @@ function runWorker(plan: MemoryPlan, execArgv: readonly string[]): Promise<Memor
 
 const mb = (bytes: number): string => `${(bytes / 1_048_576).toFixed(1)} MB`;
 
-async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
-  const clock = suiteClock();
+async function measure(settings: SuiteSettings): Promise<Measured> {
   const requests = settings.requests ?? (settings.smoke ? 1_000 : 100_000);
   const hosts = settings.smoke ? 100 : 10_000;
   // Two passes over the host names: the first (the warm-up) fills every registry to its bound, the second is measured.
@@ -147,24 +146,18 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     ],
     unit: 'MB',
   });
-  const text = await finishReport(settings, {
-    name: NAME,
+  return {
     summary: `Memory and leaks: ${formatRate(requests)} requests over ${formatRate(hosts)} host names through the preset; heap growth, registry sizes, open handles after close().`,
     method,
     table,
-    blocks: faultBlocks(
-      checks.map((c) => c.line),
-      [],
-    ),
+    blocks: faultBlocks(checks, []),
     svg: { alt: NAME, content: svg },
-    clock,
-  });
-  return outcome(text, checks);
+    checks,
+  };
 }
 
-export const memory: Suite = {
-  name: NAME,
-  description:
-    '100 000 requests over 10 000 host names through the preset: heap growth, registry sizes, handles after close().',
-  run,
-};
+export const memory: Suite = defineSuite(
+  NAME,
+  '100 000 requests over 10 000 host names through the preset: heap growth, registry sizes, handles after close().',
+  measure,
+);

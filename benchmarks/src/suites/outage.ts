@@ -1,20 +1,16 @@
 import {
-  type FaultRun,
   failureNote,
   faultBlocks,
   faultClients,
-  faultPlan,
   formatMs,
   latencyPercentile,
-  perClient,
   type RunOutcome,
-  runFaultSuite,
-  upstreamTarget,
+  runScenario,
 } from '../lib/faults.ts';
-import { finishReport, outcome, rounds as roundsText, suiteClock } from '../lib/finish.ts';
+import { defineSuite, type Measured, rounds as roundsText } from '../lib/finish.ts';
 import { goal, markdownTable } from '../lib/report.ts';
 import { median, spread } from '../lib/stats.ts';
-import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
+import type { Suite, SuiteSettings } from '../lib/suite.ts';
 import { barChart } from '../lib/svg.ts';
 
 const NAME = 'outage';
@@ -48,20 +44,15 @@ function figuresOf(outcome: RunOutcome, count: number): Figures {
   return figures;
 }
 
-async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
-  const clock = suiteClock();
-  const { rounds, rate, count, drainMs } = faultPlan(settings, { count: [20, 100], drainMs: [500, 3_500] });
-  const runs: FaultRun[] = [
-    {
-      id: 'outage',
-      rate,
-      count,
-      drainMs,
-      setup: (seed) => upstreamTarget({ steps: [{ status: 503 }] }, seed),
-    },
-  ];
-  const results = await runFaultSuite(NAME, settings, faultClients, runs, rounds);
-  const figs = perClient(results, faultClients, 'outage', (o) => figuresOf(o, count));
+async function measure(settings: SuiteSettings): Promise<Measured> {
+  const { plan, results, figs } = await runScenario(
+    NAME,
+    settings,
+    faultClients,
+    { id: 'outage', count: [20, 100], drainMs: [500, 3_500], route: { steps: [{ status: 503 }] } },
+    figuresOf,
+  );
+  const { rounds, rate, count, drainMs } = plan;
   const med = (id: string, pick: (f: Figures) => number | undefined): number | undefined => {
     const values = figs
       .get(id)!
@@ -157,25 +148,19 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     unit: 'attempts per call',
     width: 960,
   });
-  const text = await finishReport(settings, {
-    name: NAME,
+  return {
     summary:
       'Behaviour during a sustained outage (every response 503): upstream attempts per call and fail-fast latency.',
     method,
     table,
-    blocks: faultBlocks(
-      checks.map((c) => c.line),
-      notes,
-    ),
+    blocks: faultBlocks(checks, notes),
     svg: { alt: NAME, content: svg },
-    clock,
-  });
-  return outcome(text, checks);
+    checks,
+  };
 }
 
-export const outage: Suite = {
-  name: NAME,
-  description:
-    'A sustained 100 % 503 outage: upstream attempts per call and failed-call latency once the breaker is open, every client side by side.',
-  run,
-};
+export const outage: Suite = defineSuite(
+  NAME,
+  'A sustained 100 % 503 outage: upstream attempts per call and failed-call latency once the breaker is open, every client side by side.',
+  measure,
+);

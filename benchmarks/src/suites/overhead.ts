@@ -1,8 +1,8 @@
 import type { ClientName, ClientOptions } from '../lib/clients.ts';
 import { rateChart, runClosedLoop } from '../lib/closed-loop.ts';
-import { finishReport, outcome, rounds as roundsText, suiteClock } from '../lib/finish.ts';
+import { defineSuite, type Measured, rounds as roundsText } from '../lib/finish.ts';
 import { formatRatio, goal, markdownTable } from '../lib/report.ts';
-import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
+import type { Suite, SuiteSettings } from '../lib/suite.ts';
 import { carries, kyTiers, peerTiers, presetTiers } from '../lib/tiers.ts';
 
 const NAME = 'overhead';
@@ -180,8 +180,7 @@ const DEFAULT_SETTINGS: readonly Goal[] = [
   },
 ];
 
-async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
-  const clock = suiteClock();
+async function measure(settings: SuiteSettings): Promise<Measured> {
   const requests = settings.requests ?? (settings.smoke ? 50 : 5000);
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
   const warmup = Math.min(requests, settings.smoke ? 20 : 100);
@@ -249,22 +248,19 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     CONCURRENCIES,
     1100,
   );
-  const text = await finishReport(settings, {
-    name: NAME,
+  return {
     summary:
       'Overhead with no faults: ky with the whole preset vs bare ky and the peer clients, on loopback.',
     method,
     table,
     blocks: [{ fence: [...checks.map((c) => c.line), ...defaultLines] }],
     svg: { alt: 'req/s', content: svg },
-    clock,
-  });
-  return outcome(text, checks);
+    checks,
+  };
 }
 
-export const overhead: Suite = {
-  name: NAME,
-  description:
-    'Requests per second with no faults: ky with the whole preset vs bare ky (default fetch, agent) and got, axios-retry, ofetch, p-retry, opossum, cockatiel; 1 and 64 in flight.',
-  run,
-};
+export const overhead: Suite = defineSuite(
+  NAME,
+  'Requests per second with no faults: ky with the whole preset vs bare ky (default fetch, agent) and got, axios-retry, ofetch, p-retry, opossum, cockatiel; 1 and 64 in flight.',
+  measure,
+);

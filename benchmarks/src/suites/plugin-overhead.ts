@@ -1,10 +1,10 @@
 import type { ClientWorker } from '../lib/client-worker.ts';
 import type { ClientName, ClientOptions } from '../lib/clients.ts';
 import { runClosedLoop } from '../lib/closed-loop.ts';
-import { finishReport, outcome, rounds as roundsText, suiteClock } from '../lib/finish.ts';
+import { defineSuite, type Measured, rounds as roundsText } from '../lib/finish.ts';
 import { formatRatio, goal, markdownTable } from '../lib/report.ts';
 import { median, summarize } from '../lib/stats.ts';
-import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
+import type { Suite, SuiteSettings } from '../lib/suite.ts';
 import { barChart } from '../lib/svg.ts';
 import { breakerPluginLabel, retryPluginTiers, timeoutPluginLabel } from '../lib/tiers.ts';
 
@@ -150,8 +150,7 @@ async function checkClients(workers: ReadonlyMap<string, ClientWorker>): Promise
   if (problems.length > 0) throw new Error(`${NAME}: clients not as described: ${problems.join('; ')}`);
 }
 
-async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
-  const clock = suiteClock();
+async function measure(settings: SuiteSettings): Promise<Measured> {
   const requests = settings.requests ?? (settings.smoke ? 50 : 250);
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
   // Warm-up per client and concurrency (64 in flight first: it also opens the pool's sockets). Not V8's steady
@@ -294,8 +293,7 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     unit: '% of bare ky req/s',
     width: 1000,
   });
-  const text = await finishReport(settings, {
-    name: NAME,
+  return {
     summary:
       'What each plugin alone adds to bare ky on the same agent, end to end on loopback, against p-limit, \n' +
       "cockatiel's bulkhead, cockatiel's circuit breaker and opossum wrapping the same fetch.",
@@ -303,14 +301,12 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     table,
     blocks: [{ fence: [...checks.map((c) => c.line), ...controlLines, ...peerLines] }],
     svg: { alt: '% of bare ky', content: svg },
-    clock,
-  });
-  return outcome(text, checks);
+    checks,
+  };
 }
 
-export const pluginOverhead: Suite = {
-  name: NAME,
-  description:
-    "Requests per second of ky + each plugin alone vs bare ky on the same agent (goal ≥ 0.98×), against p-limit, cockatiel's bulkhead and breaker, opossum; 1 and 64 in flight.",
-  run,
-};
+export const pluginOverhead: Suite = defineSuite(
+  NAME,
+  "Requests per second of ky + each plugin alone vs bare ky on the same agent (goal ≥ 0.98×), against p-limit, cockatiel's bulkhead and breaker, opossum; 1 and 64 in flight.",
+  measure,
+);

@@ -9,9 +9,9 @@ import {
   runFaultSuite,
   upstreamTarget,
 } from '../lib/faults.ts';
-import { finishReport, outcome, rounds as roundsText, suiteClock } from '../lib/finish.ts';
+import { defineSuite, type Measured, rounds as roundsText } from '../lib/finish.ts';
 import { markdownTable } from '../lib/report.ts';
-import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
+import type { Suite, SuiteSettings } from '../lib/suite.ts';
 import { barChart } from '../lib/svg.ts';
 
 const NAME = 'recovery';
@@ -42,8 +42,7 @@ function figuresOf(outcome: RunOutcome, outageMs: number): Figures {
   return figures;
 }
 
-async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
-  const clock = suiteClock();
+async function measure(settings: SuiteSettings): Promise<Measured> {
   const { rounds, rate } = faultPlan(settings);
   const outageMs = settings.smoke ? 300 : 1_500;
   const windowMs = settings.smoke ? 500 : 4_500;
@@ -122,22 +121,18 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     unit: 'ms after the recovery',
     width: 960,
   });
-  const text = await finishReport(settings, {
-    name: NAME,
+  return {
     summary:
       'Behaviour when an outage ends: time from the recovery to the first success and to full throughput.',
     method,
     table,
     blocks: faultBlocks([], notes),
     svg: { alt: NAME, content: svg },
-    clock,
-  });
-  return outcome(text);
+  };
 }
 
-export const recovery: Suite = {
-  name: NAME,
-  description:
-    'An outage then recovery: time from the recovery to the first success and to full throughput, every client.',
-  run,
-};
+export const recovery: Suite = defineSuite(
+  NAME,
+  'An outage then recovery: time from the recovery to the first success and to full throughput, every client.',
+  measure,
+);

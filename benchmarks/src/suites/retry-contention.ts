@@ -1,9 +1,9 @@
 import { createBackoff, type JitterStrategy, jitterStrategies, seededRandom } from '@ky-resilience/jitter';
 import { faultBlocks, formatMs } from '../lib/faults.ts';
-import { finishReport, outcome, suiteClock } from '../lib/finish.ts';
+import { defineSuite, type Measured } from '../lib/finish.ts';
 import { formatRate, markdownTable } from '../lib/report.ts';
 import { median } from '../lib/stats.ts';
-import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
+import type { Suite, SuiteSettings } from '../lib/suite.ts';
 import { lineChart } from '../lib/svg.ts';
 
 const NAME = 'retry-contention';
@@ -90,8 +90,7 @@ export function simulateContention(strategy: JitterStrategy, clients: number, se
   return { calls, completionMs, gaveUp };
 }
 
-async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
-  const clock = suiteClock();
+async function measure(settings: SuiteSettings): Promise<Measured> {
   const clientCounts = settings.smoke ? [5, 25] : [5, 10, 25, 50, 100];
   const seeds = settings.rounds ?? (settings.smoke ? 3 : 51);
   const results = new Map<string, Outcome[]>();
@@ -150,22 +149,18 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     '</svg>',
     '',
   ].join('\n');
-  const text = await finishReport(settings, {
-    name: NAME,
+  return {
     summary:
       'Contention simulation: N clients against one upstream that accepts one write at a time; total calls and completion time per jitter strategy.',
     method,
     table,
     blocks: faultBlocks([], notes),
     svg: { alt: NAME, content: svg },
-    clock,
-  });
-  return outcome(text);
+  };
 }
 
-export const retryContention: Suite = {
-  name: NAME,
-  description:
-    'Simulation (virtual clock, seeded): N clients, one upstream taking one write at a time; calls and completion time per jitter strategy.',
-  run,
-};
+export const retryContention: Suite = defineSuite(
+  NAME,
+  'Simulation (virtual clock, seeded): N clients, one upstream taking one write at a time; calls and completion time per jitter strategy.',
+  measure,
+);

@@ -1,23 +1,18 @@
 import {
   type FaultClient,
-  type FaultRun,
   failureNote,
   faultBlocks,
   faultClients,
-  faultPlan,
   formatMs,
   formatPercent,
   latencyPercentile,
-  medianOf,
-  perClient,
   type RunOutcome,
-  runFaultSuite,
-  upstreamTarget,
+  runScenario,
 } from '../lib/faults.ts';
-import { finishReport, outcome, rounds as roundsText, suiteClock } from '../lib/finish.ts';
+import { defineSuite, type Measured, rounds as roundsText } from '../lib/finish.ts';
 import { markdownTable } from '../lib/report.ts';
 import { spread } from '../lib/stats.ts';
-import type { Suite, SuiteOutcome, SuiteSettings } from '../lib/suite.ts';
+import type { Suite, SuiteSettings } from '../lib/suite.ts';
 import { barChart } from '../lib/svg.ts';
 import { kyTiers, presetRetryLabel, presetTiers } from '../lib/tiers.ts';
 
@@ -71,29 +66,21 @@ function figuresOf(outcome: RunOutcome, count: number): Figures {
   };
 }
 
-async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
-  const clock = suiteClock();
-  const { rounds, rate, count, drainMs } = faultPlan(settings, {
-    count: [20, 150],
-    drainMs: [200, 2_300],
-  });
-  const runs: FaultRun[] = [
+async function measure(settings: SuiteSettings): Promise<Measured> {
+  const { plan, results, figs, med } = await runScenario(
+    NAME,
+    settings,
+    CLIENTS,
     {
       id: 'slow-tail',
-      rate,
-      count,
-      drainMs,
-      setup: (seed) =>
-        upstreamTarget(
-          // A smoke run only checks that the suite runs: a shorter tail keeps it quick.
-          { schedule: { kind: 'slowTail', rate: SLOW_RATE, delayMs: settings.smoke ? 300 : SLOW_MS } },
-          seed,
-        ),
+      count: [20, 150],
+      drainMs: [200, 2_300],
+      // A smoke run only checks that the suite runs: a shorter tail keeps it quick.
+      route: { schedule: { kind: 'slowTail', rate: SLOW_RATE, delayMs: settings.smoke ? 300 : SLOW_MS } },
     },
-  ];
-  const results = await runFaultSuite(NAME, settings, CLIENTS, runs, rounds);
-  const figs = perClient(results, CLIENTS, 'slow-tail', (o) => figuresOf(o, count));
-  const med = (id: string, pick: (f: Figures) => number): number => medianOf(figs, id, pick);
+    figuresOf,
+  );
+  const { rounds, rate, count, drainMs } = plan;
   const table = markdownTable(
     [
       'client',
@@ -147,21 +134,17 @@ async function run(settings: SuiteSettings): Promise<SuiteOutcome> {
     unit: 'ms',
     width: 1060,
   });
-  const text = await finishReport(settings, {
-    name: NAME,
+  return {
     summary: `Behaviour with a slow tail (${SLOW_RATE * 100} % of responses take ${SLOW_MS / 1000} s): p99 latency and the share of calls that meet a ${DEADLINE_MS / 1000} s deadline.`,
     method,
     table,
     blocks: faultBlocks([], notes),
     svg: { alt: NAME, content: svg },
-    clock,
-  });
-  return outcome(text);
+  };
 }
 
-export const slowTail: Suite = {
-  name: NAME,
-  description:
-    'A slow tail (5 % of responses take 2 s): p99 and the share of calls within a 1 s deadline, every client.',
-  run,
-};
+export const slowTail: Suite = defineSuite(
+  NAME,
+  'A slow tail (5 % of responses take 2 s): p99 and the share of calls within a 1 s deadline, every client.',
+  measure,
+);
