@@ -19,6 +19,14 @@ export type LoopClient = {
   concurrencies?: readonly number[];
 };
 
+/** A client as a throughput suite's table and chart name it. */
+export type LoopVariant = LoopClient & {
+  /** Row label in the table. */
+  label: string;
+  /** Bar label in the chart. */
+  short: string;
+};
+
 export type LoopSample = {
   rate: number;
   /** The client process's CPU time (user + system) per request, µs. */

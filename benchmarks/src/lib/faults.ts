@@ -1,7 +1,6 @@
 import { blackholeServer, type RouteSpec, startUpstream, type Upstream } from '@ky-resilience/testing';
 import { ClientWorker } from './client-worker.ts';
 import type { ClientName, ClientOptions } from './clients.ts';
-import type { Block } from './finish.ts';
 import { type CallRecord, callHeader, type OpenLoopResult } from './open-loop.ts';
 import { median, percentile } from './stats.ts';
 import type { SuiteSettings } from './suite.ts';
@@ -349,11 +348,6 @@ export async function runScenario<T>(
   const results = await runFaultSuite(name, settings, clients, [run], plan.rounds);
   const figs = perClient(results, clients, scenario.id, (o) => figures(o, plan.count));
   return { plan, results, figs, med: (id, pick) => medianOf(figs, id, pick) };
-}
-
-/** The report's blocks of a fault suite: its goal lines in a fence, then its notes. */
-export function faultBlocks(checks: readonly { line: string }[], notes: readonly string[]): Block[] {
-  return [{ fence: checks.map((c) => c.line) }, ...notes.map((paragraph) => ({ paragraph }))];
 }
 
 /** A note naming each client's most common failures in a run (summed over the rounds). */

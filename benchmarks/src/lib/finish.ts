@@ -109,8 +109,17 @@ export function outcome(text: string, checks: readonly { met: boolean }[] = []):
   return { text, goals: checks.length, missed: checks.filter((c) => !c.met).length };
 }
 
-/** What a suite's measurement gives back: its report, and the goals it checked. */
-export type Measured = Omit<Report, 'name' | 'clock'> & { checks?: readonly { met: boolean }[] };
+/**
+ * What a suite's measurement gives back: its report, and the goals it checked. Without `blocks`, the report
+ * shows the goal lines of `checks` in a fence, then `notes`; an `svg` given as a string is shown as the suite's
+ * name.
+ */
+export type Measured = Omit<Report, 'name' | 'clock' | 'blocks' | 'svg'> & {
+  blocks?: readonly Block[];
+  checks?: readonly { met: boolean; line?: string }[];
+  notes?: readonly string[];
+  svg?: string | { alt: string; content: string };
+};
 
 /**
  * A suite whose `measure` runs the workload and builds the report; the suite's clock, the printed text, the
@@ -126,8 +135,18 @@ export function defineSuite(
     description,
     run: async (settings) => {
       const clock = suiteClock();
-      const { checks, ...report } = await measure(settings);
-      return outcome(await finishReport(settings, { ...report, name, clock }), checks);
+      const { checks = [], notes = [], blocks, svg, ...report } = await measure(settings);
+      const text = await finishReport(settings, {
+        ...report,
+        name,
+        clock,
+        blocks: blocks ?? [
+          { fence: checks.flatMap((c) => (c.line === undefined ? [] : [c.line])) },
+          ...notes.map((paragraph) => ({ paragraph })),
+        ],
+        ...(svg === undefined ? {} : { svg: typeof svg === 'string' ? { alt: name, content: svg } : svg }),
+      });
+      return outcome(text, checks);
     },
   };
 }

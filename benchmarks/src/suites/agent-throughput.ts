@@ -1,6 +1,5 @@
 import type { ClientWorker } from '../lib/client-worker.ts';
-import type { ClientName, ClientOptions } from '../lib/clients.ts';
-import { rateChart, runClosedLoop } from '../lib/closed-loop.ts';
+import { type LoopVariant, rateChart, runClosedLoop } from '../lib/closed-loop.ts';
 import { defineSuite, type Measured, rounds as roundsText } from '../lib/finish.ts';
 import { formatRatio, goal, markdownTable } from '../lib/report.ts';
 import { median } from '../lib/stats.ts';
@@ -9,27 +8,14 @@ import type { Suite, SuiteSettings } from '../lib/suite.ts';
 const NAME = 'agent-throughput';
 const CONCURRENCIES: readonly number[] = [1, 64];
 
-type Variant = {
-  id: string;
-  /** Row label in the table. */
-  label: string;
-  /** Bar label in the chart. */
-  short: string;
-  client: ClientName;
-  options: ClientOptions;
-  /** Concurrencies this variant is measured at (a per-host cap changes nothing with one request in flight). */
-  concurrencies: readonly number[];
-};
-
 /** Run order within a round. */
-const VARIANTS: readonly Variant[] = [
+const VARIANTS: readonly LoopVariant[] = [
   {
     id: 'ky-default-fetch',
     label: "ky on Node's default fetch",
     short: 'ky + default fetch',
     client: 'ky-default-fetch',
     options: {},
-    concurrencies: [1, 64],
   },
   {
     id: 'ky-agent',
@@ -37,7 +23,6 @@ const VARIANTS: readonly Variant[] = [
     short: 'ky + agent (10/host)',
     client: 'ky-agent',
     options: {},
-    concurrencies: [1, 64],
   },
   {
     id: 'ky-agent-64',
@@ -53,7 +38,6 @@ const VARIANTS: readonly Variant[] = [
     short: 'default fetch',
     client: 'node-fetch',
     options: {},
-    concurrencies: [1, 64],
   },
   {
     id: 'agent-fetch',
@@ -61,7 +45,6 @@ const VARIANTS: readonly Variant[] = [
     short: 'agent.fetch (10/host)',
     client: 'agent-fetch',
     options: {},
-    concurrencies: [1, 64],
   },
   {
     id: 'agent-fetch-64',
@@ -77,7 +60,6 @@ const VARIANTS: readonly Variant[] = [
     short: 'undici fetch + Agent',
     client: 'undici-fetch',
     options: {},
-    concurrencies: [1, 64],
   },
   {
     id: 'undici-request',
@@ -85,7 +67,6 @@ const VARIANTS: readonly Variant[] = [
     short: 'undici.request + Agent',
     client: 'undici-request',
     options: {},
-    concurrencies: [1, 64],
   },
 ];
 

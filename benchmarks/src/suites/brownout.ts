@@ -3,7 +3,6 @@ import {
   type FaultClient,
   type FaultResults,
   failureNote,
-  faultBlocks,
   faultClients,
   formatMs,
   formatPercent,
@@ -217,8 +216,8 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
     summary: `Behaviour under a ${ERROR_RATE * 100} % 503 brownout: success rate, upstream attempts per call and p99 latency.`,
     method,
     table,
-    blocks: faultBlocks(checks, notes),
-    svg: { alt: NAME, content: svg },
+    notes,
+    svg,
     checks,
   };
 }

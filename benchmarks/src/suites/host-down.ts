@@ -1,7 +1,6 @@
 import {
   type FaultRun,
   failureNote,
-  faultBlocks,
   faultClients,
   faultPlan,
   formatMs,
@@ -84,19 +83,13 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
       med('preset', 'healthy', (f) => f.success),
       formatPercent,
     ),
-    goal(
-      `preset: the four healthy hosts’ p50, one down ÷ all healthy (noise margin ${formatRatio(MARGIN)})`,
-      change('preset', (f) => f.p50),
-      '≤',
-      MARGIN,
-      formatRatio,
-    ),
-    goal(
-      `preset: the four healthy hosts’ p99, one down ÷ all healthy (noise margin ${formatRatio(MARGIN)})`,
-      change('preset', (f) => f.p99),
-      '≤',
-      MARGIN,
-      formatRatio,
+    ...(['p50', 'p99'] as const).map((p) =>
+      goal(
+        `preset: the four healthy hosts’ ${p}, one down ÷ all healthy (noise margin ${formatRatio(MARGIN)})`,
+        change('preset', (f) => f[p]),
+        '≤',
+        MARGIN,
+      ),
     ),
   ];
   const method = [
@@ -123,8 +116,8 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
       'One host down among five: the other four hosts’ success rate and latency, with and without the fault.',
     method,
     table,
-    blocks: faultBlocks(checks, [failureNote(results, faultClients, 'down')]),
-    svg: { alt: NAME, content: svg },
+    notes: [failureNote(results, faultClients, 'down')],
+    svg,
     checks,
   };
 }

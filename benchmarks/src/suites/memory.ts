@@ -1,7 +1,6 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startUpstream } from '@ky-resilience/testing';
-import { faultBlocks } from '../lib/faults.ts';
 import { defineSuite, type Measured } from '../lib/finish.ts';
 import type { MemoryPlan, MemoryResult } from '../lib/memory-worker.ts';
 import { formatRate, markdownTable } from '../lib/report.ts';
@@ -150,8 +149,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
     summary: `Memory and leaks: ${formatRate(requests)} requests over ${formatRate(hosts)} host names through the preset; heap growth, registry sizes, open handles after close().`,
     method,
     table,
-    blocks: faultBlocks(checks, []),
-    svg: { alt: NAME, content: svg },
+    svg,
     checks,
   };
 }

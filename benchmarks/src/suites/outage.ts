@@ -1,6 +1,5 @@
 import {
   failureNote,
-  faultBlocks,
   faultClients,
   formatMs,
   latencyPercentile,
@@ -153,8 +152,8 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
       'Behaviour during a sustained outage (every response 503): upstream attempts per call and fail-fast latency.',
     method,
     table,
-    blocks: faultBlocks(checks, notes),
-    svg: { alt: NAME, content: svg },
+    notes,
+    svg,
     checks,
   };
 }

@@ -1,5 +1,4 @@
-import type { ClientName, ClientOptions } from '../lib/clients.ts';
-import { rateChart, runClosedLoop } from '../lib/closed-loop.ts';
+import { type LoopVariant, rateChart, runClosedLoop } from '../lib/closed-loop.ts';
 import { defineSuite, type Measured, rounds as roundsText } from '../lib/finish.ts';
 import { formatRatio, goal, markdownTable } from '../lib/report.ts';
 import type { Suite, SuiteSettings } from '../lib/suite.ts';
@@ -8,13 +7,7 @@ import { carries, kyTiers, peerTiers, presetTiers } from '../lib/tiers.ts';
 const NAME = 'overhead';
 const CONCURRENCIES: readonly number[] = [1, 64];
 
-type Variant = {
-  id: string;
-  label: string;
-  short: string;
-  client: ClientName;
-  options: ClientOptions;
-  concurrencies: readonly number[];
+type Variant = LoopVariant & {
   /** What the client does on failure (no fault is injected here; this is the machinery it carries). */
   carries: string;
 };
@@ -29,7 +22,6 @@ const VARIANTS: readonly Variant[] = [
     short: 'ky + default fetch',
     client: 'ky-default-fetch',
     options: {},
-    concurrencies: [1, 64],
     carries: carries(kyTiers),
   },
   {
@@ -38,7 +30,6 @@ const VARIANTS: readonly Variant[] = [
     short: 'ky + agent (10/host)',
     client: 'ky-agent',
     options: {},
-    concurrencies: [1, 64],
     carries: carries(kyTiers),
   },
   {
@@ -56,7 +47,6 @@ const VARIANTS: readonly Variant[] = [
     short: 'preset (10/host)',
     client: 'preset',
     options: {},
-    concurrencies: [1, 64],
     carries: PRESET_CARRIES,
   },
   {
@@ -74,7 +64,6 @@ const VARIANTS: readonly Variant[] = [
     short: 'got',
     client: 'got',
     options: {},
-    concurrencies: [1, 64],
     carries: carries(peerTiers.got),
   },
   {
@@ -83,7 +72,6 @@ const VARIANTS: readonly Variant[] = [
     short: 'axios + axios-retry',
     client: 'axios',
     options: {},
-    concurrencies: [1, 64],
     carries: carries(peerTiers.axios),
   },
   {
@@ -92,7 +80,6 @@ const VARIANTS: readonly Variant[] = [
     short: 'ofetch',
     client: 'ofetch',
     options: {},
-    concurrencies: [1, 64],
     carries: carries(peerTiers.ofetch),
   },
   {
@@ -101,7 +88,6 @@ const VARIANTS: readonly Variant[] = [
     short: 'p-retry + fetch',
     client: 'p-retry',
     options: {},
-    concurrencies: [1, 64],
     carries: carries(peerTiers['p-retry']),
   },
   {
@@ -110,7 +96,6 @@ const VARIANTS: readonly Variant[] = [
     short: 'opossum + fetch',
     client: 'opossum',
     options: {},
-    concurrencies: [1, 64],
     carries: carries(peerTiers.opossum),
   },
   {
@@ -119,7 +104,6 @@ const VARIANTS: readonly Variant[] = [
     short: 'cockatiel + fetch',
     client: 'cockatiel',
     options: {},
-    concurrencies: [1, 64],
     carries: carries(peerTiers.cockatiel),
   },
 ];

@@ -1,6 +1,5 @@
 import {
   type FaultRun,
-  faultBlocks,
   faultClients,
   faultPlan,
   formatMs,
@@ -126,8 +125,8 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
       'Behaviour when an outage ends: time from the recovery to the first success and to full throughput.',
     method,
     table,
-    blocks: faultBlocks([], notes),
-    svg: { alt: NAME, content: svg },
+    notes,
+    svg,
   };
 }
 

@@ -1,5 +1,5 @@
 import { createBackoff, type JitterStrategy, jitterStrategies, seededRandom } from '@ky-resilience/jitter';
-import { faultBlocks, formatMs } from '../lib/faults.ts';
+import { formatMs } from '../lib/faults.ts';
 import { defineSuite, type Measured } from '../lib/finish.ts';
 import { formatRate, markdownTable } from '../lib/report.ts';
 import { median } from '../lib/stats.ts';
@@ -154,8 +154,8 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
       'Contention simulation: N clients against one upstream that accepts one write at a time; total calls and completion time per jitter strategy.',
     method,
     table,
-    blocks: faultBlocks([], notes),
-    svg: { alt: NAME, content: svg },
+    notes,
+    svg,
   };
 }
 

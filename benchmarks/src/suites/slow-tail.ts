@@ -1,7 +1,6 @@
 import {
   type FaultClient,
   failureNote,
-  faultBlocks,
   faultClients,
   formatMs,
   formatPercent,
@@ -138,8 +137,8 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
     summary: `Behaviour with a slow tail (${SLOW_RATE * 100} % of responses take ${SLOW_MS / 1000} s): p99 latency and the share of calls that meet a ${DEADLINE_MS / 1000} s deadline.`,
     method,
     table,
-    blocks: faultBlocks([], notes),
-    svg: { alt: NAME, content: svg },
+    notes,
+    svg,
   };
 }
 
