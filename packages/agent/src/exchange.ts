@@ -111,6 +111,10 @@ export class Exchange {
   #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   #plan: (() => Decoder)[] | undefined;
   #decoders: Decoder[] | undefined;
+  /** Body bytes put in the stream (decoded). */
+  #received = 0;
+  /** True once the whole body is in the stream (closed after its last chunk). */
+  #complete = false;
 
   constructor(call: ExchangeCall) {
     this.#call = call;
@@ -163,6 +167,7 @@ export class Exchange {
     if (this.#state === 'body') {
       if (this.#plan !== undefined) return this.#decode(chunk);
       const controller = this.#controller!;
+      this.#received += chunk.byteLength;
       controller.enqueue(view(chunk));
       if (controller.desiredSize! <= 0) {
         this.#paused = true;
@@ -189,6 +194,7 @@ export class Exchange {
         return;
       }
       this.#state = 'over';
+      this.#complete = true;
       this.#controller!.close();
     }
     this.#state = 'over';
@@ -232,6 +238,11 @@ export class Exchange {
   }
 
   // ---- from the call ----
+
+  /** The body's length once it is all in the stream (see `bodyReceivedKey`), else `undefined`. */
+  receivedInFull(): number | undefined {
+    return this.#complete ? this.#received : undefined;
+  }
 
   /** The call's signal fired: error the body with the reason and stop the request. */
   abort(reason: unknown): void {
@@ -285,12 +296,14 @@ export class Exchange {
     const last = decoders[decoders.length - 1]!;
     last.on('data', (data: Buffer) => {
       if (this.#state !== 'body') return;
+      this.#received += data.byteLength;
       controller.enqueue(view(data));
       if (controller.desiredSize! <= 0) last.pause();
     });
     last.on('end', () => {
       if (this.#state !== 'body') return;
       this.#state = 'over';
+      this.#complete = true;
       controller.close();
       this.#call.done(this);
     });

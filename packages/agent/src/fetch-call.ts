@@ -204,7 +204,15 @@ export class FetchCall implements ExchangeCall {
   ): boolean {
     let response: Response;
     try {
-      response = makeResponse(body, status, statusText, head.headers, this.#request.url, this.#redirects > 0);
+      response = makeResponse(
+        body,
+        status,
+        statusText,
+        head.headers,
+        this.#request.url,
+        this.#redirects > 0,
+        body === null ? null : (this.#exchange ?? null),
+      );
     } catch (error) {
       this.#fail(error);
       return false;

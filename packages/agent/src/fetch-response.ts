@@ -1,7 +1,23 @@
 const kUrl: unique symbol = Symbol('url');
 const kRedirected: unique symbol = Symbol('redirected');
+const kSource: unique symbol = Symbol('source');
 
-type FetchResponse = Response & { [kUrl]: string; [kRedirected]: boolean };
+/**
+ * The body-received protocol, known by name (`Symbol.for`) so that a separately installed copy of a tier
+ * understands it: a lean fetch's response has a method under this key that returns the number of body bytes
+ * when the whole body has arrived and is held in the response's stream (nothing on the wire can fail it any
+ * more), else `undefined`. A tier that would read the whole body into memory anyway (the retry tier's body
+ * buffering) can then keep the response as it is. It says nothing of reads: check `bodyUsed` and `locked`.
+ */
+export const bodyReceivedKey: unique symbol = Symbol.for('@ky-resilience/body-received@1');
+
+/** What tells whether a response's body has arrived in full (the exchange that receives it). */
+export type BodySource = {
+  /** The body's length in bytes (after content decoding) once it has arrived in full, else `undefined`. */
+  receivedInFull(): number | undefined;
+};
+
+type FetchResponse = Response & { [kUrl]: string; [kRedirected]: boolean; [kSource]: BodySource | null };
 type FetchResponseClass = new (body: ReadableStream<Uint8Array> | null, init: ResponseInit) => FetchResponse;
 
 let FetchResponseClass: FetchResponseClass | undefined;
@@ -37,6 +53,13 @@ function fetchResponseClass(): FetchResponseClass {
       configurable: true,
       enumerable: true,
     },
+    [bodyReceivedKey]: {
+      value(this: FetchResponse): number | undefined {
+        return this[kSource]?.receivedInFull();
+      },
+      configurable: true,
+      writable: true,
+    },
   });
   FetchResponseClass = Class as unknown as FetchResponseClass;
   return FetchResponseClass;
@@ -58,6 +81,7 @@ export function makeResponse(
   headers: readonly string[],
   url: URL,
   redirected: boolean,
+  source: BodySource | null = null,
 ): Response {
   const inRange = status >= 200 && status <= 599;
   const Class = FetchResponseClass ?? fetchResponseClass();
@@ -79,6 +103,7 @@ export function makeResponse(
   const fragment = href.indexOf('#');
   response[kUrl] = fragment === -1 ? href : href.slice(0, fragment);
   response[kRedirected] = redirected;
+  response[kSource] = source;
   if (!inRange) {
     Object.defineProperty(response, 'status', { value: status, enumerable: true });
     Object.defineProperty(response, 'ok', { value: false, enumerable: true });

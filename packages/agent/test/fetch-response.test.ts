@@ -241,3 +241,58 @@ test('a clone and the original both read the body', async (t) => {
   const copy = response.clone();
   assert.deepEqual(await Promise.all([response.text(), copy.text()]), ['twice', 'twice']);
 });
+
+const bodyReceived = Symbol.for('@ky-resilience/body-received@1');
+/** The body-received protocol's answer for `response`. */
+const received = (response: Response): number | undefined =>
+  (response as unknown as Record<symbol, () => number | undefined>)[bodyReceived]!.call(response);
+
+test('body-received: the length once the whole body is in the stream, undefined before', async (t) => {
+  let finish: (() => void) | undefined;
+  const server = await startServer((req, res) => {
+    if (req.url === '/drip') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first,');
+      finish = () => res.end('second');
+      return;
+    }
+    if (req.url === '/gzip') {
+      const entry = encoded['/gzip']!;
+      res.writeHead(200, { 'content-encoding': entry[0], 'content-length': entry[1].length });
+      res.end(entry[1]);
+      return;
+    }
+    res.writeHead(req.url === '/empty' ? 204 : 200);
+    res.end(req.url === '/empty' ? undefined : 'whole body');
+  });
+  t.after(() => server.close());
+  const agent = createAgent();
+  t.after(() => agent.close());
+
+  const whole = await agent.fetch(`${server.url}/whole`);
+  assert.ok(await eventually(() => received(whole) !== undefined));
+  assert.equal(received(whole), 'whole body'.length);
+  assert.equal(whole.bodyUsed, false);
+  assert.equal(await whole.text(), 'whole body');
+
+  const drip = await agent.fetch(`${server.url}/drip`);
+  const reader = drip.body!.getReader();
+  assert.equal(new TextDecoder().decode((await reader.read()).value), 'first,');
+  assert.equal(received(drip), undefined, 'the body is not over');
+  finish!();
+  assert.equal(new TextDecoder().decode((await reader.read()).value), 'second');
+  assert.equal((await reader.read()).done, true);
+
+  // Decoded bytes are counted.
+  const gzip = await agent.fetch(`${server.url}/gzip`);
+  assert.ok(await eventually(() => received(gzip) !== undefined));
+  assert.equal(received(gzip), Buffer.byteLength(text));
+  assert.equal(await gzip.text(), text);
+
+  // A response without a body has nothing to receive; a cancelled body never arrives in full.
+  assert.equal(received(await agent.fetch(`${server.url}/empty`)), undefined);
+  const cancelled = await agent.fetch(`${server.url}/drip`);
+  await cancelled.body!.cancel();
+  finish!();
+  assert.equal(received(cancelled), undefined);
+});

@@ -124,6 +124,14 @@ export class BodyTap implements BodyConsumer, BodyHandle {
   }
 
   /**
+   * The body arrived in full and stays in the response as it is (nothing can fail it any more):
+   * every watcher ends, as after a read to its end.
+   */
+  received(): void {
+    this.#end(undefined);
+  }
+
+  /**
    * Gives up reading after `readBody` (the body was read to its end): releases the reader so the
    * original response is left as a read body.
    */

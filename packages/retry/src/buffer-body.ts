@@ -14,6 +14,22 @@ const STREAMING_TYPES: readonly string[] = [
   'multipart/x-mixed-replace',
 ];
 
+/**
+ * The agent's body-received protocol (known by name, so that separately installed copies agree): a
+ * response of the agent's fetch has a method under this key that returns the body's length once the
+ * whole body has arrived and is held in its stream, else `undefined`.
+ */
+const bodyReceivedKey: symbol = Symbol.for('@ky-resilience/body-received@1');
+
+/** The length of a body that has arrived in full and was never read, or `undefined`. */
+function receivedInFull(response: Response): number | undefined {
+  if (response.bodyUsed) return undefined;
+  const received = (response as unknown as Record<symbol, unknown>)[bodyReceivedKey];
+  if (typeof received !== 'function') return undefined;
+  const length: unknown = received.call(response);
+  return typeof length === 'number' ? length : undefined;
+}
+
 /** True when the response is a stream by nature (server-sent events, NDJSON, gRPC, multipart replace). */
 export function isStreamingResponse(response: Response): boolean {
   const contentType = response.headers.get('content-type');
@@ -36,10 +52,25 @@ export function isStreamingResponse(response: Response): boolean {
  * With `tap` (the tiers below left their body work to this tier), the body is read through it, so
  * that each tier's watcher sees every read and the end; a body that is not buffered is handed out
  * wrapped once for all of them.
+ *
+ * A body that has already arrived in full (the agent's body-received protocol) and fits in
+ * `maxSize` is in memory already and can no longer fail, whatever its content type: `response` is
+ * returned as it is, and the tap's watchers end as they would after reading it.
  */
 export async function bufferResponse(response: Response, maxSize: number, tap?: BodyTap): Promise<Response> {
   const { body } = response;
-  if (body === null || NULL_BODY_STATUSES.includes(response.status) || isStreamingResponse(response)) {
+  if (body === null || NULL_BODY_STATUSES.includes(response.status)) {
+    return tap === undefined ? response : tap.expose(response);
+  }
+  // In memory already, whatever its type: nothing more can come, nothing can fail it.
+  if (!body.locked) {
+    const received = receivedInFull(response);
+    if (received !== undefined && received <= maxSize) {
+      tap?.received();
+      return response;
+    }
+  }
+  if (isStreamingResponse(response)) {
     return tap === undefined ? response : tap.expose(response);
   }
   const length = response.headers.get('content-length');

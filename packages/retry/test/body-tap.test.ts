@@ -241,3 +241,84 @@ test('an attempt that fails after a watcher registered ends it and cancels the b
   tap.abandon(boom);
   assert.deepEqual(watcher.ends, [boom]);
 });
+
+/** `response` with the agent's body-received protocol answering `length`. */
+function receivedAs(response: Response, length: () => number | undefined): Response {
+  Object.defineProperty(response, Symbol.for('@ky-resilience/body-received@1'), { value: length });
+  return response;
+}
+
+test('a body received in full is kept as it is: no read, every watcher ends once', async () => {
+  const log: string[] = [];
+  const src = source();
+  src.push('hello');
+  src.close();
+  const raw = receivedAs(responseOf(src.stream, { 'x-kept': 'yes' }), () => 5);
+  const tap = new BodyTap();
+  const inner = recorder('timeout', log);
+  const outer = recorder('limiter', log, true);
+  tap.watch(raw, inner);
+  tap.watch(raw, outer);
+  assert.equal(tap.holds(raw), true);
+  const buffered = await bufferResponse(raw, 1_000, tap);
+  assert.equal(buffered, raw);
+  assert.equal(raw.bodyUsed, false);
+  assert.deepEqual(log, ['timeout:end', 'limiter:end']);
+  assert.deepEqual(inner.ends, [undefined]);
+  assert.deepEqual(outer.ends, [undefined]);
+  assert.equal(await buffered.text(), 'hello');
+  assert.deepEqual(log, ['timeout:end', 'limiter:end']);
+
+  // Without a tap (no tier below): the same response.
+  const alone = receivedAs(responseOf(new Response('hi').body!), () => 2);
+  assert.equal(await bufferResponse(alone, 1_000), alone);
+
+  // A stream by nature that is over already is in memory too.
+  const events = receivedAs(
+    responseOf(new Response('data: 1\n\n').body!, { 'content-type': 'text/event-stream' }),
+    () => 9,
+  );
+  const eventTap = new BodyTap();
+  const eventLog: string[] = [];
+  eventTap.watch(events, recorder('timeout', eventLog));
+  assert.equal(eventTap.holds(events), true);
+  assert.equal(await bufferResponse(events, 1_000, eventTap), events);
+  assert.deepEqual(eventLog, ['timeout:end']);
+  assert.equal(await events.text(), 'data: 1\n\n');
+});
+
+test('a body not received in full, over maxBufferSize or already read is buffered or exposed as before', async () => {
+  // Not in full yet: read through the tap and rebuilt.
+  const src = source();
+  src.push('hello');
+  src.close();
+  const pending = receivedAs(responseOf(src.stream), () => undefined);
+  const log: string[] = [];
+  const tap = new BodyTap();
+  tap.watch(pending, recorder('timeout', log));
+  assert.equal(tap.holds(pending), true);
+  const buffered = await bufferResponse(pending, 1_000, tap);
+  assert.notEqual(buffered, pending);
+  assert.equal(await buffered.text(), 'hello');
+  assert.equal(log.at(-1), 'timeout:end');
+  assert.ok(log.includes('timeout:start'));
+
+  // In full but over maxBufferSize: read, then streamed on past the limit.
+  const big = source();
+  big.push('0123456789');
+  big.close();
+  const large = receivedAs(responseOf(big.stream), () => 10);
+  const streamed = await bufferResponse(large, 4);
+  assert.notEqual(streamed, large);
+  assert.equal(await streamed.text(), '0123456789');
+
+  // A body already read from: the protocol is not asked.
+  let asked = false;
+  const used = receivedAs(new Response('abc'), () => {
+    asked = true;
+    return 3;
+  });
+  await used.text();
+  assert.equal(await bufferResponse(used, 1_000), used);
+  assert.equal(asked, false);
+});
