@@ -46,60 +46,90 @@ export type RetryCall = {
 
 /** Creates the state of one call. */
 export function createRetryCall(init: RetryCallInit): RetryCall {
-  const { settings, shared } = init;
-  const deadline = typeof init.totalTimeout === 'number' ? shared.clock() + init.totalTimeout : undefined;
-  // The decisions taken on this call's failures (made on the first failure: a success needs none).
-  let decisions: WeakMap<object, RetryDecision> | undefined;
-  const remember = (error: object, decision: RetryDecision): void => {
-    decisions ??= new WeakMap();
-    decisions.set(error, decision);
-  };
-  let attempts = 0;
-  let host = '';
-  let method = init.method.toUpperCase();
-  let idempotencyKey: string | undefined;
-  let pendingDelay: number | undefined;
-  let backoff: Backoff | undefined;
+  return new CallState(init);
+}
 
-  const budget = settings.useBudget ? shared.budget : undefined;
+/**
+ * The state of one call. A class rather than closures: a call in flight then holds one object
+ * instead of a dozen functions (what a call retains costs the most in the garbage collector's
+ * young generation when many calls are in flight).
+ */
+class CallState implements RetryCall {
+  readonly #init: RetryCallInit;
+  readonly #settings: RetrySettings;
+  readonly #shared: RetryShared;
+  readonly #deadline: number | undefined;
+  /** The decisions taken on this call's failures (made on the first failure: a success needs none). */
+  #decisions: WeakMap<object, RetryDecision> | undefined;
+  #attempts = 0;
+  #host = '';
+  #method: string;
+  #idempotencyKey: string | undefined;
+  #pendingDelay: number | undefined;
+  #backoff: Backoff | undefined;
+  readonly #budget: RetryShared['budget'] | undefined;
   /** The last attempt whose outcome the budget has seen (each attempt counts once). */
-  let accounted = 0;
+  #accounted = 0;
+  readonly oneShotBody: boolean;
+
+  constructor(init: RetryCallInit) {
+    const { settings, shared } = init;
+    this.#init = init;
+    this.#settings = settings;
+    this.#shared = shared;
+    this.#deadline = typeof init.totalTimeout === 'number' ? shared.clock() + init.totalTimeout : undefined;
+    this.#method = init.method.toUpperCase();
+    this.#budget = settings.useBudget ? shared.budget : undefined;
+    this.oneShotBody = init.oneShotBody;
+  }
+
+  get attempts(): number {
+    return this.#attempts;
+  }
+
+  #remember(error: object, decision: RetryDecision): void {
+    this.#decisions ??= new WeakMap();
+    this.#decisions.set(error, decision);
+  }
 
   /** Records a failed attempt's outcome in the budget, once per attempt (before the retry is asked for). */
-  const accountFailure = (failure: Failure): void => {
-    if (budget === undefined || attempts <= accounted) return;
-    accounted = attempts;
-    if (isBudgetFailure(failure, settings)) budget.recordFailure(host);
-  };
+  #accountFailure(failure: Failure): void {
+    if (this.#budget === undefined || this.#attempts <= this.#accounted) return;
+    this.#accounted = this.#attempts;
+    if (isBudgetFailure(failure, this.#settings)) this.#budget.recordFailure(this.#host);
+  }
 
-  const nextBackoff = (): number => {
-    backoff ??= createBackoff(settings.backoff.strategy, {
-      base: settings.backoff.base,
-      factor: settings.backoff.factor,
-      cap: settings.backoff.cap,
-      random: shared.random,
+  #nextBackoff(): number {
+    const { backoff } = this.#settings;
+    this.#backoff ??= createBackoff(backoff.strategy, {
+      base: backoff.base,
+      factor: backoff.factor,
+      cap: backoff.cap,
+      random: this.#shared.random,
     });
-    return backoff.next();
-  };
+    return this.#backoff.next();
+  }
 
-  const remaining = (): number | undefined =>
-    deadline === undefined ? undefined : deadline - shared.clock();
+  #remaining(): number | undefined {
+    return this.#deadline === undefined ? undefined : this.#deadline - this.#shared.clock();
+  }
 
-  const decide = (
-    error: unknown,
-    failure: Failure,
-    retry: boolean,
-    reason: RetryDecisionReason,
-  ): RetryDecision => {
-    const decision: RetryDecision = { retry, reason, failure: failureLabel(failure), attempts };
+  #decide(error: unknown, failure: Failure, retry: boolean, reason: RetryDecisionReason): RetryDecision {
+    const decision: RetryDecision = {
+      retry,
+      reason,
+      failure: failureLabel(failure),
+      attempts: this.#attempts,
+    };
     if (typeof error === 'object' && error !== null) {
-      remember(error, decision);
+      this.#remember(error, decision);
     }
     return decision;
-  };
+  }
 
   /** Why a failure may not be retried, before any delay is computed; `undefined` when it may. */
-  const refusal = (failure: Failure): RetryDecisionReason | undefined => {
+  #refusal(failure: Failure): RetryDecisionReason | undefined {
+    const settings = this.#settings;
     switch (failure.kind) {
       case 'aborted':
         return 'aborted';
@@ -117,189 +147,191 @@ export function createRetryCall(init: RetryCallInit): RetryCall {
         return 'error-not-retryable';
     }
     const unsafe = safetyVerdict(failure, {
-      method,
+      method: this.#method,
       idempotentMethods: settings.idempotentMethods,
-      hasIdempotencyKey: idempotencyKey !== undefined,
-      oneShotBody: init.oneShotBody,
+      hasIdempotencyKey: this.#idempotencyKey !== undefined,
+      oneShotBody: this.#init.oneShotBody,
     });
     if (unsafe !== undefined) {
       return unsafe;
     }
-    const left = remaining();
+    const left = this.#remaining();
     return left !== undefined && left <= 0 ? 'total-timeout' : undefined;
-  };
+  }
 
-  const isAborted = (): boolean => init.signal?.aborted === true;
+  #isAborted(): boolean {
+    return this.#init.signal?.aborted === true;
+  }
 
-  return {
-    oneShotBody: init.oneShotBody,
-    get attempts(): number {
-      return attempts;
-    },
-
-    async fetch(
-      inner: FetchLike,
-      input: Request | string | URL,
-      requestInit?: RequestInit,
-    ): Promise<Response> {
-      attempts += 1;
-      if (input instanceof Request) {
-        if (attempts === 1) {
-          host = hostOf(input.url);
-          method = input.method.toUpperCase();
-          idempotencyKey = input.headers.get(settings.idempotencyHeader) ?? undefined;
-          if (
-            idempotencyKey === undefined &&
-            settings.generateIdempotencyKey !== undefined &&
-            !settings.idempotentMethods.includes(method)
-          ) {
-            idempotencyKey = generateKey(settings.generateIdempotencyKey);
-          }
-        }
-        // ky hands each retry a clone made before the previous attempt: set the headers every time.
-        if (idempotencyKey !== undefined && !input.headers.has(settings.idempotencyHeader)) {
-          input.headers.set(settings.idempotencyHeader, idempotencyKey);
-        }
-        if (settings.attemptHeader !== undefined) {
-          input.headers.set(settings.attemptHeader, String(attempts));
+  async fetch(inner: FetchLike, input: Request | string | URL, requestInit?: RequestInit): Promise<Response> {
+    const settings = this.#settings;
+    this.#attempts += 1;
+    if (input instanceof Request) {
+      if (this.#attempts === 1) {
+        this.#host = hostOf(input.url);
+        this.#method = input.method.toUpperCase();
+        this.#idempotencyKey = input.headers.get(settings.idempotencyHeader) ?? undefined;
+        if (
+          this.#idempotencyKey === undefined &&
+          settings.generateIdempotencyKey !== undefined &&
+          !settings.idempotentMethods.includes(this.#method)
+        ) {
+          this.#idempotencyKey = generateKey(settings.generateIdempotencyKey);
         }
       }
-      const attempt = attempts;
-      // The tiers below (host limiter, timeouts) leave their body work to this attempt's tap.
-      const tap = new BodyTap();
-      const forwarded = setHandoff({ ...withCallerSignal(input, requestInit, init.signal) }, tap, inner);
-      let response: Response;
-      try {
-        response = await inner(input, forwarded);
-      } catch (error) {
-        tap.abandon(error);
-        throw error;
+      // ky hands each retry a clone made before the previous attempt: set the headers every time.
+      if (this.#idempotencyKey !== undefined && !input.headers.has(settings.idempotencyHeader)) {
+        input.headers.set(settings.idempotencyHeader, this.#idempotencyKey);
       }
-      const tapped = tap.holds(response) ? tap : undefined;
-      if (settings.bufferBody && method !== 'HEAD') {
-        response = await bufferResponse(response, settings.maxBufferSize, tapped);
-      } else if (tapped !== undefined) {
-        response = tapped.expose(response);
+      if (settings.attemptHeader !== undefined) {
+        input.headers.set(settings.attemptHeader, String(this.#attempts));
       }
-      // A response (whole body read) is this attempt's outcome; a thrown error is accounted by shouldRetry / giveUp.
-      if (budget !== undefined && attempt > accounted) {
-        accounted = attempt;
-        if (settings.statusCodes.includes(response.status)) budget.recordFailure(host);
-        else budget.recordSuccess(host);
-      }
-      return response;
-    },
+    }
+    const attempt = this.#attempts;
+    // The tiers below (host limiter, timeouts) leave their body work to this attempt's tap.
+    const tap = new BodyTap();
+    const forwarded = setHandoff({ ...withCallerSignal(input, requestInit, this.#init.signal) }, tap, inner);
+    let response: Response;
+    try {
+      response = await inner(input, forwarded);
+    } catch (error) {
+      tap.abandon(error);
+      throw error;
+    }
+    const tapped = tap.holds(response) ? tap : undefined;
+    if (settings.bufferBody && this.#method !== 'HEAD') {
+      response = await bufferResponse(response, settings.maxBufferSize, tapped);
+    } else if (tapped !== undefined) {
+      response = tapped.expose(response);
+    }
+    // A response (whole body read) is this attempt's outcome; a thrown error is accounted by shouldRetry / giveUp.
+    const budget = this.#budget;
+    if (budget !== undefined && attempt > this.#accounted) {
+      this.#accounted = attempt;
+      if (settings.statusCodes.includes(response.status)) budget.recordFailure(this.#host);
+      else budget.recordSuccess(this.#host);
+    }
+    return response;
+  }
 
-    shouldRetry(error: Error): boolean {
-      const failure = classifyFailure(error, isAborted());
-      accountFailure(failure);
-      const refused = refusal(failure);
-      if (refused !== undefined) {
-        decide(error, failure, false, refused);
-        return false;
-      }
+  shouldRetry(error: Error): boolean {
+    const settings = this.#settings;
+    const failure = classifyFailure(error, this.#isAborted());
+    this.#accountFailure(failure);
+    const refused = this.#refusal(failure);
+    if (refused !== undefined) {
+      this.#decide(error, failure, false, refused);
+      return false;
+    }
 
-      let delay: number | undefined;
-      let source: DelaySource = 'backoff';
-      if (failure.kind === 'status' && settings.afterStatusCodes.includes(failure.status)) {
-        const server = parseServerDelay(failure.headers, shared.now());
-        if (server !== undefined) {
-          if (server.delay > settings.maxRetryAfter) {
-            decide(error, failure, false, 'retry-after-too-long');
-            throw tooLong(error, failure, server.delay, settings.maxRetryAfter, 'maxRetryAfter');
-          }
-          delay = server.delay;
-          source = 'retry-after';
+    let delay: number | undefined;
+    let source: DelaySource = 'backoff';
+    if (failure.kind === 'status' && settings.afterStatusCodes.includes(failure.status)) {
+      const server = parseServerDelay(failure.headers, this.#shared.now());
+      if (server !== undefined) {
+        if (server.delay > settings.maxRetryAfter) {
+          this.#decide(error, failure, false, 'retry-after-too-long');
+          throw this.#tooLong(error, failure, server.delay, settings.maxRetryAfter, 'maxRetryAfter');
         }
+        delay = server.delay;
+        source = 'retry-after';
       }
-      delay ??= nextBackoff();
+    }
+    delay ??= this.#nextBackoff();
 
-      const left = remaining();
-      if (left !== undefined && delay >= left) {
-        // Never sleep past the total timeout: give up now rather than park the caller until it fires.
-        if (source === 'retry-after') {
-          decide(error, failure, false, 'retry-after-too-long');
-          throw tooLong(error, failure, delay, Math.max(0, left), 'totalTimeout');
-        }
-        decide(error, failure, false, 'total-timeout');
-        return false;
+    const left = this.#remaining();
+    if (left !== undefined && delay >= left) {
+      // Never sleep past the total timeout: give up now rather than park the caller until it fires.
+      if (source === 'retry-after') {
+        this.#decide(error, failure, false, 'retry-after-too-long');
+        throw this.#tooLong(error, failure, delay, Math.max(0, left), 'totalTimeout');
       }
+      this.#decide(error, failure, false, 'total-timeout');
+      return false;
+    }
 
-      if (budget !== undefined && !budget.allowsRetry(host)) {
-        decide(error, failure, false, 'budget-exhausted');
-        const { tokens, threshold, capacity } = budget.state(host);
-        const exhausted = new RetryBudgetExhaustedError({
-          host,
-          attempts,
-          tokens,
-          threshold,
-          capacity,
-          cause: error,
-        });
-        remember(exhausted, {
-          retry: false,
-          reason: 'budget-exhausted',
-          failure: failureLabel(failure),
-          attempts,
-        });
-        throw exhausted;
-      }
-
-      pendingDelay = delay;
-      decide(error, failure, true, 'retry');
-      settings.onRetry?.({
-        host,
-        attempt: attempts + 1,
-        delay,
-        reason: failureLabel(failure),
-        delaySource: source,
-        error,
+    const budget = this.#budget;
+    if (budget !== undefined && !budget.allowsRetry(this.#host)) {
+      this.#decide(error, failure, false, 'budget-exhausted');
+      const { tokens, threshold, capacity } = budget.state(this.#host);
+      const exhausted = new RetryBudgetExhaustedError({
+        host: this.#host,
+        attempts: this.#attempts,
+        tokens,
+        threshold,
+        capacity,
+        cause: error,
       });
-      return true;
-    },
+      this.#remember(exhausted, {
+        retry: false,
+        reason: 'budget-exhausted',
+        failure: failureLabel(failure),
+        attempts: this.#attempts,
+      });
+      throw exhausted;
+    }
 
-    takeDelay(): number {
-      const delay = pendingDelay ?? nextBackoff();
-      pendingDelay = undefined;
-      return delay;
-    },
+    this.#pendingDelay = delay;
+    this.#decide(error, failure, true, 'retry');
+    settings.onRetry?.({
+      host: this.#host,
+      attempt: this.#attempts + 1,
+      delay,
+      reason: failureLabel(failure),
+      delaySource: source,
+      error,
+    });
+    return true;
+  }
 
-    giveUp(error: Error, request: Request | undefined): Error {
-      let decision = decisions?.get(error);
-      if (decision === undefined || decision.retry) {
-        const failure = classifyFailure(error, isAborted());
-        // ky gives up without asking shouldRetry once the limit is reached: the last failure counts here.
-        accountFailure(failure);
-        const refused = refusal(failure);
-        decision = {
-          retry: false,
-          reason: refused ?? 'limit-reached',
-          failure: failureLabel(failure),
-          attempts,
-        };
-      }
-      annotateError(error, decision);
-      if (host === '' && request !== undefined) {
-        host = hostOf(request.url);
-      }
-      settings.onGiveUp?.({ host, attempts, error, decision });
-      return error;
-    },
-  };
+  takeDelay(): number {
+    const delay = this.#pendingDelay ?? this.#nextBackoff();
+    this.#pendingDelay = undefined;
+    return delay;
+  }
 
-  function tooLong(
+  giveUp(error: Error, request: Request | undefined): Error {
+    let decision = this.#decisions?.get(error);
+    if (decision === undefined || decision.retry) {
+      const failure = classifyFailure(error, this.#isAborted());
+      // ky gives up without asking shouldRetry once the limit is reached: the last failure counts here.
+      this.#accountFailure(failure);
+      const refused = this.#refusal(failure);
+      decision = {
+        retry: false,
+        reason: refused ?? 'limit-reached',
+        failure: failureLabel(failure),
+        attempts: this.#attempts,
+      };
+    }
+    annotateError(error, decision);
+    if (this.#host === '' && request !== undefined) {
+      this.#host = hostOf(request.url);
+    }
+    this.#settings.onGiveUp?.({ host: this.#host, attempts: this.#attempts, error, decision });
+    return error;
+  }
+
+  #tooLong(
     error: Error,
     failure: Failure,
     requested: number,
     limit: number,
     limitName: 'maxRetryAfter' | 'totalTimeout',
   ): RetryAfterTooLongError {
-    const typed = new RetryAfterTooLongError({ host, requested, limit, limitName, attempts, cause: error });
-    remember(typed, {
+    const typed = new RetryAfterTooLongError({
+      host: this.#host,
+      requested,
+      limit,
+      limitName,
+      attempts: this.#attempts,
+      cause: error,
+    });
+    this.#remember(typed, {
       retry: false,
       reason: 'retry-after-too-long',
       failure: failureLabel(failure),
-      attempts,
+      attempts: this.#attempts,
     });
     return typed;
   }
