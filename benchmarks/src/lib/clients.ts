@@ -104,6 +104,11 @@ function globalDispatcherFacts(): Record<string, unknown> {
   };
 }
 
+/** A client on Node's default fetch: nothing to close; its account is which dispatcher the global fetch used. */
+function onNodeFetch(get: Client['get']): Client {
+  return { get, inspect: async () => globalDispatcherFacts(), close: async () => {} };
+}
+
 function npmUndiciVersion(): string {
   return (require('undici/package.json') as { version: string }).version;
 }
@@ -280,18 +285,10 @@ export async function createClient(name: ClientName, options: ClientOptions = {}
       });
     case 'ky-default-fetch': {
       const api = await kyInstance(undefined, options.ky);
-      return {
-        get: (url, init) => api.get(url, init).text(),
-        inspect: async () => globalDispatcherFacts(),
-        close: async () => {},
-      };
+      return onNodeFetch((url, init) => api.get(url, init).text());
     }
     case 'node-fetch':
-      return {
-        get: (url, init) => fetchText(url, init),
-        inspect: async () => globalDispatcherFacts(),
-        close: async () => {},
-      };
+      return onNodeFetch((url, init) => fetchText(url, init));
     case 'ky-agent': {
       const agent = await agentOf(options);
       const api = await kyInstance(agent.kyOptions.fetch);
@@ -342,11 +339,7 @@ export async function createClient(name: ClientName, options: ClientOptions = {}
       // ky on Node's default fetch with the retry plugin's defaults (limit 2, full jitter, per-host budget).
       const { retryPlugin } = await import('@ky-resilience/retry');
       const api = (await kyInstance()).extend(retryPlugin());
-      return {
-        get: (url, init) => api.get(url, init).text(),
-        inspect: async () => globalDispatcherFacts(),
-        close: async () => {},
-      };
+      return onNodeFetch((url, init) => api.get(url, init).text());
     }
     case 'got': {
       // got's defaults: retry limit 2 on GET for 408/413/429/500/502/503/504/521/522/524 and network errors,
@@ -384,26 +377,20 @@ export async function createClient(name: ClientName, options: ClientOptions = {}
     case 'ofetch': {
       // ofetch's defaults on Node's fetch: one retry for GET at once (retryDelay 0) on 408/409/425/429/5xx.
       const { ofetch } = await import('ofetch');
-      return {
-        get: (url, init) =>
-          ofetch(url, {
-            responseType: 'text',
-            ...(init?.signal === undefined ? {} : { signal: init.signal }),
-            ...(init?.headers === undefined ? {} : { headers: init.headers }),
-          }),
-        inspect: async () => globalDispatcherFacts(),
-        close: async () => {},
-      };
+      return onNodeFetch((url, init) =>
+        ofetch(url, {
+          responseType: 'text',
+          ...(init?.signal === undefined ? {} : { signal: init.signal }),
+          ...(init?.headers === undefined ? {} : { headers: init.headers }),
+        }),
+      );
     }
     case 'p-retry': {
-      // p-retry's defaults around Node's fetch: 10 retries, 1 s × 2^n, no randomisation.
+      // p-retry's defaults around Node's fetch: 10 retries, 1 s × 2ⁿ⁻¹ (n = 1 for the first retry), no randomisation.
       const { default: pRetry } = await import('p-retry');
-      return {
-        get: (url, init) =>
-          pRetry(() => fetchText(url, init), init?.signal === undefined ? {} : { signal: init.signal }),
-        inspect: async () => globalDispatcherFacts(),
-        close: async () => {},
-      };
+      return onNodeFetch((url, init) =>
+        pRetry(() => fetchText(url, init), init?.signal === undefined ? {} : { signal: init.signal }),
+      );
     }
     case 'opossum': {
       // opossum's defaults around Node's fetch: opens at 50 % errors in a 10 s window, half-open after 30 s,
@@ -424,11 +411,9 @@ export async function createClient(name: ClientName, options: ClientOptions = {}
         c.retry(c.handleAll, { maxAttempts: 3, backoff: new c.ExponentialBackoff() }),
         c.circuitBreaker(c.handleAll, { halfOpenAfter: 10_000, breaker: new c.ConsecutiveBreaker(5) }),
       );
-      return {
-        get: (url, init) => policy.execute(({ signal }) => fetchText(url, { ...init, signal }), init?.signal),
-        inspect: async () => globalDispatcherFacts(),
-        close: async () => {},
-      };
+      return onNodeFetch((url, init) =>
+        policy.execute(({ signal }) => fetchText(url, { ...init, signal }), init?.signal),
+      );
     }
     default:
       throw new TypeError(`unknown client: ${String(name)}`);

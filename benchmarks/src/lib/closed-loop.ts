@@ -6,7 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { startUpstream, type Upstream, type UpstreamOptions } from '@ky-resilience/testing';
 import { ClientWorker } from './client-worker.ts';
 import type { ClientName, ClientOptions } from './clients.ts';
-import { formatRate, formatRatio } from './report.ts';
+import { formatRate, formatRatio, goal } from './report.ts';
 import { median, spread } from './stats.ts';
 import type { SuiteSettings } from './suite.ts';
 import { barChart } from './svg.ts';
@@ -143,6 +143,23 @@ export function rateChart(
     unit: 'requests per second',
     width,
   });
+}
+
+/** A goal on the median per-round req/s ratio `subject ÷ baseline` at one concurrency. */
+export type RatioGoal = {
+  label: string;
+  subject: string;
+  baseline: string;
+  concurrency: number;
+  target: number;
+};
+
+/** PASS/MISS of each goal `ratio ≥ target`. */
+export function ratioChecks(
+  samples: LoopSamples,
+  goals: readonly RatioGoal[],
+): { line: string; met: boolean }[] {
+  return goals.map((g) => goal(g.label, samples.ratio(g.subject, g.baseline, g.concurrency)!, '≥', g.target));
 }
 
 /** Runs the plan's warm-up and rounds; closes every process and upstream before it returns. */

@@ -15,6 +15,16 @@ export type FaultClient = Tiers & {
   options: ClientOptions;
 };
 
+/** The table's first columns: the client and what it carries (`tiers` picks which of retry, breaker, budget). */
+export function clientColumns(tiers: readonly (keyof Tiers)[]): string[] {
+  return ['client', ...tiers];
+}
+
+/** The cells of `clientColumns(tiers)` for one client. */
+export function clientCells(c: FaultClient, tiers: readonly (keyof Tiers)[]): string[] {
+  return [c.label, ...tiers.map((t) => c[t])];
+}
+
 /** Every client, each with its defaults: the same list in every fault suite. */
 export const faultClients: readonly FaultClient[] = [
   {

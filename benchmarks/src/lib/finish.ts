@@ -111,12 +111,14 @@ export function outcome(text: string, checks: readonly { met: boolean }[] = []):
 
 /**
  * What a suite's measurement gives back: its report, and the goals it checked. Without `blocks`, the report
- * shows the goal lines of `checks` in a fence, then `notes`; an `svg` given as a string is shown as the suite's
+ * shows the goal lines of `checks` and then `info` in a fence, then `notes`; an `svg` given as a string is shown as the suite's
  * name.
  */
 export type Measured = Omit<Report, 'name' | 'clock' | 'blocks' | 'svg'> & {
   blocks?: readonly Block[];
   checks?: readonly { met: boolean; line?: string }[];
+  /** Lines after the goal lines, in the same fence (comparisons, INFO lines). */
+  info?: readonly string[];
   notes?: readonly string[];
   svg?: string | { alt: string; content: string };
 };
@@ -135,13 +137,13 @@ export function defineSuite(
     description,
     run: async (settings) => {
       const clock = suiteClock();
-      const { checks = [], notes = [], blocks, svg, ...report } = await measure(settings);
+      const { checks = [], info = [], notes = [], blocks, svg, ...report } = await measure(settings);
       const text = await finishReport(settings, {
         ...report,
         name,
         clock,
         blocks: blocks ?? [
-          { fence: checks.flatMap((c) => (c.line === undefined ? [] : [c.line])) },
+          { fence: [...checks.flatMap((c) => (c.line === undefined ? [] : [c.line])), ...info] },
           ...notes.map((paragraph) => ({ paragraph })),
         ],
         ...(svg === undefined ? {} : { svg: typeof svg === 'string' ? { alt: name, content: svg } : svg }),

@@ -1,7 +1,13 @@
 import type { ClientWorker } from '../lib/client-worker.ts';
-import { type LoopVariant, rateChart, runClosedLoop } from '../lib/closed-loop.ts';
+import {
+  type LoopVariant,
+  type RatioGoal,
+  rateChart,
+  ratioChecks,
+  runClosedLoop,
+} from '../lib/closed-loop.ts';
 import { defineSuite, type Measured, rounds as roundsText } from '../lib/finish.ts';
-import { formatRatio, goal, markdownTable } from '../lib/report.ts';
+import { formatRatio, markdownTable } from '../lib/report.ts';
 import { median } from '../lib/stats.ts';
 import type { Suite, SuiteSettings } from '../lib/suite.ts';
 
@@ -73,9 +79,7 @@ const VARIANTS: readonly LoopVariant[] = [
 /** Baseline of the table's ratio columns. */
 const BASELINE = 'undici-fetch';
 
-type Goal = { label: string; subject: string; baseline: string; concurrency: number; target: number };
-
-const GOALS: readonly Goal[] = [
+const GOALS: readonly RatioGoal[] = [
   {
     label: "ky over the agent ÷ ky on Node's default fetch, 1 in flight",
     subject: 'ky-agent',
@@ -176,9 +180,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
     ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   );
 
-  const checks = GOALS.map((g) =>
-    goal(g.label, samples.ratio(g.subject, g.baseline, g.concurrency)!, '≥', g.target),
-  );
+  const checks = ratioChecks(samples, GOALS);
   /** The same comparisons by the client's CPU time per request: baseline CPU ÷ subject CPU (higher is better). */
   const cpuLines = GOALS.map((g) => {
     const r = median(samples.perRound(g.baseline, g.subject, g.concurrency, (s) => s.cpuPerRequest)!);

@@ -103,7 +103,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
       'Per-call overhead of `@ky-resilience/circuit-breaker` around a stubbed fetch, against cockatiel and opossum.',
     method,
     table,
-    blocks: [{ fence: comparisons }],
+    info: comparisons,
   };
 }
 

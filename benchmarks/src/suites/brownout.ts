@@ -1,5 +1,7 @@
 import { defaultRetryBudgetOptions } from '@ky-resilience/retry';
 import {
+  clientCells,
+  clientColumns,
   type FaultClient,
   type FaultResults,
   failureNote,
@@ -9,6 +11,7 @@ import {
   latencyPercentile,
   type RunOutcome,
   runScenario,
+  type Scenario,
 } from '../lib/faults.ts';
 import { defineSuite, type Measured, rounds as roundsText } from '../lib/finish.ts';
 import { formatRatio, goal, markdownTable } from '../lib/report.ts';
@@ -19,6 +22,13 @@ import { presetTiers } from '../lib/tiers.ts';
 
 const NAME = 'brownout';
 const ERROR_RATE = 0.2;
+/** 200 calls (a smoke run 20), 3.5 s drain: one failed call in 200 still meets the 99.5 % goal. */
+const SCENARIO: Scenario = {
+  id: 'brownout',
+  count: [20, 200],
+  drainMs: [500, 3_500],
+  route: { schedule: { kind: 'brownout', errorRate: ERROR_RATE, status: 503 } },
+};
 
 /**
  * Every client with its defaults, plus the preset with its retry budget off and nothing else changed: side by
@@ -96,18 +106,7 @@ function figuresOf(outcome: RunOutcome, count: number): Figures {
 }
 
 async function measure(settings: SuiteSettings): Promise<Measured> {
-  const { plan, results, figs, med } = await runScenario(
-    NAME,
-    settings,
-    CLIENTS,
-    {
-      id: 'brownout',
-      count: [20, 200],
-      drainMs: [500, 3_500],
-      route: { schedule: { kind: 'brownout', errorRate: ERROR_RATE, status: 503 } },
-    },
-    figuresOf,
-  );
+  const { plan, results, figs, med } = await runScenario(NAME, settings, CLIENTS, SCENARIO, figuresOf);
   const { rounds, rate, count, drainMs } = plan;
   const two = (n: number): string => n.toFixed(2);
   /** p99 of the subject ÷ ky's p99, per round, median. */
@@ -116,10 +115,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
 
   const table = markdownTable(
     [
-      'client',
-      'retry',
-      'breaker',
-      'budget',
+      ...clientColumns(['retry', 'breaker', 'budget']),
       'success (min–max)',
       'upstream attempts per call',
       'p50',
@@ -131,10 +127,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
       const list = figs.get(c.id)!;
       const lower = list.some((f) => f.p99LowerBound);
       return [
-        c.label,
-        c.retry,
-        c.breaker,
-        c.budget,
+        ...clientCells(c, ['retry', 'breaker', 'budget']),
         spread(
           list.map((f) => f.success),
           formatPercent,

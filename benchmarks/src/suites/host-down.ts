@@ -1,4 +1,6 @@
 import {
+  clientCells,
+  clientColumns,
   type FaultRun,
   failureNote,
   faultClients,
@@ -54,8 +56,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
   };
   const table = markdownTable(
     [
-      'client',
-      'breaker',
+      ...clientColumns(['breaker']),
       'success, all healthy',
       'success, one down',
       'p50 healthy / one down',
@@ -64,8 +65,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
       'p99 ÷',
     ],
     faultClients.map((c) => [
-      c.label,
-      c.breaker,
+      ...clientCells(c, ['breaker']),
       formatPercent(med(c.id, 'healthy', (f) => f.success)),
       formatPercent(med(c.id, 'down', (f) => f.success)),
       `${formatMs(med(c.id, 'healthy', (f) => f.p50))} / ${formatMs(med(c.id, 'down', (f) => f.p50))}`,

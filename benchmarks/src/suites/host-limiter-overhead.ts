@@ -114,7 +114,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
       "Per-call overhead of `@ky-resilience/host-limiter` around a stubbed fetch, against p-limit and cockatiel's bulkhead.",
     method,
     table,
-    blocks: [{ fence: comparisons }],
+    info: comparisons,
   };
 }
 

@@ -1,4 +1,6 @@
 import {
+  clientCells,
+  clientColumns,
   failureNote,
   faultClients,
   formatMs,
@@ -62,10 +64,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
   const two = (n: number): string => n.toFixed(2);
   const table = markdownTable(
     [
-      'client',
-      'retry',
-      'breaker',
-      'budget',
+      ...clientColumns(['retry', 'breaker', 'budget']),
       'upstream attempts per call (min–max)',
       'calls that never reached the upstream',
       'failed call, breaker open: p50 / p99',
@@ -84,10 +83,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
             ? 'never opened'
             : `${formatMs(fastP50)} / ${formatMs(fastP99!)}`;
       return [
-        c.label,
-        c.retry,
-        c.breaker,
-        c.budget,
+        ...clientCells(c, ['retry', 'breaker', 'budget']),
         spread(
           list.map((f) => f.attemptsPerCall),
           two,

@@ -1,6 +1,12 @@
-import { type LoopVariant, rateChart, runClosedLoop } from '../lib/closed-loop.ts';
+import {
+  type LoopVariant,
+  type RatioGoal,
+  rateChart,
+  ratioChecks,
+  runClosedLoop,
+} from '../lib/closed-loop.ts';
 import { defineSuite, type Measured, rounds as roundsText } from '../lib/finish.ts';
-import { formatRatio, goal, markdownTable } from '../lib/report.ts';
+import { formatRatio, markdownTable } from '../lib/report.ts';
 import type { Suite, SuiteSettings } from '../lib/suite.ts';
 import { carries, kyTiers, peerTiers, presetTiers } from '../lib/tiers.ts';
 
@@ -108,14 +114,12 @@ const VARIANTS: readonly Variant[] = [
   },
 ];
 
-type Goal = { label: string; subject: string; baseline: string; concurrency: number; target: number };
-
 /**
  * The issue's goals. At 64 in flight the goals compare the settings where the agent may open as many sockets
  * per host as there are requests in flight (Node's default fetch opens that many or more); the default settings
  * are reported beside them.
  */
-const GOALS: readonly Goal[] = [
+const GOALS: readonly RatioGoal[] = [
   {
     label: "preset ÷ bare ky on Node's default fetch, 1 in flight",
     subject: 'preset',
@@ -147,7 +151,7 @@ const GOALS: readonly Goal[] = [
 ];
 
 /** The same comparisons with the default settings (10 per host), reported beside the goals. */
-const DEFAULT_SETTINGS: readonly Goal[] = [
+const DEFAULT_SETTINGS: readonly RatioGoal[] = [
   {
     label: "preset (defaults, 10/host) ÷ bare ky on Node's default fetch, 64 in flight",
     subject: 'preset',
@@ -206,9 +210,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
     ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   );
 
-  const checks = GOALS.map((g) =>
-    goal(g.label, samples.ratio(g.subject, g.baseline, g.concurrency)!, '≥', g.target),
-  );
+  const checks = ratioChecks(samples, GOALS);
   const defaultLines = DEFAULT_SETTINGS.map(
     (g) =>
       `INFO  ${g.label}: ${formatRatio(samples.ratio(g.subject, g.baseline, g.concurrency)!)} (goal ≥ ${formatRatio(g.target)} applies to the 64/host settings above)`,
@@ -237,7 +239,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
       'Overhead with no faults: ky with the whole preset vs bare ky and the peer clients, on loopback.',
     method,
     table,
-    blocks: [{ fence: [...checks.map((c) => c.line), ...defaultLines] }],
+    info: defaultLines,
     svg: { alt: 'req/s', content: svg },
     checks,
   };

@@ -299,7 +299,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
       "cockatiel's bulkhead, cockatiel's circuit breaker and opossum wrapping the same fetch.",
     method,
     table,
-    blocks: [{ fence: [...checks.map((c) => c.line), ...controlLines, ...peerLines] }],
+    info: [...controlLines, ...peerLines],
     svg: { alt: '% of bare ky', content: svg },
     checks,
   };

@@ -1,4 +1,6 @@
 import {
+  clientCells,
+  clientColumns,
   type FaultRun,
   faultClients,
   faultPlan,
@@ -72,17 +74,13 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
     Number.isFinite(ms) ? formatMs(ms) : `> ${formatMs(windowMs)} (not within the run)`;
   const table = markdownTable(
     [
-      'client',
-      'retry',
-      'breaker',
+      ...clientColumns(['retry', 'breaker']),
       'recovery → first success',
       'recovery → full throughput',
       'calls issued after the recovery that failed',
     ],
     faultClients.map((c) => [
-      c.label,
-      c.retry,
-      c.breaker,
+      ...clientCells(c, ['retry', 'breaker']),
       cell(med(c.id, (f) => f.firstSuccess)),
       cell(med(c.id, (f) => f.fullThroughput)),
       String(med(c.id, (f) => f.failedAfter)),

@@ -1,4 +1,6 @@
 import {
+  clientCells,
+  clientColumns,
   type FaultClient,
   failureNote,
   faultClients,
@@ -7,6 +9,7 @@ import {
   latencyPercentile,
   type RunOutcome,
   runScenario,
+  type Scenario,
 } from '../lib/faults.ts';
 import { defineSuite, type Measured, rounds as roundsText } from '../lib/finish.ts';
 import { markdownTable } from '../lib/report.ts';
@@ -66,24 +69,18 @@ function figuresOf(outcome: RunOutcome, count: number): Figures {
 }
 
 async function measure(settings: SuiteSettings): Promise<Measured> {
-  const { plan, results, figs, med } = await runScenario(
-    NAME,
-    settings,
-    CLIENTS,
-    {
-      id: 'slow-tail',
-      count: [20, 150],
-      drainMs: [200, 2_300],
-      // A smoke run only checks that the suite runs: a shorter tail keeps it quick.
-      route: { schedule: { kind: 'slowTail', rate: SLOW_RATE, delayMs: settings.smoke ? 300 : SLOW_MS } },
-    },
-    figuresOf,
-  );
+  const scenario: Scenario = {
+    id: 'slow-tail',
+    count: [20, 150],
+    drainMs: [200, 2_300],
+    // A smoke run only checks that the suite runs: a shorter tail keeps it quick.
+    route: { schedule: { kind: 'slowTail', rate: SLOW_RATE, delayMs: settings.smoke ? 300 : SLOW_MS } },
+  };
+  const { plan, results, figs, med } = await runScenario(NAME, settings, CLIENTS, scenario, figuresOf);
   const { rounds, rate, count, drainMs } = plan;
   const table = markdownTable(
     [
-      'client',
-      'retry',
+      ...clientColumns(['retry']),
       'p50',
       'p99 (min–max)',
       `calls that succeeded within ${DEADLINE_MS / 1000} s (min–max)`,
@@ -93,8 +90,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
       const list = figs.get(c.id)!;
       const lower = list.some((f) => f.lowerBound);
       return [
-        c.label,
-        c.retry,
+        ...clientCells(c, ['retry']),
         formatMs(med(c.id, (f) => f.p50)),
         spread(
           list.map((f) => f.p99),
