@@ -62,108 +62,138 @@ export function runAttempt(
   const request = asRequest(input);
   const callerSignal = init?.signal ?? request?.signal ?? undefined;
   if (callerSignal?.aborted) return Promise.reject(callerSignal.reason);
+  return new Attempt(input, request, callerSignal, settings).run(inner, init);
+}
 
-  const { limits, timers, attempt, consumer } = settings;
-  const controller = new AbortController();
-  const signal = controller.signal;
+/**
+ * One attempt's state. A class rather than closures: an attempt in flight then holds one object
+ * (it is also the caller signal's abort listener and the body watcher) instead of a dozen functions.
+ */
+class Attempt {
+  readonly #input: Request | string | URL;
+  readonly #request: Request | undefined;
+  readonly #callerSignal: AbortSignal | undefined;
+  readonly #settings: AttemptSettings;
+  readonly #controller = new AbortController();
+  #failure: ResilienceTimeoutError | undefined;
+  #ended = false;
+  #headersTimer: OneShot | undefined;
+  #attemptTimer: OneShot | undefined;
+  #idleTimer: OneShot | undefined;
+  #rejectHead: ((error: unknown) => void) | undefined;
+  #bodyController: ReadableStreamDefaultController<Uint8Array> | undefined;
+  #bodyHandle: BodyHandle | undefined;
 
-  let failure: ResilienceTimeoutError | undefined;
-  let ended = false;
-  let headersTimer: OneShot | undefined;
-  let attemptTimer: OneShot | undefined;
-  let idleTimer: OneShot | undefined;
-  let rejectHead: ((error: unknown) => void) | undefined;
-  let bodyController: ReadableStreamDefaultController<Uint8Array> | undefined;
-  let bodyHandle: BodyHandle | undefined;
+  constructor(
+    input: Request | string | URL,
+    request: Request | undefined,
+    callerSignal: AbortSignal | undefined,
+    settings: AttemptSettings,
+  ) {
+    this.#input = input;
+    this.#request = request;
+    this.#callerSignal = callerSignal;
+    this.#settings = settings;
+  }
 
-  // The host is read only when an error is made.
-  const errorInit = (limit: number): ResilienceTimeoutErrorInit => ({
-    host: hostOf(input, request),
-    attempt,
-    limit,
-    request,
-  });
+  /** The host is read only when an error is made. */
+  #errorInit(limit: number): ResilienceTimeoutErrorInit {
+    return {
+      host: hostOf(this.#input, this.#request),
+      attempt: this.#settings.attempt,
+      limit,
+      request: this.#request,
+    };
+  }
 
-  /** The caller's abort: the attempt ends and the fetch is aborted with the caller's reason. */
-  const onCallerAbort = (): void => {
-    end();
-    controller.abort((callerSignal as AbortSignal).reason);
-  };
+  /** The caller's abort (this is the signal's listener): the attempt ends and the fetch is aborted with the caller's reason. */
+  handleEvent(): void {
+    this.#end();
+    this.#controller.abort((this.#callerSignal as AbortSignal).reason);
+  }
 
   /**
    * Ends the attempt: clears every timer. The caller's abort keeps reaching the fetch while the
    * response body is handed over unbounded (`follow`), as a signal combined with it would.
    */
-  const end = (follow?: boolean): void => {
-    if (ended) return;
-    ended = true;
-    headersTimer?.clear();
-    attemptTimer?.clear();
-    idleTimer?.clear();
-    if (follow !== true) callerSignal?.removeEventListener('abort', onCallerAbort);
-  };
+  #end(follow?: boolean): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#headersTimer?.clear();
+    this.#attemptTimer?.clear();
+    this.#idleTimer?.clear();
+    if (follow !== true) this.#callerSignal?.removeEventListener('abort', this);
+  }
 
-  const fire = (error: ResilienceTimeoutError): void => {
+  #fire(error: ResilienceTimeoutError): void {
     // A caller's abort that got there first wins: the attempt then fails with the caller's reason.
-    if (ended || callerSignal?.aborted) return;
-    failure = error;
-    end();
-    controller.abort(error);
-    if (rejectHead !== undefined) rejectHead(error);
-    if (bodyController !== undefined) bodyController.error(error);
-    if (bodyHandle !== undefined) bodyHandle.fail(error);
-  };
+    if (this.#ended || this.#callerSignal?.aborted) return;
+    this.#failure = error;
+    this.#end();
+    this.#controller.abort(error);
+    if (this.#rejectHead !== undefined) this.#rejectHead(error);
+    if (this.#bodyController !== undefined) this.#bodyController.error(error);
+    if (this.#bodyHandle !== undefined) this.#bodyHandle.fail(error);
+  }
+
+  // ---- the body watcher (of a hand-off's consumer, or of the attempt's own wrapper) ----
 
   /** Before a read of the body: the body-idle timer. */
-  const readStart = (): void => {
-    if (limits.bodyIdle !== false && !ended) {
+  readStart(): void {
+    const { limits, timers } = this.#settings;
+    if (limits.bodyIdle !== false && !this.#ended) {
       const limit = limits.bodyIdle;
-      idleTimer = startTimer(timers, limit, () => fire(new BodyIdleTimeoutError(errorInit(limit))));
+      this.#idleTimer = startTimer(timers, limit, () =>
+        this.#fire(new BodyIdleTimeoutError(this.#errorInit(limit))),
+      );
     }
-  };
+  }
 
-  const readEnd = (): void => {
-    idleTimer?.clear();
-  };
+  readEnd(): void {
+    this.#idleTimer?.clear();
+  }
 
-  callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+  /** The body ended, failed or was cancelled. */
+  end(): void {
+    this.#end();
+  }
 
-  const wrapBody = (response: Response, body: ReadableStream<Uint8Array>): Response => {
+  #wrapBody(response: Response, body: ReadableStream<Uint8Array>): Response {
     const reader = body.getReader();
     const stream = new ReadableStream<Uint8Array>(
       {
-        start(streamController) {
-          bodyController = streamController;
+        start: (streamController) => {
+          this.#bodyController = streamController;
         },
-        async pull(streamController) {
-          if (failure !== undefined) {
-            streamController.error(failure);
+        pull: async (streamController) => {
+          if (this.#failure !== undefined) {
+            streamController.error(this.#failure);
             return;
           }
-          readStart();
+          this.readStart();
           let chunk: Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
           try {
             chunk = await reader.read();
           } catch (error) {
-            end();
-            streamController.error(failure ?? error);
+            this.#end();
+            streamController.error(this.#failure ?? error);
             return;
           } finally {
-            readEnd();
+            this.readEnd();
           }
-          if (failure !== undefined) {
-            streamController.error(failure);
+          if (this.#failure !== undefined) {
+            streamController.error(this.#failure);
             return;
           }
           if (chunk.done) {
-            end();
+            this.#end();
             streamController.close();
             return;
           }
           streamController.enqueue(chunk.value);
         },
-        cancel(reason) {
-          end();
+        cancel: (reason) => {
+          this.#end();
           return reader.cancel(reason);
         },
       },
@@ -178,67 +208,80 @@ export function runAttempt(
       Object.defineProperty(wrapped, key, { value: response[key], enumerable: true });
     }
     return wrapped;
-  };
+  }
 
-  /** The body left to the consumer of a hand-off: the same timers, as its watcher. */
-  const watchBody = (handoff: BodyConsumer, response: Response): Response => {
-    bodyHandle = handoff.watch(response, { readStart, readEnd, end: () => end() });
+  /** The body left to the consumer of a hand-off: the same timers, as its watcher (this object). */
+  #watchBody(handoff: BodyConsumer, response: Response): Response {
+    this.#bodyHandle = handoff.watch(response, this);
     return response;
-  };
+  }
 
-  return new Promise<Response>((resolve, reject) => {
-    rejectHead = reject;
-    if (limits.headers !== false) {
-      const limit = limits.headers;
-      headersTimer = startTimer(timers, limit, () => fire(new HeadersTimeoutError(errorInit(limit))));
-    }
-    if (limits.attempt !== false) {
-      const limit = limits.attempt;
-      attemptTimer = startTimer(timers, limit, () => fire(new AttemptTimeoutError(errorInit(limit))));
-    }
-    let pending: Promise<Response>;
-    try {
-      const forwarded: RequestInit = { ...init, signal };
-      pending = inner(input, consumer === undefined ? forwarded : setHandoff(forwarded, consumer, inner));
-    } catch (error) {
-      pending = Promise.reject(error);
-    }
-    pending.then(
-      (response) => {
-        rejectHead = undefined;
-        headersTimer?.clear();
-        if (failure !== undefined) {
-          response.body?.cancel(failure).catch(() => {});
-          return;
-        }
-        const body = response.body;
-        // Nothing bounds the body phase (or the attempt already ended): hand the response over as is.
-        if (body === null || ended) {
-          end();
-          resolve(response);
-          return;
-        }
-        if (limits.attempt === false && limits.bodyIdle === false) {
-          end(true);
-          resolve(response);
-          return;
-        }
-        resolve(consumer === undefined ? wrapBody(response, body) : watchBody(consumer, response));
-      },
-      (error: unknown) => {
-        rejectHead = undefined;
-        if (failure !== undefined) return;
-        end();
-        const mapped = callerSignal?.aborted
-          ? undefined
-          : mapConnectTimeout(error, {
-              host: () => hostOf(input, request),
-              attempt,
-              request,
-              connect: limits.connect,
-            });
-        reject(mapped ?? error);
-      },
-    );
-  });
+  run(inner: FetchFunction, init: RequestInit | undefined): Promise<Response> {
+    const { limits, timers, consumer } = this.#settings;
+    const input = this.#input;
+    this.#callerSignal?.addEventListener('abort', this, { once: true });
+    return new Promise<Response>((resolve, reject) => {
+      this.#rejectHead = reject;
+      if (limits.headers !== false) {
+        const limit = limits.headers;
+        this.#headersTimer = startTimer(timers, limit, () =>
+          this.#fire(new HeadersTimeoutError(this.#errorInit(limit))),
+        );
+      }
+      if (limits.attempt !== false) {
+        const limit = limits.attempt;
+        this.#attemptTimer = startTimer(timers, limit, () =>
+          this.#fire(new AttemptTimeoutError(this.#errorInit(limit))),
+        );
+      }
+      let pending: Promise<Response>;
+      try {
+        const forwarded: RequestInit = { ...init, signal: this.#controller.signal };
+        pending = inner(input, consumer === undefined ? forwarded : setHandoff(forwarded, consumer, inner));
+      } catch (error) {
+        pending = Promise.reject(error);
+      }
+      pending.then(
+        (response) => {
+          this.#rejectHead = undefined;
+          this.#headersTimer?.clear();
+          const failure = this.#failure;
+          if (failure !== undefined) {
+            response.body?.cancel(failure).catch(() => {});
+            return;
+          }
+          const body = response.body;
+          // Nothing bounds the body phase (or the attempt already ended): hand the response over as is.
+          if (body === null || this.#ended) {
+            this.#end();
+            resolve(response);
+            return;
+          }
+          if (limits.attempt === false && limits.bodyIdle === false) {
+            this.#end(true);
+            resolve(response);
+            return;
+          }
+          resolve(
+            consumer === undefined ? this.#wrapBody(response, body) : this.#watchBody(consumer, response),
+          );
+        },
+        (error: unknown) => {
+          this.#rejectHead = undefined;
+          if (this.#failure !== undefined) return;
+          this.#end();
+          const request = this.#request;
+          const mapped = this.#callerSignal?.aborted
+            ? undefined
+            : mapConnectTimeout(error, {
+                host: () => hostOf(input, request),
+                attempt: this.#settings.attempt,
+                request,
+                connect: limits.connect,
+              });
+          reject(mapped ?? error);
+        },
+      );
+    });
+  }
 }
