@@ -41,6 +41,21 @@ export function isStreamingResponse(response: Response): boolean {
 }
 
 /**
+ * True when the body of `response` has arrived in full (the agent's body-received protocol), fits in
+ * `maxSize` and was never read: it is in memory already and can no longer fail, whatever its
+ * content type, so the response is kept as it is; the tap's watchers then end as they would after
+ * reading it. Synchronous, so that the common case costs no promise.
+ */
+export function keptAsReceived(response: Response, maxSize: number, tap?: BodyTap): boolean {
+  const { body } = response;
+  if (body === null || body.locked || NULL_BODY_STATUSES.includes(response.status)) return false;
+  const received = receivedInFull(response);
+  if (received === undefined || received > maxSize) return false;
+  tap?.received();
+  return true;
+}
+
+/**
  * Reads the whole body of `response` inside the attempt and returns an equivalent `Response` whose
  * body is already in memory. A reset or a truncated body then rejects here (with undici's
  * `TypeError: terminated`, or the abort reason), inside the attempt, where the retry layer sees it.
@@ -53,24 +68,12 @@ export function isStreamingResponse(response: Response): boolean {
  * that each tier's watcher sees every read and the end; a body that is not buffered is handed out
  * wrapped once for all of them.
  *
- * A body that has already arrived in full (the agent's body-received protocol) and fits in
- * `maxSize` is in memory already and can no longer fail, whatever its content type: `response` is
- * returned as it is, and the tap's watchers end as they would after reading it.
+ * A body that has already arrived in full is returned as it is ({@link keptAsReceived}).
  */
 export async function bufferResponse(response: Response, maxSize: number, tap?: BodyTap): Promise<Response> {
+  if (keptAsReceived(response, maxSize, tap)) return response;
   const { body } = response;
-  if (body === null || NULL_BODY_STATUSES.includes(response.status)) {
-    return tap === undefined ? response : tap.expose(response);
-  }
-  // In memory already, whatever its type: nothing more can come, nothing can fail it.
-  if (!body.locked) {
-    const received = receivedInFull(response);
-    if (received !== undefined && received <= maxSize) {
-      tap?.received();
-      return response;
-    }
-  }
-  if (isStreamingResponse(response)) {
+  if (body === null || NULL_BODY_STATUSES.includes(response.status) || isStreamingResponse(response)) {
     return tap === undefined ? response : tap.expose(response);
   }
   const length = response.headers.get('content-length');

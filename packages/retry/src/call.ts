@@ -2,7 +2,7 @@ import { type Backoff, createBackoff } from '@ky-resilience/jitter';
 import { setHandoff } from './body-handoff.ts';
 import { BodyTap } from './body-tap.ts';
 import { isBudgetFailure } from './budget.ts';
-import { bufferResponse } from './buffer-body.ts';
+import { bufferResponse, keptAsReceived } from './buffer-body.ts';
 import { classifyFailure, type Failure, failureLabel } from './classify.ts';
 import { annotateError, type RetryDecision, type RetryDecisionReason } from './decision.ts';
 import { RetryAfterTooLongError, RetryBudgetExhaustedError, RetryOptionsError } from './errors.ts';
@@ -200,7 +200,9 @@ class CallState implements RetryCall {
     }
     const tapped = tap.holds(response) ? tap : undefined;
     if (settings.bufferBody && this.#method !== 'HEAD') {
-      response = await bufferResponse(response, settings.maxBufferSize, tapped);
+      if (!keptAsReceived(response, settings.maxBufferSize, tapped)) {
+        response = await bufferResponse(response, settings.maxBufferSize, tapped);
+      }
     } else if (tapped !== undefined) {
       response = tapped.expose(response);
     }

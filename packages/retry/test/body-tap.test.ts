@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { BodyWatcher } from '../src/body-handoff.ts';
 import { BodyTap } from '../src/body-tap.ts';
-import { bufferResponse } from '../src/buffer-body.ts';
+import { bufferResponse, keptAsReceived } from '../src/buffer-body.ts';
 import { rejection } from './helpers.ts';
 
 const encoder = new TextEncoder();
@@ -321,4 +321,29 @@ test('a body not received in full, over maxBufferSize or already read is buffere
   await used.text();
   assert.equal(await bufferResponse(used, 1_000), used);
   assert.equal(asked, false);
+});
+
+test('keptAsReceived: true only for an unread body received in full within maxBufferSize; ends the watchers then', () => {
+  const log: string[] = [];
+  const make = (length: number | undefined, status = 200): Response =>
+    receivedAs(new Response(status === 204 ? null : 'abc', { status }), () => length);
+  const pending = make(undefined);
+  const tap = new BodyTap();
+  tap.watch(pending, recorder('timeout', log));
+  assert.equal(tap.holds(pending), true);
+  assert.equal(keptAsReceived(pending, 1_000, tap), false);
+  assert.equal(keptAsReceived(make(3), 2), false);
+  assert.equal(keptAsReceived(make(0, 204), 1_000), false);
+  const locked = make(3);
+  locked.body!.getReader();
+  assert.equal(keptAsReceived(locked, 1_000), false);
+  assert.deepEqual(log, []);
+
+  const whole = make(3);
+  const wholeTap = new BodyTap();
+  wholeTap.watch(whole, recorder('limiter', log, true));
+  assert.equal(wholeTap.holds(whole), true);
+  assert.equal(keptAsReceived(whole, 3, wholeTap), true);
+  assert.deepEqual(log, ['limiter:end']);
+  assert.equal(whole.bodyUsed, false);
 });
