@@ -62,8 +62,8 @@ export function attemptObserver(host: AttemptObserverHost): { init: InitHook; be
   const { hub, name } = host;
 
   const onSettled = (
-    method: string,
-    url: string,
+    input: Request | string | URL,
+    requestInit: RequestInit | undefined,
     attempt: number,
     started: number,
     status: number | undefined,
@@ -72,6 +72,10 @@ export function attemptObserver(host: AttemptObserverHost): { init: InitHook; be
     host.settled();
     if (hub.wants('attempt')) {
       const durationMs = host.clock() - started;
+      // Read only for an event (a Request's url is serialized on each read).
+      const request = input instanceof Request ? input : undefined;
+      const method = (request?.method ?? requestInit?.method ?? 'GET').toUpperCase();
+      const url = request?.url ?? String(input);
       hub.emit('attempt', () =>
         status === undefined
           ? { client: name, host: hostOf(url), method, url, attempt, error, durationMs }
@@ -109,9 +113,6 @@ export function attemptObserver(host: AttemptObserverHost): { init: InitHook; be
       attempts += 1;
       if (host.isClosed()) return Promise.reject(new ClientClosedError(name));
       const attempt = attempts;
-      const request = input instanceof Request ? input : undefined;
-      const method = (request?.method ?? requestInit?.method ?? 'GET').toUpperCase();
-      const url = request?.url ?? String(input);
       host.started();
       const started = host.clock();
       let pending: Promise<Response>;
@@ -122,11 +123,11 @@ export function attemptObserver(host: AttemptObserverHost): { init: InitHook; be
       }
       return pending.then(
         (response) => {
-          onSettled(method, url, attempt, started, response.status, undefined);
+          onSettled(input, requestInit, attempt, started, response.status, undefined);
           return response;
         },
         (error: unknown) => {
-          onSettled(method, url, attempt, started, undefined, error);
+          onSettled(input, requestInit, attempt, started, undefined, error);
           throw error;
         },
       );
