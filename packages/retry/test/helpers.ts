@@ -40,7 +40,7 @@ export async function rejection(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('expected the call to fail');
 }
 
-/** Active `Timeout` handles (ref'd or not) right now. */
+/** Active ref'd `Timeout` handles right now (Node leaves unref'd timers out of this list). */
 export function activeTimers(): number {
   return process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
 }
