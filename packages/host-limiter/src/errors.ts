@@ -77,11 +77,11 @@ export class QueueTimeoutError extends HostLimiterError {
   declare readonly code: 'ERR_KYR_QUEUE_TIMEOUT';
   /** How long the request waited, in milliseconds (the queue timeout that ran out). */
   readonly timeout: number;
-  /** When the key is paused after a 429/503 with Retry-After: until when (the limiter's clock, ms). */
+  /** When the key is paused after a 429/503 with Retry-After or a rate-limit reset: until when (the limiter's clock, ms). */
   readonly pausedUntil?: number;
 
   constructor(init: QueueRejectionInit & { readonly timeout: number; readonly pausedUntil?: number }) {
-    const paused = init.pausedUntil === undefined ? '' : ', key paused by Retry-After';
+    const paused = init.pausedUntil === undefined ? '' : ', key paused by Retry-After or a rate-limit reset';
     super(
       'ERR_KYR_QUEUE_TIMEOUT',
       `Queue timeout: no slot for ${init.key} within ${init.timeout} ms (${state(init)}${paused}); the request was never sent`,

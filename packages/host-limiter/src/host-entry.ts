@@ -11,7 +11,7 @@ export class HostEntry {
   /** Requests rejected with `QueueFullError` or `QueueTimeoutError`. */
   rejectedFull = 0;
   rejectedTimeout = 0;
-  /** The key is paused (after a 429/503 with Retry-After) until this time on the limiter's clock; 0: not paused. */
+  /** The key is paused (after a 429/503 with Retry-After or a rate-limit reset) until this time on the limiter's clock; 0: not paused. */
   pausedUntil = 0;
   readonly bucket: TokenBucket | undefined;
   /** The timer that wakes the queue at the end of a pause or when the next token is due. */

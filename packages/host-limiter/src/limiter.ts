@@ -12,7 +12,7 @@ import {
 } from './options.ts';
 import { kyOptionsFor } from './plugin.ts';
 import { Registry } from './registry.ts';
-import { retryAfterMs } from './retry-after.ts';
+import { pauseMs } from './retry-after.ts';
 import { type Permit, Scheduler } from './scheduler.ts';
 
 /** The fetch signature a ky `fetch` option has. */
@@ -32,7 +32,7 @@ export type HostStats = {
   readonly rejectedQueueFull: number;
   /** Of `rejected`: waited the whole queue timeout. */
   readonly rejectedQueueTimeout: number;
-  /** When the key is paused after a 429/503 with Retry-After: until when (the limiter's clock, ms since the epoch by default). */
+  /** When the key is paused after a 429/503 with Retry-After or a rate-limit reset: until when (the limiter's clock, ms since the epoch by default). */
   readonly pausedUntil: number | undefined;
   /** The key's concurrency limit. */
   readonly limit: number;
@@ -91,7 +91,7 @@ function hostStats(entry: HostEntry, options: ResolvedHostLimiterOptions): HostS
 /**
  * Creates a host limiter: per-key and global concurrency limits, a bounded FIFO queue per key with
  * a queue timeout, an optional per-key rate limit and an adaptive pause after 429/503 with
- * Retry-After. Bad options throw a `HostLimiterOptionsError`.
+ * Retry-After (or `RateLimit-Reset` / `X-RateLimit-Reset`). Bad options throw a `HostLimiterOptionsError`.
  *
  * @example
  * const limiter = createHostLimiter({ concurrency: 5, globalConcurrency: 50, queueTimeout: 5_000 });
@@ -115,7 +115,7 @@ export function createHostLimiter(options?: HostLimiterOptions): HostLimiter {
   const afterHead = (permit: Permit, response: Response, consumer: BodyConsumer | undefined): Response => {
     if (maxPause !== false && pauseStatuses.has(response.status)) {
       const now = clock();
-      const wait = retryAfterMs(response.headers.get('retry-after'), now);
+      const wait = pauseMs(response.headers, now);
       if (wait !== undefined) scheduler.pause(permit.entry, now + Math.min(wait, maxPause));
     }
     return releaseWithBody(response, () => scheduler.release(permit), consumer);

@@ -71,15 +71,16 @@ export type HostLimiterOptions = {
   burst?: number;
   /**
    * The adaptive pause: after a response whose status is in `pauseStatuses` and which carries a
-   * `Retry-After` (seconds or an HTTP-date), the key's queue is paused until then, at most this
-   * many ms. Requests arriving meanwhile wait in the queue (bounded by the queue timeout).
+   * `Retry-After` (seconds or an HTTP-date) or, without one, a `RateLimit-Reset` or
+   * `X-RateLimit-Reset` (delta seconds, or epoch seconds when at least 2024-01-01), the key's queue
+   * is paused until then, at most this many ms (`Retry-After` wins when both are present). Requests arriving meanwhile wait in the queue (bounded by the queue timeout).
    * `false` turns the pause off.
    * @default 60_000
    * @example { maxPause: 30_000 }
    */
   maxPause?: number | false;
   /**
-   * The statuses whose `Retry-After` pauses the key.
+   * The statuses whose `Retry-After` or rate-limit reset header pauses the key.
    * @default [429, 503]
    * @example { pauseStatuses: [429] }
    */
@@ -99,8 +100,8 @@ export type HostLimiterOptions = {
    */
   hostTtl?: number | false;
   /**
-   * The clock, in ms since the epoch (a wall clock: `Retry-After` HTTP-dates are compared with
-   * it). Pauses, rate-limit tokens and idle expiry use it.
+   * The clock, in ms since the epoch (a wall clock: `Retry-After` HTTP-dates and epoch reset values are
+   * compared with it). Pauses, rate-limit tokens and idle expiry use it.
    * @default Date.now
    * @example { clock: () => fakeNow }
    */

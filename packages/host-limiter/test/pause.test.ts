@@ -177,3 +177,131 @@ test('ky retry after a 429 with Retry-After goes through the pause and then succ
   time.advance(1_000);
   assert.equal((await call).n, 1);
 });
+
+test('a 429 with RateLimit-Reset (delta seconds) pauses the host until the reset', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: { '/limited': { steps: [{ status: 429, rateLimitReset: 5 }, { status: 200 }] } },
+    }),
+  );
+  const time = manualTime();
+  const limiter = createHostLimiter({ queueTimeout: false, clock: time.clock, timers: time.timers });
+  const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(limiter.kyOptions);
+  await (await api.get(`${upstream.url}/limited`)).text();
+  assert.equal(limiter.stats(upstream.origin)?.pausedUntil, time.clock() + 5_000);
+  const later = api.get(`${upstream.url}/limited`).text();
+  await until(() => limiter.stats(upstream.origin)?.queued === 1);
+  time.advance(4_999);
+  assert.equal(limiter.stats(upstream.origin)?.queued, 1);
+  assert.equal(upstream.counters('/limited').requests, 1, 'nothing sent during the pause');
+  time.advance(1);
+  assert.match(await later, /"ok":true/);
+  assert.equal(upstream.counters('/limited').requests, 2);
+});
+
+test('X-RateLimit-Reset is delta seconds when small and epoch seconds from 2024-01-01 on', async (t) => {
+  const start = Date.parse('Thu, 01 Jan 2026 00:00:00 GMT');
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: {
+        '/delta': { steps: [{ status: 503, xRateLimitReset: 7 }] },
+        '/epoch': { steps: [{ status: 429, xRateLimitReset: start / 1000 + 12 }] },
+        '/past-epoch': { steps: [{ status: 429, xRateLimitReset: start / 1000 - 60 }] },
+      },
+    }),
+  );
+  for (const [path, expected] of [
+    ['/delta', 7_000],
+    ['/epoch', 12_000],
+    ['/past-epoch', undefined],
+  ] as const) {
+    const time = manualTime(start);
+    const limiter = createHostLimiter({ clock: time.clock, timers: time.timers });
+    const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(limiter.kyOptions);
+    await (await api.get(`${upstream.url}${path}`)).text();
+    assert.equal(
+      limiter.stats(upstream.origin)?.pausedUntil,
+      expected === undefined ? undefined : start + expected,
+      path,
+    );
+  }
+});
+
+test('a 429 with RateLimit-Remaining: 0 and RateLimit-Reset pauses; Retry-After wins over a reset header', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: {
+        '/exhausted': {
+          steps: [{ status: 429, rateLimitReset: 9, headers: { 'ratelimit-remaining': '0' } }],
+        },
+        '/both': { steps: [{ status: 429, retryAfter: 2, rateLimitReset: 30, xRateLimitReset: 40 }] },
+        '/both-x': { steps: [{ status: 503, retryAfter: 3, xRateLimitReset: 40 }] },
+        '/reset-first': { steps: [{ status: 429, rateLimitReset: 4, xRateLimitReset: 40 }] },
+      },
+    }),
+  );
+  for (const [path, expected] of [
+    ['/exhausted', 9_000],
+    ['/both', 2_000],
+    ['/both-x', 3_000],
+    ['/reset-first', 4_000],
+  ] as const) {
+    const time = manualTime();
+    const limiter = createHostLimiter({ clock: time.clock, timers: time.timers });
+    const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(limiter.kyOptions);
+    await (await api.get(`${upstream.url}${path}`)).text();
+    assert.equal(limiter.stats(upstream.origin)?.pausedUntil, time.clock() + expected, path);
+  }
+});
+
+test('reset headers pause only on pause statuses, are capped by maxPause, and garbage or zero does not pause', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: {
+        '/ok-exhausted': {
+          steps: [{ status: 200, rateLimitReset: 30, headers: { 'ratelimit-remaining': '0' } }],
+        },
+        '/500': { steps: [{ status: 500, rateLimitReset: 30, xRateLimitReset: 30 }] },
+        '/zero': { steps: [{ status: 429, rateLimitReset: 0 }] },
+        '/garbage': { steps: [{ status: 429, headers: { 'ratelimit-reset': 'later' } }] },
+        // The first reset header present decides, as in @ky-resilience/retry: a garbage one is not skipped.
+        '/garbage-first': {
+          steps: [{ status: 429, headers: { 'ratelimit-reset': 'later' }, xRateLimitReset: 5 }],
+        },
+        '/retry-after-garbage': { steps: [{ status: 429, retryAfter: 'soon', rateLimitReset: 5 }] },
+        '/long': { steps: [{ status: 429, rateLimitReset: 3_600 }] },
+      },
+    }),
+  );
+  const time = manualTime(Date.parse('Thu, 01 Jan 2026 00:00:00 GMT'));
+  const limiter = createHostLimiter({ clock: time.clock, timers: time.timers });
+  const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(limiter.kyOptions);
+  for (const path of [
+    '/ok-exhausted',
+    '/500',
+    '/zero',
+    '/garbage',
+    '/garbage-first',
+    '/retry-after-garbage',
+  ]) {
+    await (await api.get(`${upstream.url}${path}`)).text();
+    assert.equal(limiter.stats(upstream.origin)?.pausedUntil, undefined, path);
+  }
+  await (await api.get(`${upstream.url}/long`)).text();
+  assert.equal(limiter.stats(upstream.origin)?.pausedUntil, time.clock() + 60_000, 'default maxPause');
+
+  const capped = createHostLimiter({ maxPause: 10_000, clock: time.clock, timers: time.timers });
+  const off = createHostLimiter({ maxPause: false, clock: time.clock, timers: time.timers });
+  for (const [limiter, expected] of [
+    [capped, time.clock() + 10_000],
+    [off, undefined],
+  ] as const) {
+    const client = ky.create({ retry: 0, throwHttpErrors: false }).extend(limiter.kyOptions);
+    await (await client.get(`${upstream.url}/long`)).text();
+    assert.equal(limiter.stats(upstream.origin)?.pausedUntil, expected);
+  }
+});
