@@ -1,6 +1,12 @@
-import type { BeforeErrorHook, InitHook, Options } from 'ky';
+import type { BeforeErrorHook, InitHook, Options, RetryOptions as RetryOptionsOfKy } from 'ky';
 import { createRetryCall, type FetchLike, type RetryCall } from './call.ts';
-import { applyRequestOverrides, contextKey, type RetryOptions, resolveRetryOptions } from './options.ts';
+import {
+  applyRequestOverrides,
+  contextKey,
+  type RetryOptions,
+  type RetrySettings,
+  resolveRetryOptions,
+} from './options.ts';
 import { isOneShotBody } from './safety.ts';
 
 /** Every method ky knows: ky's method check is opened up and the plugin's safety check decides. */
@@ -42,6 +48,7 @@ export function retryPlugin(options?: RetryOptions): Options {
   const { settings: base, shared } = resolveRetryOptions(options);
   // Where a call's state sits in its context (a key per plugin instance).
   const callKey = Symbol('@ky-resilience/retry call');
+  const baseDifferences = kyRetryDifferences(base);
 
   const init: InitHook = (callOptions) => {
     const overrides = callOptions.context?.[contextKey];
@@ -68,18 +75,8 @@ export function retryPlugin(options?: RetryOptions): Options {
 
     const kyLimit = limitOf(callOptions.retry);
     const limit = call.oneShotBody ? 0 : Math.min(settings.limit, kyLimit ?? settings.limit);
-    callOptions.retry = {
-      limit,
-      methods: ALL_METHODS.includes(method) ? [...ALL_METHODS] : [...ALL_METHODS, method],
-      statusCodes: [...settings.statusCodes],
-      afterStatusCodes: [...settings.afterStatusCodes],
-      maxRetryAfter: settings.maxRetryAfter,
-      backoffLimit: Number.POSITIVE_INFINITY,
-      jitter: false,
-      retryOnTimeout: false,
-      delay: () => call.takeDelay(),
-      shouldRetry: ({ error }) => call.shouldRetry(error),
-    };
+    const differences = settings === base ? baseDifferences : kyRetryDifferences(settings);
+    callOptions.retry = kyRetryOf(differences, method, limit, call);
   };
 
   const beforeError: BeforeErrorHook = ({ error, request, options: callOptions }) => {
@@ -88,6 +85,64 @@ export function retryPlugin(options?: RetryOptions): Options {
   };
 
   return { hooks: { init: [init], beforeError: [beforeError] } };
+}
+
+// ky's defaults of the `retry` keys the plugin sets (ky 2.1). ky normalises the `retry` object on
+// each call (copying every key it is given), so the plugin gives only what differs from them.
+const KY_RETRY_METHODS: readonly string[] = ['get', 'put', 'head', 'delete', 'options', 'trace', 'query'];
+const KY_STATUS_CODES: readonly number[] = [408, 413, 429, 500, 502, 503, 504];
+const KY_AFTER_STATUS_CODES: readonly number[] = [413, 429, 503];
+const KY_MAX_RETRY_AFTER = Number.POSITIVE_INFINITY;
+
+function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((value, index) => value === b[index]);
+}
+
+/** The `retry` keys of a settings object that differ from ky's defaults (`undefined`: the same). */
+type KyRetryDifferences = {
+  readonly statusCodes: readonly number[] | undefined;
+  readonly afterStatusCodes: readonly number[] | undefined;
+  readonly maxRetryAfter: number | undefined;
+};
+
+function kyRetryDifferences(settings: RetrySettings): KyRetryDifferences {
+  return {
+    statusCodes: sameList(settings.statusCodes, KY_STATUS_CODES) ? undefined : settings.statusCodes,
+    afterStatusCodes: sameList(settings.afterStatusCodes, KY_AFTER_STATUS_CODES)
+      ? undefined
+      : settings.afterStatusCodes,
+    maxRetryAfter: settings.maxRetryAfter === KY_MAX_RETRY_AFTER ? undefined : settings.maxRetryAfter,
+  };
+}
+
+/**
+ * ky's `retry` option for one call: the limit, the plugin's `delay` and `shouldRetry`, and only the
+ * keys whose value differs from ky's default (ky copies every key it is given, twice per call).
+ * `methods` opens ky's method check to the call's method (the plugin's safety check decides);
+ * `shouldRetry` always answers true or false, so ky's status and timeout checks never apply and
+ * `statusCodes`, `afterStatusCodes` and `maxRetryAfter` only show the plugin's settings to hooks.
+ * ky copies the arrays it is given: the settings' frozen arrays are passed as they are.
+ */
+function kyRetryOf(
+  differences: KyRetryDifferences,
+  method: string,
+  limit: number,
+  call: RetryCall,
+): RetryOptionsOfKy {
+  const retry: RetryOptionsOfKy = {
+    limit,
+    delay: () => call.takeDelay(),
+    shouldRetry: ({ error }) => call.shouldRetry(error),
+  };
+  if (!KY_RETRY_METHODS.includes(method)) {
+    retry.methods = ALL_METHODS.includes(method) ? [...ALL_METHODS] : [...ALL_METHODS, method];
+  }
+  if (differences.statusCodes !== undefined) retry.statusCodes = differences.statusCodes as number[];
+  if (differences.afterStatusCodes !== undefined) {
+    retry.afterStatusCodes = differences.afterStatusCodes as number[];
+  }
+  if (differences.maxRetryAfter !== undefined) retry.maxRetryAfter = differences.maxRetryAfter;
+  return retry;
 }
 
 function limitOf(retry: Options['retry']): number | undefined {
