@@ -66,7 +66,7 @@ export type ResilientAgent = {
  *
  * @example
  * const agent = createAgent({ limit: 100, limitPerHost: 10 });
- * const api = ky.create({ prefixUrl: 'https://api.example.com', ...agent.kyOptions });
+ * const api = ky.create({ baseUrl: 'https://api.example.com/', ...agent.kyOptions });
  * await agent.close();
  */
 export function createAgent(options?: AgentOptions): ResilientAgent {
