@@ -64,6 +64,32 @@ export type ResilientClient = KyInstance & ClientExtras;
 
 let clientCount = 0;
 
+/**
+ * `instance` extended with the tiers' ky fragments, their init hooks folded into one hook that runs
+ * them in the same order (an init hook that throws stops the ones after it, as in ky). ky copies
+ * an instance's hook arrays and merges its options on every call, and runs each init hook: one
+ * hook costs less per call than a hook per tier. The tiers' other options and hooks are ky's own
+ * (each tier's options merged by ky as a layer of its own; `beforeError` hooks, which are awaited
+ * and whose results chain, in the same order).
+ */
+function extendWithTiers(instance: KyInstance, tiers: readonly Options[]): KyInstance {
+  const inits: InitHook[] = [];
+  const hooks: Record<string, unknown[]> = {};
+  let extended = instance;
+  for (const { hooks: tierHooks, ...options } of tiers) {
+    if (Object.keys(options).length > 0) extended = extended.extend(options);
+    for (const [type, list] of Object.entries(tierHooks ?? {})) {
+      if (list === undefined) continue;
+      if (type === 'init') inits.push(...(list as InitHook[]));
+      else hooks[type] = [...(hooks[type] ?? []), ...(list as unknown[])];
+    }
+  }
+  const init: InitHook = (callOptions) => {
+    for (const hook of inits) hook(callOptions);
+  };
+  return extended.extend({ hooks: { ...hooks, init: [init] } });
+}
+
 function build<T>(tier: string, create: () => T): T {
   try {
     return create();
@@ -232,12 +258,13 @@ export function createClient(options?: ClientOptions): ResilientClient {
   };
   // Per attempt, the init hook that runs last wraps outermost: timeouts (innermost), the breaker,
   // the limiter, retry (body buffering, headers), then the observer.
-  let instance: KyInstance = ky.create(base).extend(plan.ky);
-  if (timeout !== undefined) instance = instance.extend(timeout);
-  if (breakers !== undefined) instance = instance.extend(breakers.kyOptions);
-  if (limiter !== undefined) instance = instance.extend(limiter.kyOptions);
-  if (retry !== undefined) instance = instance.extend(retry);
-  instance = instance.extend({ hooks: { init: [observer.init], beforeError: [observer.beforeError] } });
+  const tiers: Options[] = [];
+  if (timeout !== undefined) tiers.push(timeout);
+  if (breakers !== undefined) tiers.push(breakers.kyOptions);
+  if (limiter !== undefined) tiers.push(limiter.kyOptions);
+  if (retry !== undefined) tiers.push(retry);
+  tiers.push({ hooks: { init: [observer.init], beforeError: [observer.beforeError] } });
+  const instance = extendWithTiers(ky.create(base).extend(plan.ky), tiers);
 
   const close = (): Promise<void> => {
     closing ??= (async () => {
