@@ -58,16 +58,42 @@ function state(init: QueueRejectionInit): string {
   return `${init.active} of ${init.limit} in flight, ${init.queued} of ${init.maxQueue} queued`;
 }
 
-/** The key's queue was full: the request was rejected at once and never sent. */
+/** Which queue bound a {@link QueueFullError} hit: the key's `maxQueue` or the global `maxQueueTotal`. */
+export type QueueBound = 'key' | 'global';
+
+/** What a {@link QueueFullError} reports besides the key's state. */
+export type QueueFullInit = QueueRejectionInit & {
+  /** The bound that was hit. */
+  readonly bound: QueueBound;
+  /** Requests waiting across every key when the request was rejected (this one excluded). */
+  readonly queuedTotal: number;
+  /** The global queue capacity. */
+  readonly maxQueueTotal: number;
+};
+
+/**
+ * A queue was full: the key's (`bound: 'key'`, `maxQueue` waiters) or the sum across keys
+ * (`bound: 'global'`, `maxQueueTotal` waiters). The request was rejected at once and never sent.
+ */
 export class QueueFullError extends HostLimiterError {
   override name: string = 'QueueFullError';
   declare readonly code: 'ERR_KYR_QUEUE_FULL';
-  constructor(init: QueueRejectionInit) {
-    super(
-      'ERR_KYR_QUEUE_FULL',
-      `Queue full for ${init.key} (${state(init)}); the request was never sent`,
-      init,
-    );
+  /** `'key'`: the key's queue held `maxQueue` waiters; `'global'`: all queues together held `maxQueueTotal`. */
+  readonly bound: QueueBound;
+  /** Requests waiting across every key at the time (this one excluded). */
+  readonly queuedTotal: number;
+  /** The global queue capacity. */
+  readonly maxQueueTotal: number;
+
+  constructor(init: QueueFullInit) {
+    const which =
+      init.bound === 'global'
+        ? `Global queue full (${init.queuedTotal} of ${init.maxQueueTotal} queued across every key) for ${init.key}`
+        : `Queue full for ${init.key}`;
+    super('ERR_KYR_QUEUE_FULL', `${which} (${state(init)}); the request was never sent`, init);
+    this.bound = init.bound;
+    this.queuedTotal = init.queuedTotal;
+    this.maxQueueTotal = init.maxQueueTotal;
   }
 }
 

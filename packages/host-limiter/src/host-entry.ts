@@ -10,6 +10,8 @@ export class HostEntry {
   readonly queue: WaiterQueue = new WaiterQueue();
   /** Requests rejected with `QueueFullError` or `QueueTimeoutError`. */
   rejectedFull = 0;
+  /** Of `rejectedFull`: rejected because the global queue cap (`maxQueueTotal`) was reached. */
+  rejectedFullGlobal = 0;
   rejectedTimeout = 0;
   /** The key is paused (after a 429/503 with Retry-After or a rate-limit reset) until this time on the limiter's clock; 0: not paused. */
   pausedUntil = 0;

@@ -1,4 +1,4 @@
-export type { QueueRejectionInit } from './errors.ts';
+export type { QueueBound, QueueFullInit, QueueRejectionInit } from './errors.ts';
 export {
   HostLimiterError,
   HostLimiterOptionsError,

@@ -28,8 +28,10 @@ export type HostStats = {
   readonly queued: number;
   /** Requests rejected (queue full or queue timeout) since the key entered the registry. */
   readonly rejected: number;
-  /** Of `rejected`: rejected at once because the queue was full. */
+  /** Of `rejected`: rejected at once because the key's queue or the global queue was full. */
   readonly rejectedQueueFull: number;
+  /** Of `rejectedQueueFull`: because the global queue (`maxQueueTotal`) was full. */
+  readonly rejectedQueueFullGlobal: number;
   /** Of `rejected`: waited the whole queue timeout. */
   readonly rejectedQueueTimeout: number;
   /** When the key is paused after a 429/503 with Retry-After or a rate-limit reset: until when (the limiter's clock, ms since the epoch by default). */
@@ -42,7 +44,7 @@ export type HostStats = {
 export type LimiterStats = {
   /** Requests holding a slot, across every key. */
   readonly active: number;
-  /** Requests waiting, across every key. */
+  /** Requests waiting, across every key (at most `maxQueueTotal`). */
   readonly queued: number;
   /** Keys in the registry's LRU (at most `maxHosts`). */
   readonly hosts: number;
@@ -82,6 +84,7 @@ function hostStats(entry: HostEntry, options: ResolvedHostLimiterOptions): HostS
     queued: entry.queue.size,
     rejected: entry.rejectedFull + entry.rejectedTimeout,
     rejectedQueueFull: entry.rejectedFull,
+    rejectedQueueFullGlobal: entry.rejectedFullGlobal,
     rejectedQueueTimeout: entry.rejectedTimeout,
     pausedUntil: entry.pausedUntil > options.clock() ? entry.pausedUntil : undefined,
     limit: options.concurrency,

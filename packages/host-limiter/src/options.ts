@@ -41,6 +41,16 @@ export type HostLimiterOptions = {
    */
   maxQueue?: number;
   /**
+   * Requests that may wait across every key together. One more is rejected at once with a
+   * `QueueFullError` whose `bound` is `'global'`, whatever its own key's queue holds. At least
+   * `maxQueue` (a non-negative integer, or `Infinity`); when not given, `Math.max(10_000, maxQueue)`.
+   * The default bounds the waiters (about 3 KB each with their `Request`) to about 30 MB even when
+   * many keys fill their queues at once, which `maxHosts` × `maxQueue` alone does not.
+   * @default Math.max(10_000, maxQueue)
+   * @example { maxQueue: 100, maxQueueTotal: 2_000 }
+   */
+  maxQueueTotal?: number;
+  /**
    * The longest a request waits in its key's queue, in ms, before it is rejected with a
    * `QueueTimeoutError`; `false` waits for ever (a caller's abort or ky's `totalTimeout` still
    * end the wait). Per request: `context['@ky-resilience/host-limiter'].queueTimeout`.
@@ -135,6 +145,7 @@ export type ResolvedHostLimiterOptions = {
   readonly concurrency: number;
   readonly globalConcurrency: number;
   readonly maxQueue: number;
+  readonly maxQueueTotal: number;
   readonly queueTimeout: number | false;
   readonly key: ((request: Request) => string) | undefined;
   readonly rate: number | false;
@@ -152,6 +163,7 @@ export const defaultHostLimiterOptions: {
   readonly concurrency: number;
   readonly globalConcurrency: number;
   readonly maxQueue: number;
+  readonly maxQueueTotal: number;
   readonly queueTimeout: number;
   readonly maxPause: number;
   readonly pauseStatuses: readonly number[];
@@ -161,6 +173,7 @@ export const defaultHostLimiterOptions: {
   concurrency: 10,
   globalConcurrency: 100,
   maxQueue: 1_000,
+  maxQueueTotal: 10_000,
   queueTimeout: 10_000,
   maxPause: 60_000,
   pauseStatuses: Object.freeze([429, 503]),
@@ -172,6 +185,7 @@ const optionKeys: readonly (keyof HostLimiterOptions)[] = [
   'concurrency',
   'globalConcurrency',
   'maxQueue',
+  'maxQueueTotal',
   'queueTimeout',
   'key',
   'rate',
@@ -245,6 +259,17 @@ export function resolveHostLimiterOptions(options: unknown): ResolvedHostLimiter
     }
   }
   const maxQueue = given.maxQueue === undefined ? d.maxQueue : count('maxQueue', given.maxQueue, 0);
+  let maxQueueTotal = Math.max(d.maxQueueTotal, maxQueue);
+  if (given.maxQueueTotal !== undefined) {
+    maxQueueTotal = count('maxQueueTotal', given.maxQueueTotal, 0);
+    if (maxQueueTotal < maxQueue) {
+      throw new HostLimiterOptionsError(
+        'maxQueueTotal',
+        maxQueueTotal,
+        `expected at least \`maxQueue\` (${maxQueue})`,
+      );
+    }
+  }
   const queueTimeout =
     given.queueTimeout === undefined ? d.queueTimeout : duration('queueTimeout', given.queueTimeout);
 
@@ -328,6 +353,7 @@ export function resolveHostLimiterOptions(options: unknown): ResolvedHostLimiter
     concurrency,
     globalConcurrency,
     maxQueue,
+    maxQueueTotal,
     queueTimeout,
     key,
     rate,

@@ -62,7 +62,7 @@ export class Scheduler {
 
   /**
    * Queues a request for a slot of `entry`. Resolves with the permit when granted; rejects with a
-   * `QueueFullError` at once when the queue is full, with a `QueueTimeoutError` after
+   * `QueueFullError` at once when the key's queue or the global one (`maxQueueTotal`) is full, with a `QueueTimeoutError` after
    * `queueTimeout` ms, or with the signal's reason as soon as `signal` aborts (the waiter leaves
    * the queue at that moment).
    */
@@ -72,9 +72,17 @@ export class Scheduler {
     queueTimeout: number | false,
     request: Request | undefined,
   ): Promise<Permit> {
-    if (entry.queue.size >= this.#options.maxQueue) {
+    const { maxQueue, maxQueueTotal } = this.#options;
+    if (entry.queue.size >= maxQueue || this.#queued >= maxQueueTotal) {
+      const bound = entry.queue.size >= maxQueue ? 'key' : 'global';
       entry.rejectedFull += 1;
-      const error = new QueueFullError(this.#rejection(entry, request));
+      if (bound === 'global') entry.rejectedFullGlobal += 1;
+      const error = new QueueFullError({
+        ...this.#rejection(entry, request),
+        bound,
+        queuedTotal: this.#queued,
+        maxQueueTotal,
+      });
       this.#settleIdle(entry);
       return Promise.reject(error);
     }
@@ -141,9 +149,10 @@ export class Scheduler {
     };
   }
 
-  /** Removes a waiter that gives up (abort, queue timeout). */
+  /** Removes a waiter that gives up (abort, queue timeout); a no-op once it has left the queue. */
   #drop(entry: HostEntry, waiter: Waiter): void {
     waiter.detach();
+    if (!waiter.queued) return;
     entry.queue.remove(waiter);
     this.#queued -= 1;
     if (entry.queue.size === 0) {

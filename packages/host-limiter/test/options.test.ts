@@ -32,6 +32,12 @@ test('bad options throw a HostLimiterOptionsError naming the option and the valu
     [{ globalConcurrency: -1 }, 'globalConcurrency', -1],
     [{ globalConcurrency: Number.NaN }, 'globalConcurrency', Number.NaN],
     [{ maxQueue: -1 }, 'maxQueue', -1],
+    [{ maxQueueTotal: -1 }, 'maxQueueTotal', -1],
+    [{ maxQueueTotal: 2.5 }, 'maxQueueTotal', 2.5],
+    [{ maxQueueTotal: '500' }, 'maxQueueTotal', '500'],
+    [{ maxQueueTotal: 999 }, 'maxQueueTotal', 999],
+    [{ maxQueue: 100, maxQueueTotal: 50 }, 'maxQueueTotal', 50],
+    [{ maxQueue: Number.POSITIVE_INFINITY, maxQueueTotal: 50_000 }, 'maxQueueTotal', 50_000],
     [{ queueTimeout: -5 }, 'queueTimeout', -5],
     [{ queueTimeout: true }, 'queueTimeout', true],
     [{ queueTimeout: 2 ** 31 }, 'queueTimeout', 2 ** 31],
@@ -57,11 +63,17 @@ test('bad options throw a HostLimiterOptionsError naming the option and the valu
     assert.match(error.message, new RegExp(`\`${option}\``));
   }
   assert.equal(refused('fast').option, 'options');
+  assert.match(refused({ maxQueue: 100, maxQueueTotal: 50 }).message, /at least `maxQueue` \(100\)/);
 });
 
 test('defaults, Infinity and shrinking', () => {
   assert.equal(defaultHostLimiterOptions.concurrency, 10);
   assert.equal(defaultHostLimiterOptions.globalConcurrency, 100);
+  assert.equal(defaultHostLimiterOptions.maxQueue, 1_000);
+  assert.equal(defaultHostLimiterOptions.maxQueueTotal, 10_000);
+  createHostLimiter({ maxQueue: 0, maxQueueTotal: 0 });
+  createHostLimiter({ maxQueue: 50, maxQueueTotal: 50 });
+  createHostLimiter({ maxQueue: Number.POSITIVE_INFINITY, maxQueueTotal: Number.POSITIVE_INFINITY });
   assert.equal(createHostLimiter().stats('x'), undefined);
   createHostLimiter({ concurrency: Number.POSITIVE_INFINITY, globalConcurrency: Number.POSITIVE_INFINITY });
   createHostLimiter({ maxQueue: 0, queueTimeout: false, maxPause: false, hostTtl: false, rate: 0.5 });

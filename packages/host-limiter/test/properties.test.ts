@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { createHostLimiter, type FetchFunction } from '../src/index.ts';
+import { createHostLimiter, type FetchFunction, isQueueFullError } from '../src/index.ts';
 import { manualTime } from './helpers.ts';
 
 /** One call of the stubbed fetch (one request that got a slot). */
@@ -15,7 +15,13 @@ type Started = {
 };
 
 /** One call through the limiter. */
-type Call = { input: Request; controller: AbortController; settled: boolean; response?: Response };
+type Call = {
+  input: Request;
+  controller: AbortController;
+  settled: boolean;
+  response?: Response;
+  error?: unknown;
+};
 
 type Command =
   | { op: 'call'; key: number; timeout: number | false | undefined }
@@ -24,12 +30,16 @@ type Command =
   | { op: 'abort'; pick: number }
   | { op: 'advance'; ms: number };
 
+// Calls weigh three times the rest, so that queues fill up to both bounds (per key and global).
 const command: fc.Arbitrary<Command> = fc.oneof(
-  fc.record({
-    op: fc.constant('call' as const),
-    key: fc.integer({ min: 0, max: 2 }),
-    timeout: fc.oneof(fc.constant(undefined), fc.constant(false as const), fc.integer({ min: 0, max: 80 })),
-  }),
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant('call' as const),
+      key: fc.integer({ min: 0, max: 2 }),
+      timeout: fc.oneof(fc.constant(undefined), fc.constant(false as const), fc.integer({ min: 0, max: 80 })),
+    }),
+  },
   fc.record({
     op: fc.constant('settle' as const),
     pick: fc.nat(),
@@ -50,13 +60,14 @@ async function settleDown(): Promise<void> {
 
 const keys = ['http://a.test', 'http://b.test', 'http://c.test'];
 
-test('property: slots are held exactly while a request is in flight or its body open, limits hold, everything drains', async () => {
+test('property: slots are held exactly while a request is in flight or its body open, the queued counts are exact, limits hold, everything drains', async () => {
   await fc.assert(
     fc.asyncProperty(
       fc.record({
         concurrency: fc.integer({ min: 1, max: 3 }),
         extraGlobal: fc.integer({ min: 0, max: 3 }),
         maxQueue: fc.integer({ min: 0, max: 4 }),
+        extraQueueTotal: fc.integer({ min: 0, max: 4 }),
         rate: fc.oneof(fc.constant(false as const), fc.constantFrom(10, 50)),
         pause: fc.boolean(),
       }),
@@ -64,10 +75,12 @@ test('property: slots are held exactly while a request is in flight or its body 
       async (settings, commands) => {
         const time = manualTime();
         const globalConcurrency = settings.concurrency + settings.extraGlobal;
+        const maxQueueTotal = settings.maxQueue + settings.extraQueueTotal;
         const limiter = createHostLimiter({
           concurrency: settings.concurrency,
           globalConcurrency,
           maxQueue: settings.maxQueue,
+          maxQueueTotal,
           queueTimeout: 50,
           rate: settings.rate,
           clock: time.clock,
@@ -112,6 +125,30 @@ test('property: slots are held exactly while a request is in flight or its body 
           }
           assert.equal(limiter.globalStats().active, total);
           assert.ok(total <= globalConcurrency, 'global cap');
+          // Waiting: calls neither settled nor handed to fetch. Aborts, queue timeouts and grants all
+          // leave the global count equal to that and to the sum of the keys' queues.
+          const waiting = calls.filter((x) => !x.settled && !started.some((s) => s.input === x.input)).length;
+          const queuedByKey = keys.reduce((sum, key) => sum + (limiter.stats(key)?.queued ?? 0), 0);
+          assert.equal(limiter.globalStats().queued, waiting, 'global queued count');
+          assert.equal(queuedByKey, waiting, 'sum of the keys’ queued counts');
+          assert.ok(waiting <= maxQueueTotal, 'global queue bound');
+          const globalFull = calls.filter((x) => isQueueFullError(x.error) && x.error.bound === 'global');
+          for (const x of globalFull) {
+            assert.ok(isQueueFullError(x.error));
+            assert.equal(
+              x.error.queuedTotal,
+              maxQueueTotal,
+              'rejected by the global bound only when it is reached',
+            );
+            assert.ok(
+              x.error.queued < settings.maxQueue,
+              'a global rejection leaves room in the key’s queue',
+            );
+          }
+          assert.equal(
+            keys.reduce((sum, key) => sum + (limiter.stats(key)?.rejectedQueueFullGlobal ?? 0), 0),
+            globalFull.length,
+          );
         };
 
         const run = async (c: Command): Promise<void> => {
@@ -126,8 +163,9 @@ test('property: slots are held exactly while a request is in flight or its body 
                 call.settled = true;
                 call.response = response;
               },
-              () => {
+              (error: unknown) => {
                 call.settled = true;
+                call.error = error;
               },
             );
           } else if (c.op === 'settle') {

@@ -30,6 +30,9 @@ test('a full queue rejects at once with a QueueFullError; the request is never s
   assert.equal(error.active, 1);
   assert.equal(error.queued, 2);
   assert.equal(error.maxQueue, 2);
+  assert.equal(error.bound, 'key');
+  assert.equal(error.queuedTotal, 2);
+  assert.equal(error.maxQueueTotal, 10_000, 'the default global queue cap');
   assert.equal(error.request?.url, `${upstream.url}/c`);
   assert.match(error.message, /never sent/);
   assert.match(error.message, new RegExp(upstream.origin.replace(/[.:/]/g, '\\$&')));
@@ -56,6 +59,7 @@ test('maxQueue 0: no queue, a request that cannot start is rejected', async (t) 
   const error = await rejection(api.get(upstream.url));
   assert.ok(isQueueFullError(error));
   assert.equal((error as QueueFullError).queued, 0);
+  assert.equal((error as QueueFullError).bound, 'key');
   await holder.body?.cancel();
   assert.equal(await api.get(upstream.url).text(), '{"ok":true,"route":"/","n":0}');
 });
