@@ -131,3 +131,51 @@ test('an exception thrown by onRetry rejects the call with it and stops retrying
     await upstream.close();
   }
 });
+
+describe("ky's retry option as hooks see it", () => {
+  let upstream: Upstream;
+  before(async () => {
+    upstream = await startUpstream();
+  });
+  after(async () => {
+    await upstream.close();
+  });
+
+  const seen = async (options: Parameters<typeof retrying>[0], method: 'get' | 'post' = 'get') => {
+    const path = `/seen-${method}-${Math.random()}`;
+    upstream.route(path, { steps: [{ status: 503 }, {}] });
+    const retries: unknown[] = [];
+    const { api } = retrying(options, {
+      hooks: { beforeRetry: [({ options: callOptions }) => void retries.push(callOptions.retry)] },
+    });
+    await api(`${upstream.url}${path}`, {
+      method,
+      ...(method === 'post' ? { body: 'x', headers: { 'Idempotency-Key': 'k' } } : {}),
+    }).text();
+    assert.equal(retries.length, 1);
+    return retries[0] as Record<string, unknown>;
+  };
+
+  test("the plugin's statuses and Retry-After cap where they differ from ky's defaults", async () => {
+    const retry = await seen({ limit: 3 });
+    assert.equal(retry.limit, 3);
+    assert.deepEqual(retry.statusCodes, [408, 429, 500, 502, 503, 504]);
+    assert.deepEqual(retry.afterStatusCodes, [429, 503]);
+    assert.equal(retry.maxRetryAfter, 60_000);
+    assert.ok((retry.methods as string[]).includes('get'));
+  });
+
+  test("ky's defaults where the plugin's statuses are the same; the method check opened for a POST", async () => {
+    const retry = await seen(
+      {
+        statusCodes: [408, 413, 429, 500, 502, 503, 504],
+        afterStatusCodes: [413, 429, 503],
+      },
+      'post',
+    );
+    assert.deepEqual(retry.statusCodes, [408, 413, 429, 500, 502, 503, 504]);
+    assert.deepEqual(retry.afterStatusCodes, [413, 429, 503]);
+    assert.equal(retry.maxRetryAfter, 60_000);
+    assert.ok((retry.methods as string[]).includes('post'));
+  });
+});
