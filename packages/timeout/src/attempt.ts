@@ -1,4 +1,5 @@
 import { type BodyConsumer, type BodyHandle, setHandoff } from './body-handoff.ts';
+import { receivedInFull } from './body-received.ts';
 import { mapConnectTimeout } from './connect.ts';
 import {
   AttemptTimeoutError,
@@ -52,6 +53,8 @@ function hostOf(input: Request | string | URL, request: Request | undefined): st
  * rejects (or its body errors) with the tier's typed error. When the caller aborts, the attempt
  * rejects with the caller's reason, as fetch does. Every timer is cleared when the attempt ends:
  * on a failure, when a response without a body arrives, or when its body ends, errors or is cancelled.
+ * A response whose body has already arrived in full (the agent's body-received protocol) ends the
+ * attempt at once and is returned as is, unless a body hand-off left the body to a tier above.
  */
 export function runAttempt(
   inner: FetchFunction,
@@ -253,6 +256,13 @@ class Attempt {
           const body = response.body;
           // Nothing bounds the body phase (or the attempt already ended): hand the response over as is.
           if (body === null || this.#ended) {
+            this.#end();
+            resolve(response);
+            return;
+          }
+          // The body has arrived in full (and no tier above took it over): nothing is left to bound,
+          // and the caller's abort has nothing left to stop. The attempt ends as if it had been read.
+          if (consumer === undefined && receivedInFull(response, body)) {
             this.#end();
             resolve(response);
             return;
