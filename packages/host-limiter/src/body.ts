@@ -1,4 +1,5 @@
 import type { BodyConsumer } from './body-handoff.ts';
+import { receivedInFull } from './body-received.ts';
 
 /** What the finalizer of an unread body needs: never the response itself. */
 type Lease = { release: () => void; reader: ReadableStreamDefaultReader<Uint8Array> };
@@ -16,7 +17,8 @@ const unread: FinalizationRegistry<Lease> = new FinalizationRegistry((lease: Lea
 /**
  * `response` with a body that calls `release` exactly once when the body ends, errors (a reset, the
  * caller's abort, an attempt timeout of an inner layer), or is cancelled, whichever comes first,
- * read or not. A response without a body (or one whose body cannot be taken over) releases at once.
+ * read or not. A response without a body (or one whose body cannot be taken over) releases at once,
+ * and so does one whose body has arrived in full (the agent's body-received protocol): it is returned as is.
  *
  * With `consumer` (a body hand-off addressed to the limiter: the tier above reads or wraps the body
  * for every tier below it), `response` is returned as is and `release` is its watcher's `end`.
@@ -38,6 +40,12 @@ export function releaseWithBody(response: Response, release: () => void, consume
       },
       settleUnread: true,
     });
+    return response;
+  }
+  // The body has arrived in full (the agent's body-received protocol): reading it holds nothing on the
+  // host any more, so the slot is released now and the response is returned as is.
+  if (receivedInFull(response, body)) {
+    release();
     return response;
   }
   const reader = body.getReader();
