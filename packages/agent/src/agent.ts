@@ -87,7 +87,14 @@ export function createAgent(options?: AgentOptions): ResilientAgent {
     keepAliveTimeout: o.keepAliveTimeout,
     keepAliveMaxTimeout: o.keepAliveMaxTimeout,
     allowH2: o.allowH2,
-    connect: createConnector({ timeout: o.connectTimeout, dns, guard, allowH2: o.allowH2, sockets }),
+    connect: createConnector({
+      timeout: o.connectTimeout,
+      dns,
+      guard,
+      allowH2: o.allowH2,
+      tls: o.tls,
+      sockets,
+    }),
     factory: originPool,
   });
   const dispatcher = new LimitedDispatcher(pool, {

@@ -4,6 +4,7 @@ import type { buildConnector as buildConnectorType } from 'undici';
 import type { AddressGuard } from './address-guard.ts';
 import type { DnsCache, ResolvedAddress } from './dns-cache.ts';
 import { BlockedAddressError, ConnectTimeoutError } from './errors.ts';
+import type { NormalizedTlsOptions } from './options.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -22,6 +23,8 @@ export type ConnectorOptions = {
   dns: DnsCache;
   guard: AddressGuard;
   allowH2: boolean;
+  /** TLS settings for `https:` connections; the server name stays the request's host (undici derives it). */
+  tls: NormalizedTlsOptions;
   /** Open sockets per origin (`protocol//host`), kept up to date by the connector. */
   sockets: Map<string, number>;
 };
@@ -36,7 +39,16 @@ type Callback = buildConnectorType.Callback;
 export function createConnector(options: ConnectorOptions): buildConnectorType.connector {
   // Loaded by path: the undici entry point would install a global dispatcher as a side effect.
   const buildConnector = require('undici/lib/core/connect.js') as typeof buildConnectorType;
-  const base = buildConnector({ timeout: 0, allowH2: options.allowH2 });
+  const { secureContext, rejectUnauthorized } = options.tls;
+  // Every connect goes through `attempt` below, after the DNS cache and the guard: the TLS settings only reach
+  // `tls.connect`. undici sets `servername` from the request's host (not the resolved address given as
+  // `hostname`), so SNI and the certificate check use the host name.
+  const base = buildConnector({
+    timeout: 0,
+    allowH2: options.allowH2,
+    rejectUnauthorized,
+    ...(secureContext === undefined ? {} : { secureContext }),
+  });
   const { dns, guard, timeout, sockets } = options;
 
   return function connect(connectOptions: ConnectOptions, callback: Callback): void {

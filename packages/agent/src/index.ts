@@ -21,4 +21,4 @@ export {
   isConnectTimeoutError,
   isDnsLookupError,
 } from './errors.ts';
-export type { AgentOptions } from './options.ts';
+export type { AgentOptions, AgentTlsOptions, PemInput } from './options.ts';

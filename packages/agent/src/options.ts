@@ -1,3 +1,5 @@
+import { X509Certificate } from 'node:crypto';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Resolver } from './dns-cache.ts';
 import { AgentOptionsError } from './errors.ts';
 
@@ -89,6 +91,15 @@ export type AgentOptions = {
    */
   allowH2?: boolean;
   /**
+   * TLS settings for `https:` origins (and HTTP/2): a private CA to trust, a client certificate, or
+   * `rejectUnauthorized: false`. The server name sent (SNI) and checked is always the request's host name,
+   * never the resolved address. Node's rule applies to `ca`: it replaces the default trust store; to add to
+   * it, pass `[...tls.rootCertificates, myCa]`. Validated (parsed) at creation.
+   * @default {} (Node's trust store, certificates verified)
+   * @example createAgent({ tls: { ca: readFileSync('internal-ca.pem') } })
+   */
+  tls?: AgentTlsOptions;
+  /**
    * Retry once, below ky, a bodiless idempotent request (or one with an `Idempotency-Key` header) whose
    * reused keep-alive connection was closed by the server before any byte of the response came back.
    * @default true
@@ -101,6 +112,30 @@ export type AgentOptions = {
    * @example createAgent({ clock: () => fakeNow })
    */
   clock?: () => number;
+};
+
+/** PEM text or buffer, or a list of them. */
+export type PemInput = string | Buffer | readonly (string | Buffer)[];
+
+/** The subset of `node:tls` connect options the agent accepts. */
+export type AgentTlsOptions = {
+  /** Trusted CA certificates (PEM), replacing Node's default trust store. */
+  ca?: PemInput;
+  /** Client certificate chain (PEM); requires `key`. */
+  cert?: PemInput;
+  /** Client private key (PEM, unencrypted); requires `cert`. Never echoed in errors. */
+  key?: PemInput;
+  /**
+   * Verify the server's certificate against the trusted CAs and the host name.
+   * @default true
+   */
+  rejectUnauthorized?: boolean;
+};
+
+/** Built once at creation, shared by every TLS connection. */
+export type NormalizedTlsOptions = {
+  secureContext: SecureContext | undefined;
+  rejectUnauthorized: boolean;
 };
 
 export type NormalizedAgentOptions = {
@@ -117,6 +152,7 @@ export type NormalizedAgentOptions = {
   allowAddresses: readonly string[];
   denyAddresses: readonly string[];
   allowH2: boolean;
+  tls: NormalizedTlsOptions;
   retryStaleConnections: boolean;
   clock: () => number;
 };
@@ -137,6 +173,7 @@ const KNOWN: ReadonlySet<string> = new Set([
   'allowAddresses',
   'denyAddresses',
   'allowH2',
+  'tls',
   'retryStaleConnections',
   'clock',
 ]);
@@ -175,6 +212,82 @@ function list(name: string, value: unknown): readonly string[] {
     throw new AgentOptionsError(name, value, 'an array of IP addresses or CIDR ranges');
   }
   return [...value];
+}
+
+const TLS_KNOWN: ReadonlySet<string> = new Set(['ca', 'cert', 'key', 'rejectUnauthorized']);
+
+/** Names a value by its type only: used where the value may be key material. */
+function typeOf(value: unknown): string {
+  if (value === null) return '(null)';
+  if (Array.isArray(value)) return '(an array)';
+  if (Buffer.isBuffer(value)) return '(a Buffer)';
+  return `(a ${typeof value})`;
+}
+
+function pem(
+  name: string,
+  value: unknown,
+  secret: boolean,
+): string | Buffer | (string | Buffer)[] | undefined {
+  if (value === undefined) return undefined;
+  const one = (v: unknown): boolean =>
+    (typeof v === 'string' && v.length > 0) || (Buffer.isBuffer(v) && v.length > 0);
+  if (one(value)) return value as string | Buffer;
+  if (Array.isArray(value) && value.length > 0 && value.every(one)) return [...value] as (string | Buffer)[];
+  throw new AgentOptionsError(
+    name,
+    secret ? typeOf(value) : value,
+    'a non-empty PEM string or Buffer, or a non-empty array of them',
+  );
+}
+
+function tlsOptions(value: unknown): NormalizedTlsOptions {
+  if (value === undefined) return { secureContext: undefined, rejectUnauthorized: true };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new AgentOptionsError('tls', value, 'an object');
+  }
+  const given = value as Record<string, unknown>;
+  for (const key of Object.keys(given)) {
+    if (!TLS_KNOWN.has(key)) {
+      const secret = key === 'key' || key === 'passphrase' || key === 'pfx';
+      throw new AgentOptionsError(
+        `tls.${key}`,
+        secret ? typeOf(given[key]) : given[key],
+        key === 'servername'
+          ? 'not set: the server name is always the request host'
+          : 'one of ca, cert, key, rejectUnauthorized (unknown key)',
+      );
+    }
+  }
+  const ca = pem('tls.ca', given.ca, false);
+  const cert = pem('tls.cert', given.cert, true);
+  const key = pem('tls.key', given.key, true);
+  const rejectUnauthorized = bool('tls.rejectUnauthorized', given.rejectUnauthorized, true);
+  if ((cert === undefined) !== (key === undefined)) {
+    const missing = cert === undefined ? 'tls.cert' : 'tls.key';
+    const present = cert === undefined ? 'tls.key' : 'tls.cert';
+    throw new AgentOptionsError(missing, undefined, `set together with ${present}`);
+  }
+  if (ca === undefined && cert === undefined) return { secureContext: undefined, rejectUnauthorized };
+  // Parsed here, once: a bad PEM fails at creation, and connections share one context.
+  let secureContext: SecureContext;
+  if (ca !== undefined) {
+    // createSecureContext skips an unparsable CA silently; each entry must hold a certificate.
+    for (const entry of Array.isArray(ca) ? ca : [ca]) {
+      try {
+        new X509Certificate(entry);
+      } catch {
+        throw new AgentOptionsError('tls.ca', typeOf(entry), 'PEM certificates that parse');
+      }
+    }
+  }
+  try {
+    secureContext = createSecureContext({ ca, cert, key });
+  } catch {
+    // OpenSSL's message is not echoed: it is kept short of anything derived from the key material.
+    throw new AgentOptionsError('tls.cert', typeOf(cert), 'a PEM certificate chain matching tls.key');
+  }
+  return { secureContext, rejectUnauthorized };
 }
 
 /** Validates every option; throws {@link AgentOptionsError} naming the first bad one. */
@@ -231,6 +344,7 @@ export function normalizeAgentOptions(options: AgentOptions | undefined): Normal
     allowAddresses: list('allowAddresses', options.allowAddresses),
     denyAddresses: list('denyAddresses', options.denyAddresses),
     allowH2: bool('allowH2', options.allowH2, false),
+    tls: tlsOptions(options.tls),
     retryStaleConnections: bool('retryStaleConnections', options.retryStaleConnections, true),
     clock,
   };

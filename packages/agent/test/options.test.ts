@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { createAgent, isAgentOptionsError } from '../src/index.ts';
 
@@ -91,6 +92,7 @@ test('defaults: limit 100, 10 per host, 4 s keep-alive bounded by 4 s, 10 s conn
     allowAddresses: [],
     denyAddresses: [],
     allowH2: false,
+    tls: { secureContext: undefined, rejectUnauthorized: true },
     retryStaleConnections: true,
   });
 });
@@ -99,4 +101,78 @@ test('a small global limit lowers the per-host default to it', async (t) => {
   const agent = createAgent({ limit: 4 });
   t.after(() => agent.close());
   assert.equal(agent.options.limitPerHost, 4);
+});
+
+const tlsCert = readFileSync(new URL('./fixtures/cert.pem', import.meta.url));
+const tlsKey = readFileSync(new URL('./fixtures/key.pem', import.meta.url));
+
+test('createAgent accepts tls: ca (string, Buffer, list), cert + key, rejectUnauthorized', async () => {
+  for (const tls of [
+    { ca: tlsCert },
+    { ca: tlsCert.toString() },
+    { ca: [tlsCert, tlsCert.toString()] },
+    { cert: tlsCert, key: tlsKey },
+    { ca: tlsCert, cert: tlsCert.toString(), key: tlsKey.toString(), rejectUnauthorized: true },
+    { rejectUnauthorized: false },
+    {},
+  ]) {
+    const agent = createAgent({ tls });
+    assert.equal(agent.options.tls.rejectUnauthorized, tls.rejectUnauthorized ?? true);
+    assert.equal(agent.options.tls.secureContext === undefined, !('ca' in tls || 'cert' in tls));
+    await agent.close();
+  }
+});
+
+const badTls: Array<[string, unknown, string]> = [
+  ['tls', 'yes', 'tls'],
+  ['tls', [], 'tls'],
+  ['tls.servername', { servername: 'example.com' }, 'tls.servername'],
+  ['unknown tls key', { ciphers: 'x' }, 'tls.ciphers'],
+  ['ca of a number', { ca: 1 }, 'tls.ca'],
+  ['empty ca', { ca: '' }, 'tls.ca'],
+  ['ca that does not parse', { ca: 'not a certificate' }, 'tls.ca'],
+  ['rejectUnauthorized not a boolean', { rejectUnauthorized: 'no' }, 'tls.rejectUnauthorized'],
+  ['cert without key', { cert: tlsCert }, 'tls.key'],
+  ['key without cert', { key: tlsKey }, 'tls.cert'],
+];
+
+for (const [name, tls, option] of badTls) {
+  test(`createAgent refuses tls: ${name}`, () => {
+    assert.throws(
+      () => createAgent({ tls } as never),
+      (error: unknown) => {
+        assert.ok(isAgentOptionsError(error));
+        assert.equal(error.option, option);
+        assert.match(error.message, new RegExp(`\`${option.replace('.', '\\.')}\``));
+        return true;
+      },
+    );
+  });
+}
+
+test('createAgent never echoes key material in a tls error', () => {
+  const keyText = tlsKey.toString();
+  const secret = keyText.split('\n')[1]!;
+  const cases: Array<[unknown, string]> = [
+    [{ cert: tlsCert, key: 42 }, 'tls.key'],
+    [{ cert: tlsCert, key: { pem: keyText } }, 'tls.key'],
+    [{ cert: keyText, key: keyText }, 'tls.cert'],
+    [{ cert: tlsCert, key: keyText.replace(secret, secret.split('').reverse().join('')) }, 'tls.cert'],
+    [{ passphrase: keyText }, 'tls.passphrase'],
+    [{ pfx: tlsKey }, 'tls.pfx'],
+  ];
+  for (const [tls, option] of cases) {
+    assert.throws(
+      () => createAgent({ tls } as never),
+      (error: unknown) => {
+        assert.ok(isAgentOptionsError(error));
+        assert.equal(error.option, option);
+        const shown = `${error.message} ${JSON.stringify(error.value)} ${String(error.stack)}`;
+        assert.ok(!shown.includes(secret), shown);
+        assert.ok(!shown.includes('PRIVATE KEY'), shown);
+        assert.match(String(error.value), /^\(an? (string|number|object|Buffer|array)\)$/);
+        return true;
+      },
+    );
+  }
 });
