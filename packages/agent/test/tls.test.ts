@@ -98,6 +98,11 @@ async function startH2(allowHTTP1: boolean): Promise<{
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString();
       record(seen, req as never, body);
+      if (req.url === '/empty') {
+        res.statusCode = 204;
+        res.end();
+        return;
+      }
       res.setHeader('content-type', 'application/json');
       res.setHeader('x-echo', 'yes');
       res.end(JSON.stringify({ method: req.method, url: req.url, body, httpVersion: req.httpVersion }));
@@ -323,6 +328,13 @@ test('h2: a streamed request body and a 204 over HTTP/2', async (t) => {
   assert.equal(((await response.json()) as { body: string }).body, 'part1-part2');
   assert.equal(seen[0]!.method, 'PUT');
   assert.equal(seen[0]!.httpVersion, '2.0');
+
+  const empty = await agent.fetch(`https://localhost:${port}/empty`, { method: 'DELETE' });
+  assert.equal(empty.status, 204);
+  assert.equal(empty.body, null);
+  assert.equal(await empty.text(), '');
+  assert.equal(seen[1]!.method, 'DELETE');
+  assert.equal(agent.stats().inFlight, 0);
 });
 
 test('h2: without allowH2 the agent speaks HTTP/1.1 to a server that offers both', async (t) => {
