@@ -371,7 +371,21 @@ function generateKey(generate: () => string): string {
   return key;
 }
 
-function hostOf(url: string): string {
+/**
+ * The host (with port) of a request's URL, as `new URL(url).host` gives it. A Request's `url` is
+ * already serialised by the URL parser: for http and https the host sits between `//` (after any
+ * user info, whose `/` and `@` are percent-encoded) and the first `/`, so it is sliced out without
+ * parsing the URL again (about a microsecond per call).
+ */
+export function hostOf(url: string): string {
+  const start = url.startsWith('http://') ? 7 : url.startsWith('https://') ? 8 : -1;
+  if (start !== -1) {
+    const end = url.indexOf('/', start);
+    if (end !== -1) {
+      const at = url.lastIndexOf('@', end);
+      return url.slice(at >= start ? at + 1 : start, end);
+    }
+  }
   try {
     return new URL(url).host;
   } catch {
