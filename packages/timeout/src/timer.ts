@@ -61,7 +61,12 @@ class TimerList {
       entry.prev = tail;
     }
     this.#tail = entry;
-    if (this.#handle === undefined) this.#arm(this.#ms);
+    // Unarmed with other entries pending only while the list runs (a callback starting a timer of its
+    // duration): arm for the earliest pending deadline, not for this entry's.
+    if (this.#handle === undefined) {
+      const head = this.#head as Entry;
+      this.#arm(head === entry ? this.#ms : Math.max(1, head.deadline - performance.now()));
+    }
     return entry;
   }
 

@@ -79,6 +79,30 @@ test('a timer started by a firing callback, and timers of other durations, run o
   assert.deepEqual(fired, ['short', 'outer', 'inner']);
 });
 
+test('a timer started by a firing callback does not delay a pending earlier timer of its duration', async (t) => {
+  keepAlive(t);
+  const fired: string[] = [];
+  await new Promise<void>((resolve) => {
+    // a: due at +40. b: started 10 ms later, due at +50, so not yet due when a fires. a's callback
+    // starts c (due at +80). A marker of another duration is due at +65: b must fire before it
+    // (Node runs timers in deadline order, however late they run).
+    startTimer(undefined, 40, () => {
+      fired.push('a');
+      startTimer(undefined, 40, () => {
+        fired.push('c');
+        resolve();
+      });
+    });
+    const spinUntil = performance.now() + 10;
+    while (performance.now() < spinUntil) {
+      // a gap between a's and b's deadlines that no scheduling delay can close
+    }
+    startTimer(undefined, 40, () => fired.push('b'));
+    startTimer(undefined, 55, () => fired.push('marker'));
+  });
+  assert.deepEqual(fired, ['a', 'b', 'marker', 'c']);
+});
+
 test('replaced global timer functions (fake timers) and given timers are used as they are', () => {
   const asked: number[] = [];
   let cleared = 0;
