@@ -4,6 +4,7 @@ import { breakerOverhead } from './suites/breaker-overhead.ts';
 import { brownout } from './suites/brownout.ts';
 import { hostDown } from './suites/host-down.ts';
 import { hostLimiterOverhead } from './suites/host-limiter-overhead.ts';
+import { kyCost } from './suites/ky-cost.ts';
 import { memory } from './suites/memory.ts';
 import { outage } from './suites/outage.ts';
 import { overhead } from './suites/overhead.ts';
@@ -19,6 +20,7 @@ export const suites: readonly Suite[] = [
   breakerOverhead,
   overhead,
   pluginOverhead,
+  kyCost,
   outage,
   brownout,
   slowTail,

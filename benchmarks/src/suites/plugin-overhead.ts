@@ -151,13 +151,12 @@ async function checkClients(workers: ReadonlyMap<string, ClientWorker>): Promise
 }
 
 async function measure(settings: SuiteSettings): Promise<Measured> {
-  const requests = settings.requests ?? (settings.smoke ? 50 : 250);
-  const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
-  // Warm-up per client and concurrency (64 in flight first: it also opens the pool's sockets). Not V8's steady
-  // state, which takes thousands of requests more (bare ky's CPU per request falls by half or more over its
-  // first 5000 or so; warming 10 clients that far costs more than the suite's time budget): every client has
-  // served the same number of requests at each round, so a per-round ratio compares clients equally warm.
-  const warmupBatch = settings.smoke ? 64 : 100;
+  const requests = settings.requests ?? (settings.smoke ? 50 : 400);
+  const rounds = settings.rounds ?? (settings.smoke ? 1 : 7);
+  // Warm-up per client and concurrency (64 in flight first: it also opens the pool's sockets), as in the
+  // overhead suite: V8's steady state, where bare ky's CPU per request has stopped falling (it falls by half
+  // or more over its first few thousand requests), as in a service that has run for a while.
+  const warmupBatch = settings.smoke ? 64 : 3000;
   const options: ClientOptions = { limitPerHost: LIMIT_PER_HOST, keepAliveTimeout: CLIENT_KEEP_ALIVE };
   // No cold start: the agents and the upstreams keep idle sockets for minutes, so the measured runs reuse them.
   const samples = await runClosedLoop(
@@ -266,11 +265,9 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
     `The limiters (host limiter, p-limit, bulkhead) get the agent's per-host limit, so no request waits for a slot: `,
     `the figures are the cost of each layer when it lets everything through. Every client runs in a child process of `,
     `its own against an upstream of its own (the upstreams live in the parent; one client runs at a time). `,
-    `Warm-up of ${warmupBatch} requests per client at 64 in flight (which opens each pool's sockets), then ${warmupBatch} at 1. `,
-    `This is not V8's steady state: bare ky's CPU per request keeps falling, by half or more, over its first 5000 `,
-    `requests or so, and warming 10 clients that far would cost more than the suite's time budget. Every client has `,
-    `served the same number of requests at each round, so a per-round ratio compares clients equally warm; the `,
-    `absolute figures are those of young processes. The agents and the upstreams keep `,
+    `Warm-up of ${warmupBatch} requests per client at 64 in flight (which opens each pool's sockets), then ${warmupBatch} at 1: `,
+    `V8's steady state, as in a service that has run for a while (bare ky's CPU per request falls by half or more over `,
+    `its first few thousand requests, so a young process would mostly measure the JIT). The agents and the upstreams keep `,
     `idle sockets for minutes, so the measured runs reuse them ("sockets": the most open at the upstream after a run, `,
     `i.e. the pool's size, and the connections opened during the measured runs: 0 when the pools stayed warm). Then ${roundsText(rounds)} of ${requests} GETs per figure, `,
     `each round running every figure once (1 in flight first; table order in odd rounds, reversed in even ones). `,
