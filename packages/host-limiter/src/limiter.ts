@@ -94,7 +94,8 @@ function hostStats(entry: HostEntry, options: ResolvedHostLimiterOptions): HostS
 /**
  * Creates a host limiter: per-key and global concurrency limits, a bounded FIFO queue per key with
  * a queue timeout, an optional per-key rate limit and an adaptive pause after 429/503 with
- * Retry-After (or `RateLimit-Reset` / `X-RateLimit-Reset`). Bad options throw a `HostLimiterOptionsError`.
+ * Retry-After (or, without it, `RateLimit-Reset`, `X-RateLimit-Retry-After`, `X-RateLimit-Reset` or
+ * `X-Rate-Limit-Reset`). Bad options throw a `HostLimiterOptionsError`.
  *
  * @example
  * const limiter = createHostLimiter({ concurrency: 5, globalConcurrency: 50, queueTimeout: 5_000 });

@@ -81,9 +81,12 @@ export type HostLimiterOptions = {
   burst?: number;
   /**
    * The adaptive pause: after a response whose status is in `pauseStatuses` and which carries a
-   * `Retry-After` (seconds or an HTTP-date) or, without one, a `RateLimit-Reset` or
-   * `X-RateLimit-Reset` (delta seconds, or epoch seconds when at least 2024-01-01), the key's queue
-   * is paused until then, at most this many ms (`Retry-After` wins when both are present). Requests arriving meanwhile wait in the queue (bounded by the queue timeout).
+   * `Retry-After` (seconds or an HTTP-date) or, without one, the first present of `RateLimit-Reset`,
+   * `X-RateLimit-Retry-After` (seconds, never epoch seconds), `X-RateLimit-Reset` and
+   * `X-Rate-Limit-Reset` (delta seconds, or epoch seconds when at least 2024-01-01), the key's queue
+   * is paused until then, at most this many ms (`Retry-After` wins when both are present; the
+   * headers and rules of `@ky-resilience/retry`). Requests arriving meanwhile wait in the queue
+   * (bounded by the queue timeout).
    * `false` turns the pause off.
    * @default 60_000
    * @example { maxPause: 30_000 }

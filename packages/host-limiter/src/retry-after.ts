@@ -24,15 +24,28 @@ function waitMs(value: string | null, now: number, allowTimestamp: boolean): num
   return ms > 0 ? ms : undefined;
 }
 
+// The headers read, in order; the first one present decides (so `Retry-After` is authoritative and
+// the rate-limit headers are read only without it). `true`: a reset header, whose value may be
+// epoch seconds. The order and rules of @ky-resilience/retry, so both tiers read the same delay.
+const pauseHeaders: readonly (readonly [name: string, allowTimestamp: boolean])[] = [
+  ['retry-after', false],
+  ['ratelimit-reset', true],
+  ['x-ratelimit-retry-after', false],
+  ['x-ratelimit-reset', true],
+  ['x-rate-limit-reset', true],
+];
+
 /**
  * How long a response asks the client to hold off, in ms from `now`: the first header present of
- * `Retry-After`, `RateLimit-Reset`, `X-RateLimit-Reset` decides (so `Retry-After` wins), as in
- * @ky-resilience/retry. `undefined` when none is present, or the deciding one is unparseable, zero
- * or past.
+ * `Retry-After`, `RateLimit-Reset`, `X-RateLimit-Retry-After`, `X-RateLimit-Reset`,
+ * `X-Rate-Limit-Reset` decides (so `Retry-After` wins), as in @ky-resilience/retry.
+ * `X-RateLimit-Retry-After` is delta seconds (or an HTTP-date) only, never epoch seconds.
+ * `undefined` when none is present, or the deciding one is unparseable, zero or past.
  */
 export function pauseMs(headers: Headers, now: number): number | undefined {
-  const retryAfter = headers.get('retry-after');
-  if (retryAfter !== null) return waitMs(retryAfter, now, false);
-  const reset = headers.get('ratelimit-reset') ?? headers.get('x-ratelimit-reset');
-  return waitMs(reset, now, true);
+  for (const [name, allowTimestamp] of pauseHeaders) {
+    const value = headers.get(name);
+    if (value !== null) return waitMs(value, now, allowTimestamp);
+  }
+  return undefined;
 }

@@ -305,3 +305,183 @@ test('reset headers pause only on pause statuses, are capped by maxPause, and ga
     assert.equal(limiter.stats(upstream.origin)?.pausedUntil, expected);
   }
 });
+
+test('a 429 with X-RateLimit-Retry-After pauses the host until then; its value is never epoch seconds', async (t) => {
+  const start = Date.parse('Thu, 01 Jan 2026 00:00:00 GMT');
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: {
+        '/limited': {
+          steps: [{ status: 429, headers: { 'x-ratelimit-retry-after': '6' } }, { status: 200 }],
+        },
+        // As a reset header this would be 12 s from now; as the delta seconds it is, it is capped.
+        '/epoch-sized': {
+          steps: [{ status: 503, headers: { 'x-ratelimit-retry-after': String(start / 1000 + 12) } }],
+        },
+      },
+    }),
+  );
+  const time = manualTime(start);
+  const limiter = createHostLimiter({ queueTimeout: false, clock: time.clock, timers: time.timers });
+  const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(limiter.kyOptions);
+  await (await api.get(`${upstream.url}/limited`)).text();
+  assert.equal(limiter.stats(upstream.origin)?.pausedUntil, start + 6_000);
+  const later = api.get(`${upstream.url}/limited`).text();
+  await until(() => limiter.stats(upstream.origin)?.queued === 1);
+  time.advance(5_999);
+  assert.equal(limiter.stats(upstream.origin)?.queued, 1);
+  assert.equal(upstream.counters('/limited').requests, 1, 'nothing sent during the pause');
+  time.advance(1);
+  assert.match(await later, /"ok":true/);
+  assert.equal(upstream.counters('/limited').requests, 2);
+
+  await (await api.get(`${upstream.url}/epoch-sized`)).text();
+  assert.equal(
+    limiter.stats(upstream.origin)?.pausedUntil,
+    time.clock() + 60_000,
+    'delta seconds, capped by maxPause',
+  );
+});
+
+test('X-Rate-Limit-Reset pauses the host: delta seconds when small, epoch seconds from 2024-01-01 on', async (t) => {
+  const start = Date.parse('Thu, 01 Jan 2026 00:00:00 GMT');
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: {
+        '/delta': { steps: [{ status: 429, headers: { 'x-rate-limit-reset': '7' } }] },
+        '/queued': { steps: [{ status: 429, headers: { 'x-rate-limit-reset': '7' } }, { status: 200 }] },
+        '/epoch': { steps: [{ status: 503, headers: { 'x-rate-limit-reset': String(start / 1000 + 12) } }] },
+        '/past-epoch': {
+          steps: [{ status: 429, headers: { 'x-rate-limit-reset': String(start / 1000 - 60) } }],
+        },
+        '/long': { steps: [{ status: 429, headers: { 'x-rate-limit-reset': '3600' } }] },
+      },
+    }),
+  );
+  for (const [path, expected] of [
+    ['/delta', 7_000],
+    ['/epoch', 12_000],
+    ['/past-epoch', undefined],
+    ['/long', 60_000],
+  ] as const) {
+    const time = manualTime(start);
+    const limiter = createHostLimiter({ clock: time.clock, timers: time.timers });
+    const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(limiter.kyOptions);
+    await (await api.get(`${upstream.url}${path}`)).text();
+    assert.equal(
+      limiter.stats(upstream.origin)?.pausedUntil,
+      expected === undefined ? undefined : start + expected,
+      path,
+    );
+  }
+
+  const time = manualTime(start);
+  const limiter = createHostLimiter({ queueTimeout: false, clock: time.clock, timers: time.timers });
+  const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(limiter.kyOptions);
+  await (await api.get(`${upstream.url}/queued`)).text();
+  const later = api.get(`${upstream.url}/queued`).text();
+  await until(() => limiter.stats(upstream.origin)?.queued === 1);
+  time.advance(6_999);
+  assert.equal(upstream.counters('/queued').requests, 1, 'nothing sent during the pause');
+  time.advance(1);
+  assert.match(await later, /"ok":true/);
+});
+
+test('Retry-After wins over X-RateLimit-Retry-After and X-Rate-Limit-Reset; otherwise the order of the retry plugin', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: {
+        '/retry-after-first': {
+          steps: [{ status: 429, retryAfter: 2, headers: { 'x-ratelimit-retry-after': '30' } }],
+        },
+        '/retry-after-over-dashed': {
+          steps: [{ status: 503, retryAfter: 3, headers: { 'x-rate-limit-reset': '40' } }],
+        },
+        '/retry-after-over-all': {
+          steps: [
+            {
+              status: 429,
+              retryAfter: 1,
+              rateLimitReset: 20,
+              xRateLimitReset: 40,
+              headers: { 'x-ratelimit-retry-after': '30', 'x-rate-limit-reset': '50' },
+            },
+          ],
+        },
+        '/ratelimit-reset-over-x-retry-after': {
+          steps: [{ status: 429, rateLimitReset: 4, headers: { 'x-ratelimit-retry-after': '30' } }],
+        },
+        '/x-retry-after-over-x-reset': {
+          steps: [{ status: 429, xRateLimitReset: 40, headers: { 'x-ratelimit-retry-after': '5' } }],
+        },
+        '/x-reset-over-dashed': {
+          steps: [{ status: 429, xRateLimitReset: 6, headers: { 'x-rate-limit-reset': '50' } }],
+        },
+      },
+    }),
+  );
+  for (const [path, expected] of [
+    ['/retry-after-first', 2_000],
+    ['/retry-after-over-dashed', 3_000],
+    ['/retry-after-over-all', 1_000],
+    ['/ratelimit-reset-over-x-retry-after', 4_000],
+    ['/x-retry-after-over-x-reset', 5_000],
+    ['/x-reset-over-dashed', 6_000],
+  ] as const) {
+    const time = manualTime();
+    const limiter = createHostLimiter({ clock: time.clock, timers: time.timers });
+    const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(limiter.kyOptions);
+    await (await api.get(`${upstream.url}${path}`)).text();
+    assert.equal(limiter.stats(upstream.origin)?.pausedUntil, time.clock() + expected, path);
+  }
+});
+
+test('an invalid X-RateLimit-Retry-After or X-Rate-Limit-Reset is ignored and does not pause', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: {
+        '/garbage-retry-after': { steps: [{ status: 429, headers: { 'x-ratelimit-retry-after': 'later' } }] },
+        '/garbage-dashed': { steps: [{ status: 503, headers: { 'x-rate-limit-reset': '-5' } }] },
+        '/fraction-dashed': { steps: [{ status: 429, headers: { 'x-rate-limit-reset': '1.5' } }] },
+        '/zero-retry-after': { steps: [{ status: 429, headers: { 'x-ratelimit-retry-after': '0' } }] },
+        // The first header present decides, as in @ky-resilience/retry: a garbage one is not skipped.
+        '/garbage-before-reset': {
+          steps: [{ status: 429, xRateLimitReset: 5, headers: { 'x-ratelimit-retry-after': 'later' } }],
+        },
+        '/retry-after-garbage': {
+          steps: [{ status: 429, retryAfter: 'soon', headers: { 'x-rate-limit-reset': '5' } }],
+        },
+        // Only pause statuses pause.
+        '/500': {
+          steps: [{ status: 500, headers: { 'x-ratelimit-retry-after': '5', 'x-rate-limit-reset': '5' } }],
+        },
+        '/valid': { steps: [{ status: 429, headers: { 'x-rate-limit-reset': '8' } }] },
+      },
+    }),
+  );
+  const time = manualTime(Date.parse('Thu, 01 Jan 2026 00:00:00 GMT'));
+  const limiter = createHostLimiter({ clock: time.clock, timers: time.timers });
+  const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(limiter.kyOptions);
+  for (const path of [
+    '/garbage-retry-after',
+    '/garbage-dashed',
+    '/fraction-dashed',
+    '/zero-retry-after',
+    '/garbage-before-reset',
+    '/retry-after-garbage',
+    '/500',
+  ]) {
+    await (await api.get(`${upstream.url}${path}`)).text();
+    assert.equal(limiter.stats(upstream.origin)?.pausedUntil, undefined, path);
+  }
+  await (await api.get(`${upstream.url}/valid`)).text();
+  assert.equal(
+    limiter.stats(upstream.origin)?.pausedUntil,
+    time.clock() + 8_000,
+    'a valid value on the same host pauses',
+  );
+});
