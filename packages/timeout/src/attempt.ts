@@ -222,7 +222,8 @@ class Attempt {
   run(inner: FetchFunction, init: RequestInit | undefined): Promise<Response> {
     const { limits, timers, consumer } = this.#settings;
     const input = this.#input;
-    this.#callerSignal?.addEventListener('abort', this, { once: true });
+    // No `once` option (it costs an options record per listener): `handleEvent` ends the attempt, which removes it.
+    this.#callerSignal?.addEventListener('abort', this);
     return new Promise<Response>((resolve, reject) => {
       this.#rejectHead = reject;
       if (limits.headers !== false) {
