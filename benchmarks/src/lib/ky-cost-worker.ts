@@ -13,6 +13,7 @@ import ky, { type KyInstance } from 'ky';
 /** Every figure of the suite, in table order. */
 export const KY_COST_FIGURES = [
   'bare',
+  'empty-hook',
   'empty-init',
   'host-limiter',
   'breaker',
@@ -46,6 +47,7 @@ async function instances(): Promise<Record<KyCostFigure, KyInstance>> {
   globalThis.fetch = stubFetch as typeof fetch;
   return {
     bare,
+    'empty-hook': bare.extend({ hooks: { beforeError: [({ error }) => error] } }),
     'empty-init': bare.extend({ hooks: { init: [() => {}] } }),
     'host-limiter': bare.extend(createHostLimiter({ concurrency: 64 }).kyOptions),
     breaker: bare.extend(circuitBreakerPlugin().kyOptions),

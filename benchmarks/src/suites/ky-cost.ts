@@ -14,6 +14,7 @@ const SEMI_SPACE_MB = 128;
 
 const LABELS: Record<KyCostFigure, string> = {
   bare: 'bare ky',
+  'empty-hook': 'ky + one `beforeError` hook (returns the error)',
   'empty-init': 'ky + one empty `init` hook',
   'host-limiter': 'ky + host limiter',
   breaker: 'ky + circuit breaker',
@@ -66,7 +67,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
   );
   const own = (f: KyCostFigure): string => kb(bytes(f) - bytes('empty-init'));
   const info = [
-    `INFO  one empty init hook makes ky allocate ${kb(bytes('empty-init') - bytes('bare'))} KB more per call (${share('empty-init')} of a bare call): ky copies the call's options for init hooks`,
+    `INFO  any hook makes ky allocate more per call: one beforeError hook (which never runs here) ${kb(bytes('empty-hook') - bytes('bare'))} KB (${share('empty-hook')} of a bare call), ky merging the instance's hook lists into new arrays on each call; one empty init hook ${kb(bytes('empty-init') - bytes('bare'))} KB (${share('empty-init')}), the same plus a copy of the call's options for the hook`,
     `INFO  beyond that, per call: host limiter ${own('host-limiter')} KB, circuit breaker ${own('breaker')} KB, timeout tiers ${own('timeout')} KB, retry ${own('retry')} KB`,
   ];
   const method = [
@@ -75,8 +76,9 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
     'instance over the same stubbed fetch, which returns a new small JSON Response per call that says, through the ',
     "agent's body-received protocol, that its body arrived in full (as the agent's responses do); each call is ",
     '`api.get(url).text()`, awaited one after the other. Plugins alone with their defaults (`ky.extend(plugin)`), ',
-    'the preset with `agent: false` (it then sends through the global fetch, the stub). The empty-init figure is ',
-    "ky with an `init` hook that does nothing: the part of a plugin's cost that is ky's own. ",
+    'the preset with `agent: false` (it then sends through the global fetch, the stub). The two hook figures are ',
+    'ky with a `beforeError` hook (which never runs on a success) and with an `init` hook that does nothing: ',
+    "the part of a plugin's cost that is ky's own. ",
     `Warm-up of ${warmup} calls per figure, then ${roundsText(rounds)} of ${calls} calls, figures in table order in odd `,
     'rounds and reversed in even ones; before each run two full garbage collections, then the growth of the used ',
     'heap over the run divided by the calls: the bytes allocated per call (a figure is the median over the rounds). ',
