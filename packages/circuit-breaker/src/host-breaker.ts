@@ -148,6 +148,8 @@ export class HostBreaker {
   lastUsed = 0;
   readonly #options: ResolvedOptions;
   readonly #policy: CircuitBreakerPolicy;
+  /** The policy's cockatiel breaker when it counts consecutive failures (the closed-state fast path). */
+  readonly #consecutive: ConsecutiveBreaker | undefined;
   #state: CircuitStateName;
   #openedAt: number | undefined;
   #nextProbeAt: number | undefined;
@@ -165,8 +167,10 @@ export class HostBreaker {
     this.host = host;
     this.#options = options;
     this.lastUsed = options.idleTtlMs === false ? 0 : options.clock();
+    const breaker = createBreaker(options.policy, options.clock);
+    this.#consecutive = breaker instanceof ConsecutiveBreaker ? breaker : undefined;
     this.#policy = circuitBreaker(verdictPolicy, {
-      breaker: createBreaker(options.policy, options.clock),
+      breaker,
       halfOpenAfter: new ClockedBackoff(options.halfOpenAfter, this),
       halfOpenSampling: { calls: options.halfOpenProbes, threshold: 0 },
       ...(saved === undefined ? {} : { initialState: saved.policy }),
@@ -269,6 +273,9 @@ export class HostBreaker {
     signal: AbortSignal | null | undefined,
     attempt: () => Promise<Response>,
   ): Promise<Response> {
+    const consecutive = this.#consecutive;
+    if (consecutive !== undefined)
+      return this.#runClosedConsecutive(policy, consecutive, request, signal, attempt);
     let response: Response | undefined;
     let failure: { error: unknown } | undefined;
     const started = this.#start();
@@ -302,7 +309,48 @@ export class HostBreaker {
       );
   }
 
-  /** The clock's time, when anything will read a duration (slow calls, a custom `isFailure`). */
+  /**
+   * The closed state of a consecutive-failures policy. Its cockatiel breaker only counts failures in a
+   * row: a success resets the count, which is a no-op at 0. So the attempt runs outside `execute()`, and
+   * its outcome goes through `execute()` (with the verdict as the result) only when it changes something
+   * there: a counted failure, or a success after failures. The caller gets the outcome after it has been
+   * recorded, so a failure that opens the circuit has opened it when the caller sees it, as with every
+   * attempt inside `execute()`. An outcome that arrives after the circuit left the closed state is not
+   * recorded (in half-open it would count as a probe); cockatiel records it in a count that is reset
+   * when the circuit closes again, so nothing is lost.
+   */
+  #runClosedConsecutive(
+    policy: CircuitBreakerPolicy,
+    consecutive: ConsecutiveBreaker,
+    request: Request | undefined,
+    signal: AbortSignal | null | undefined,
+    attempt: () => Promise<Response>,
+  ): Promise<Response> {
+    const started = this.#start();
+    return call(attempt).then(
+      (response) => {
+        const verdict = this.#judge(this.#outcome('response', response, request, started)) ?? SUCCESS;
+        if (verdict === SUCCESS && consecutive.state === 0) return response;
+        return this.#record(policy, verdict).then(() => response);
+      },
+      (error: unknown) => {
+        const verdict = signal?.aborted
+          ? undefined
+          : this.#judge(this.#outcome('error', error, request, started));
+        if (verdict === undefined) throw error;
+        return this.#record(policy, verdict).then(() => {
+          throw error;
+        });
+      },
+    );
+  }
+
+  /** Records a verdict of the closed state in cockatiel (an `execute()` whose result is the verdict). */
+  #record(policy: CircuitBreakerPolicy, verdict: Verdict): Promise<unknown> {
+    if (policy.state !== CircuitState.Closed) return Promise.resolve();
+    return policy.execute(() => verdict).catch(noop);
+  }
+
   #start(): number | undefined {
     return this.#options.slowCallMs === false && this.#options.isFailure === undefined
       ? undefined

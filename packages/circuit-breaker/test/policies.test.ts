@@ -85,6 +85,38 @@ test('the default consecutive policy opens a host that gets one call a minute', 
   assert.equal(breakers.state(upstream.origin), 'open');
 });
 
+test('consecutive policy: a success resets the count; failures and the reset are in a snapshot', async (t) => {
+  const upstream = closeAfter(t, await startUpstream());
+  const breakers = circuitBreakerPlugin({ policy: { kind: 'consecutive', failures: 3 } });
+  const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(breakers.kyOptions);
+  const call = async (status: number): Promise<void> => {
+    upstream.route('*', { steps: [{ status }] });
+    await api.get(upstream.url);
+  };
+  const counted = (): unknown =>
+    (breakers.toJSON().hosts[0]?.policy as { breakerState?: unknown }).breakerState;
+  await call(500);
+  await call(500);
+  assert.equal(counted(), 2, 'two failures in a row are counted');
+  await call(200);
+  assert.equal(counted(), 0, 'a success resets the count');
+  await call(500);
+  await call(500);
+  await call(200);
+  await call(200);
+  assert.equal(counted(), 0);
+  assert.equal(breakers.state(upstream.origin), 'closed', 'never three in a row');
+  await call(500);
+  await call(500);
+  assert.equal(breakers.state(upstream.origin), 'closed');
+  await call(500);
+  assert.equal(
+    breakers.state(upstream.origin),
+    'open',
+    'the third in a row opened it before the call returned',
+  );
+});
+
 test('the count policy opens when more than threshold of the last size calls failed', async (t) => {
   const upstream = closeAfter(
     t,
