@@ -94,7 +94,7 @@ test('consecutive policy: a success resets the count; failures and the reset are
     await api.get(upstream.url);
   };
   const counted = (): unknown =>
-    (breakers.toJSON().hosts[0]?.policy as { breakerState?: unknown }).breakerState;
+    (breakers.toJSON().hosts[0]?.policy as { breakerState?: unknown } | undefined)?.breakerState;
   await call(500);
   await call(500);
   assert.equal(counted(), 2, 'two failures in a row are counted');
