@@ -24,6 +24,8 @@ export type ClientName =
   | 'ky-agent-breaker'
   | 'ky-agent-timeout'
   | 'ky-agent-retry'
+  | 'ky-agent-host-limiter-wrap'
+  | 'ky-agent-breaker-wrap'
   | 'ky-agent-p-limit'
   | 'ky-agent-bulkhead'
   | 'ky-agent-cockatiel-breaker'
@@ -72,6 +74,8 @@ export const clientNames: readonly ClientName[] = [
   'ky-agent-breaker',
   'ky-agent-timeout',
   'ky-agent-retry',
+  'ky-agent-host-limiter-wrap',
+  'ky-agent-breaker-wrap',
   'ky-agent-p-limit',
   'ky-agent-bulkhead',
   'ky-agent-cockatiel-breaker',
@@ -239,6 +243,22 @@ export async function createClient(name: ClientName, options: ClientOptions = {}
       return kyAgentWith(options, async () => {
         const { retryPlugin } = await import('@ky-resilience/retry');
         return { plugin: retryPlugin() };
+      });
+    case 'ky-agent-host-limiter-wrap':
+      // The host limiter around the agent's fetch, as the peers below are (`limiter.wrap(fetch)`): no ky hook,
+      // so no per-request overrides from `context`; concurrency = the agent's `limitPerHost`.
+      return kyAgentWith(options, async (agent) => {
+        const { createHostLimiter } = await import('@ky-resilience/host-limiter');
+        const limiter = createHostLimiter({ concurrency: agent.options.limitPerHost });
+        return { fetch: limiter.wrap(agent.fetch), facts: () => ({ limiter: limiter.globalStats() }) };
+      });
+    case 'ky-agent-breaker-wrap':
+      // The circuit breaker registry around the agent's fetch, as the peers below are (`breakers.wrapFetch(fetch)`):
+      // no ky hook, so no per-request overrides from `context`; its defaults otherwise.
+      return kyAgentWith(options, async (agent) => {
+        const { circuitBreakerPlugin } = await import('@ky-resilience/circuit-breaker');
+        const breakers = circuitBreakerPlugin();
+        return { fetch: breakers.wrapFetch(agent.fetch), facts: () => ({ breakers: breakers.stats() }) };
       });
     case 'ky-agent-p-limit':
       // p-limit(limitPerHost) around the agent's fetch: the slot is held until the response head.

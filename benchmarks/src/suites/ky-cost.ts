@@ -17,7 +17,9 @@ const LABELS: Record<KyCostFigure, string> = {
   'empty-hook': 'ky + one `beforeError` hook (returns the error)',
   'empty-init': 'ky + one empty `init` hook',
   'host-limiter': 'ky + host limiter',
+  'host-limiter-wrap': "ky, fetch wrapped by the host limiter's `wrap()` (no hook)",
   breaker: 'ky + circuit breaker',
+  'breaker-wrap': "ky, fetch wrapped by the breakers' `wrapFetch()` (no hook)",
   timeout: 'ky + timeout tiers',
   retry: 'ky + retry',
   preset: 'ky-resilience preset (agent off)',
@@ -69,13 +71,16 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
   const info = [
     `INFO  any hook makes ky allocate more per call: one beforeError hook (which never runs here) ${kb(bytes('empty-hook') - bytes('bare'))} KB (${share('empty-hook')} of a bare call), ky merging the instance's hook lists into new arrays on each call; one empty init hook ${kb(bytes('empty-init') - bytes('bare'))} KB (${share('empty-init')}), the same plus a copy of the call's options for the hook`,
     `INFO  beyond that, per call: host limiter ${own('host-limiter')} KB, circuit breaker ${own('breaker')} KB, timeout tiers ${own('timeout')} KB, retry ${own('retry')} KB`,
+    `INFO  as fetch wrappers, without a ky hook (no per-request overrides from context): host limiter +${kb(bytes('host-limiter-wrap') - bytes('bare'))} KB (${share('host-limiter-wrap')}), circuit breaker +${kb(bytes('breaker-wrap') - bytes('bare'))} KB (${share('breaker-wrap')})`,
   ];
   const method = [
     'In-process, no network, in a process of its own started with `--expose-gc` and a young generation of ',
     `${SEMI_SPACE_MB} MB per semi-space, so that no garbage collection runs inside a measured loop. Every figure is a ky `,
     'instance over the same stubbed fetch, which returns a new small JSON Response per call that says, through the ',
     "agent's body-received protocol, that its body arrived in full (as the agent's responses do); each call is ",
-    '`api.get(url).text()`, awaited one after the other. Plugins alone with their defaults (`ky.extend(plugin)`), ',
+    '`api.get(url).text()`, awaited one after the other. Plugins alone with their defaults (`ky.extend(plugin)`); ',
+    'the host limiter and the breakers also as wrappers of the fetch given to `ky.create` (`limiter.wrap(fetch)`, ',
+    '`breakers.wrapFetch(fetch)`: no ky hook, so no per-request overrides from `context`); ',
     'the preset with `agent: false` (it then sends through the global fetch, the stub). The two hook figures are ',
     'ky with a `beforeError` hook (which never runs on a success) and with an `init` hook that does nothing: ',
     "the part of a plugin's cost that is ky's own. ",

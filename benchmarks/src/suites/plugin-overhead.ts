@@ -83,6 +83,22 @@ const VARIANTS: readonly Variant[] = [
     settings: `defaults (${retryPluginTiers.retry}; budget ${retryPluginTiers.budget}; body buffered)`,
   },
   {
+    id: 'host-limiter-wrap',
+    label: "ky, agent fetch wrapped by the host limiter's wrap()",
+    short: 'limiter.wrap',
+    kind: 'plugin',
+    client: 'ky-agent-host-limiter-wrap',
+    settings: `limiter.wrap(agent.fetch), concurrency ${LIMIT_PER_HOST}/host; no ky hook, so no per-request context overrides`,
+  },
+  {
+    id: 'breaker-wrap',
+    label: "ky, agent fetch wrapped by the breakers' wrapFetch()",
+    short: 'breakers.wrapFetch',
+    kind: 'plugin',
+    client: 'ky-agent-breaker-wrap',
+    settings: `breakers.wrapFetch(agent.fetch), defaults (${breakerPluginLabel}); no ky hook, so no per-request context overrides`,
+  },
+  {
     id: 'p-limit',
     label: 'ky, agent fetch wrapped by p-limit',
     short: 'p-limit',
@@ -137,11 +153,11 @@ async function checkClients(workers: ReadonlyMap<string, ClientWorker>): Promise
       problems.push(`${id}: agent limitPerHost ${String(facts.limitPerHost)}`);
     if (facts.keepAliveTimeout !== CLIENT_KEEP_ALIVE)
       problems.push(`${id}: agent keepAliveTimeout ${String(facts.keepAliveTimeout)}`);
-    if (id === 'host-limiter') {
+    if (id === 'host-limiter' || id === 'host-limiter-wrap') {
       const limiter = facts.limiter as { hosts?: number } | undefined;
       if (limiter?.hosts !== 1) problems.push(`${id}: limiter keys ${String(limiter?.hosts)}, expected 1`);
     }
-    if (id === 'breaker') {
+    if (id === 'breaker' || id === 'breaker-wrap') {
       const breakers = facts.breakers as { size?: number; states?: { closed?: number } } | undefined;
       if (breakers?.size !== 1 || breakers.states?.closed !== 1)
         problems.push(`${id}: breakers ${JSON.stringify(breakers)}, expected one, closed`);
@@ -262,6 +278,9 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
     `64 requests in flight (closed loop). Every client is ky (its defaults) on \`@ky-resilience/agent\` with `,
     `\`limitPerHost: ${LIMIT_PER_HOST}\` (no pool queue at 64 in flight): bare, with one plugin alone (\`ky.extend(plugin)\`, `,
     `as in the packages' READMEs), or with the agent's fetch wrapped by a peer (\`ky.create({ fetch: wrapped })\`). `,
+    `The host limiter and the circuit breaker are also measured the way the peers are, as a wrapper of the agent's `,
+    `fetch (\`limiter.wrap(fetch)\`, \`breakers.wrapFetch(fetch)\`): without a ky hook, so without per-request `,
+    `overrides from \`context\`, and without the cost ky 2.1 adds to every call of an instance with hooks (see ky-cost). `,
     `The limiters (host limiter, p-limit, bulkhead) get the agent's per-host limit, so no request waits for a slot: `,
     `the figures are the cost of each layer when it lets everything through. Every client runs in a child process of `,
     `its own against an upstream of its own (the upstreams live in the parent; one client runs at a time). `,
