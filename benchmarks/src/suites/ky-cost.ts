@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { defineSuite, type Measured, rounds as roundsText } from '../lib/finish.ts';
-import { KY_COST_FIGURES, type KyCostFigure, type KyCostResult } from '../lib/ky-cost-worker.ts';
+import { KY_COST_FIGURES, type KyCostFigure, type KyCostSamples } from '../lib/ky-cost-worker.ts';
 import { markdownTable } from '../lib/report.ts';
 import { median } from '../lib/stats.ts';
 import type { Suite, SuiteSettings } from '../lib/suite.ts';
@@ -25,7 +25,13 @@ const LABELS: Record<KyCostFigure, string> = {
   preset: 'ky-resilience preset (agent off)',
 };
 
-async function runWorker(calls: number, rounds: number, warmup: number): Promise<KyCostResult> {
+/** One figure's samples, measured in a process of its own. */
+async function runWorker(
+  figure: KyCostFigure,
+  calls: number,
+  rounds: number,
+  warmup: number,
+): Promise<KyCostSamples> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
     [
@@ -33,24 +39,26 @@ async function runWorker(calls: number, rounds: number, warmup: number): Promise
       `--min-semi-space-size=${SEMI_SPACE_MB}`,
       `--max-semi-space-size=${SEMI_SPACE_MB}`,
       WORKER,
+      figure,
       String(calls),
       String(rounds),
       String(warmup),
     ],
     { maxBuffer: 1 << 20 },
   );
-  return JSON.parse(stdout) as KyCostResult;
+  return JSON.parse(stdout) as KyCostSamples;
 }
 
 async function measure(settings: SuiteSettings): Promise<Measured> {
-  // 1000 calls of ~50 KB each stay well inside the worker's young generation.
-  const calls = Math.min(settings.requests ?? (settings.smoke ? 200 : 1000), 1000);
+  // 2000 calls of under 50 KB each stay inside the worker's young generation.
+  const calls = Math.min(settings.requests ?? (settings.smoke ? 200 : 2000), 2000);
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 5);
-  const warmup = settings.smoke ? 500 : 3000;
+  const warmup = settings.smoke ? 500 : 10_000;
   settings.log(
     `${NAME}: ${KY_COST_FIGURES.length} figures, warm-up ${warmup} calls each, ${roundsText(rounds)}`,
   );
-  const result = await runWorker(calls, rounds, warmup);
+  const result = {} as Record<KyCostFigure, KyCostSamples>;
+  for (const figure of KY_COST_FIGURES) result[figure] = await runWorker(figure, calls, rounds, warmup);
   const bytes = (f: KyCostFigure): number => median(result[f].bytes);
   const ns = (f: KyCostFigure): number => median(result[f].ns);
   const kb = (value: number): string => (value / 1024).toFixed(1);
@@ -74,8 +82,9 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
     `INFO  as fetch wrappers, without a ky hook (no per-request overrides from context): host limiter +${kb(bytes('host-limiter-wrap') - bytes('bare'))} KB (${share('host-limiter-wrap')}), circuit breaker +${kb(bytes('breaker-wrap') - bytes('bare'))} KB (${share('breaker-wrap')})`,
   ];
   const method = [
-    'In-process, no network, in a process of its own started with `--expose-gc` and a young generation of ',
-    `${SEMI_SPACE_MB} MB per semi-space, so that no garbage collection runs inside a measured loop. Every figure is a ky `,
+    'No network: every figure runs in a process of its own (so that no figure shapes the JIT state of another), ',
+    `started with \`--expose-gc\` and a young generation of ${SEMI_SPACE_MB} MB per semi-space, so that no garbage `,
+    'collection runs inside a measured loop. Every figure is a ky ',
     'instance over the same stubbed fetch, which returns a new small JSON Response per call that says, through the ',
     "agent's body-received protocol, that its body arrived in full (as the agent's responses do); each call is ",
     '`api.get(url).text()`, awaited one after the other. Plugins alone with their defaults (`ky.extend(plugin)`); ',
@@ -84,11 +93,12 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
     'the preset with `agent: false` (it then sends through the global fetch, the stub). The two hook figures are ',
     'ky with a `beforeError` hook (which never runs on a success) and with an `init` hook that does nothing: ',
     "the part of a plugin's cost that is ky's own. ",
-    `Warm-up of ${warmup} calls per figure, then ${roundsText(rounds)} of ${calls} calls, figures in table order in odd `,
-    'rounds and reversed in even ones; before each run two full garbage collections, then the growth of the used ',
+    `Warm-up of ${warmup} calls, then ${roundsText(rounds)} of ${calls} calls; before each round two full garbage collections, then the growth of the used `,
     'heap over the run divided by the calls: the bytes allocated per call (a figure is the median over the rounds). ',
     "The µs per call exclude garbage collection (which the allocations cost later) and carry the machine's noise. ",
-    "Bytes allocated do not depend on the machine's load: they are the repeatable part of the per-call cost.",
+    "Bytes allocated do not depend on the machine's load, unlike time; they vary by a few hundred bytes between ",
+    "processes with the JIT's choices (V8's allocation-site tracking adds to some objects): read differences under ",
+    'about 0.5 KB as equal.',
   ].join('');
   return {
     summary: 'Bytes allocated per ky call by each plugin alone and by the preset, over a stubbed fetch.',
