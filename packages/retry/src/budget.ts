@@ -205,7 +205,7 @@ export function createRetryBudget(options?: RetryBudgetOptions, prefix: string =
 
   const allows = (micros: number): boolean => micros * 2 > capacityMicros;
 
-  return {
+  const budget: RetryBudget = {
     options: Object.freeze({ ratio, minRetriesPerSecond, capacity, maxHosts }),
     recordSuccess(host: string): void {
       const bucket = live(host);
@@ -249,6 +249,19 @@ export function createRetryBudget(options?: RetryBudgetOptions, prefix: string =
       buckets.clear();
     },
   };
+  idleness.set(budget, () => buckets.size === 0);
+  return budget;
+}
+
+/** How to tell that a budget made by {@link createRetryBudget} tracks no host (every bucket is full). */
+const idleness = new WeakMap<RetryBudget, () => boolean>();
+
+/**
+ * True when `budget` (made by {@link createRetryBudget}) tracks no host: recording a success then
+ * changes nothing, so the caller need not work out the host. False for any other budget.
+ */
+export function isIdle(budget: RetryBudget): boolean {
+  return idleness.get(budget)?.() === true;
 }
 
 /** True for an object made by {@link createRetryBudget} (duck-typed). */

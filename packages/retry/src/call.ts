@@ -1,7 +1,13 @@
 import { type Backoff, createBackoff } from '@ky-resilience/jitter';
-import { setHandoff } from './body-handoff.ts';
+import {
+  type BodyConsumer,
+  type BodyHandle,
+  type BodyHandoff,
+  type BodyWatcher,
+  bodyHandoffKey,
+} from './body-handoff.ts';
 import { BodyTap } from './body-tap.ts';
-import { isBudgetFailure } from './budget.ts';
+import { isBudgetFailure, isIdle } from './budget.ts';
 import { bufferResponse, keptAsReceived } from './buffer-body.ts';
 import { classifyFailure, type Failure, failureLabel } from './classify.ts';
 import { annotateError, type RetryDecision, type RetryDecisionReason } from './decision.ts';
@@ -14,77 +20,99 @@ import { safetyVerdict } from './safety.ts';
 /** A fetch function as ky calls it. */
 export type FetchLike = (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
 
-/** What a call's state is created from (read in the `init` hook). */
-export type RetryCallInit = {
-  readonly settings: RetrySettings;
-  readonly shared: RetryShared;
-  /** The method from ky's options (upper- or lower-case); the request's own method wins once known. */
-  readonly method: string;
-  /** True when the body is a one-shot stream. */
-  readonly oneShotBody: boolean;
-  /** The caller's signal, to tell a caller's abort from everything else. */
-  readonly signal: AbortSignal | undefined;
-  /** ky's `totalTimeout` for this call, if any. */
-  readonly totalTimeout: number | false | undefined;
-};
-
-/** The per-call state of the retry plugin: one per ky call, created by the `init` hook. */
-export type RetryCall = {
-  /** True when the body is a one-shot stream (ky's retry limit is then 0). */
-  readonly oneShotBody: boolean;
-  /** Attempts made so far. */
-  readonly attempts: number;
-  /** Runs one attempt through `inner` (ky calls it once per attempt). */
-  fetch(inner: FetchLike, input: Request | string | URL, init?: RequestInit): Promise<Response>;
-  /** ky's `retry.shouldRetry`: true to retry, false not to; throws the typed budget and Retry-After errors. */
-  shouldRetry(error: Error): boolean;
-  /** ky's `retry.delay`: the delay `shouldRetry` settled on (or the next backoff delay for a forced retry). */
-  takeDelay(): number;
-  /** ky's `beforeError`: annotates the final error with the decision and emits `onGiveUp`. */
-  giveUp(error: Error, request: Request | undefined): Error;
-};
-
-/** Creates the state of one call. */
-export function createRetryCall(init: RetryCallInit): RetryCall {
-  return new CallState(init);
-}
-
 /**
- * The state of one call. A class rather than closures: a call in flight then holds one object
- * instead of a dozen functions (what a call retains costs the most in the garbage collector's
- * young generation when many calls are in flight).
+ * The per-call state of the retry plugin: one per ky call, created by the `init` hook. A class
+ * rather than closures: a call in flight then holds one object instead of a dozen functions (what a
+ * call retains costs the most in the garbage collector's young generation when many calls are in
+ * flight). What only a failure needs (the request's host, its idempotency key when the method is
+ * idempotent, the backoff, the decisions) is worked out on the first failure.
  */
-class CallState implements RetryCall {
-  readonly #init: RetryCallInit;
+export class RetryCall {
   readonly #settings: RetrySettings;
   readonly #shared: RetryShared;
+  /** The fetch function the call's attempts go through. */
+  readonly #inner: FetchLike;
+  /** The caller's signal, to tell a caller's abort from everything else. */
+  readonly #signal: AbortSignal | undefined;
   readonly #deadline: number | undefined;
   /** The decisions taken on this call's failures (made on the first failure: a success needs none). */
   #decisions: WeakMap<object, RetryDecision> | undefined;
   #attempts = 0;
-  #host = '';
+  /** The first attempt's request: the host and the idempotency key are read from it when needed. */
+  #request: Request | undefined;
+  /** The budget key; `undefined` until it is needed. */
+  #host: string | undefined;
+  /** The method from ky's options until the first attempt, then the request's, upper-case. */
   #method: string;
   #idempotencyKey: string | undefined;
+  /** True once `#idempotencyKey` is known (read from the first request, or generated). */
+  #keyKnown = false;
   #pendingDelay: number | undefined;
   #backoff: Backoff | undefined;
   readonly #budget: RetryShared['budget'] | undefined;
   /** The last attempt whose outcome the budget has seen (each attempt counts once). */
   #accounted = 0;
+  /** True when the body is a one-shot stream (ky's retry limit is then 0). */
   readonly oneShotBody: boolean;
 
-  constructor(init: RetryCallInit) {
-    const { settings, shared } = init;
-    this.#init = init;
+  /**
+   * @param method the method from ky's options (upper- or lower-case); the request's own wins once known.
+   * @param totalTimeout ky's `totalTimeout` for this call, if any.
+   */
+  constructor(
+    settings: RetrySettings,
+    shared: RetryShared,
+    inner: FetchLike,
+    method: string,
+    oneShotBody: boolean,
+    signal: AbortSignal | undefined,
+    totalTimeout: number | false | undefined,
+  ) {
     this.#settings = settings;
     this.#shared = shared;
-    this.#deadline = typeof init.totalTimeout === 'number' ? shared.clock() + init.totalTimeout : undefined;
-    this.#method = init.method.toUpperCase();
+    this.#inner = inner;
+    this.#signal = signal;
+    this.#deadline = typeof totalTimeout === 'number' ? shared.clock() + totalTimeout : undefined;
+    this.#method = method;
     this.#budget = settings.useBudget ? shared.budget : undefined;
-    this.oneShotBody = init.oneShotBody;
+    this.oneShotBody = oneShotBody;
   }
 
+  /** Attempts made so far. */
   get attempts(): number {
     return this.#attempts;
+  }
+
+  /** The host of the call's request (the budget key and the events' `host`), `''` before any attempt. */
+  #hostName(): string {
+    this.#host ??= this.#request === undefined ? '' : hostOf(this.#request.url);
+    return this.#host;
+  }
+
+  #upperMethod(): string {
+    const method = this.#method.toUpperCase();
+    this.#method = method;
+    return method;
+  }
+
+  /** The call's idempotency key: the first request's header, else a generated one (non-idempotent methods). */
+  #key(): string | undefined {
+    if (this.#keyKnown) return this.#idempotencyKey;
+    this.#keyKnown = true;
+    const settings = this.#settings;
+    const request = this.#request;
+    let key =
+      request === undefined ? undefined : (request.headers.get(settings.idempotencyHeader) ?? undefined);
+    if (
+      key === undefined &&
+      request !== undefined &&
+      settings.generateIdempotencyKey !== undefined &&
+      !settings.idempotentMethods.includes(this.#method)
+    ) {
+      key = generateKey(settings.generateIdempotencyKey);
+    }
+    this.#idempotencyKey = key;
+    return key;
   }
 
   #remember(error: object, decision: RetryDecision): void {
@@ -96,7 +124,7 @@ class CallState implements RetryCall {
   #accountFailure(failure: Failure): void {
     if (this.#budget === undefined || this.#attempts <= this.#accounted) return;
     this.#accounted = this.#attempts;
-    if (isBudgetFailure(failure, this.#settings)) this.#budget.recordFailure(this.#host);
+    if (isBudgetFailure(failure, this.#settings)) this.#budget.recordFailure(this.#hostName());
   }
 
   #nextBackoff(): number {
@@ -147,10 +175,10 @@ class CallState implements RetryCall {
         return 'error-not-retryable';
     }
     const unsafe = safetyVerdict(failure, {
-      method: this.#method,
+      method: this.#upperMethod(),
       idempotentMethods: settings.idempotentMethods,
-      hasIdempotencyKey: this.#idempotencyKey !== undefined,
-      oneShotBody: this.#init.oneShotBody,
+      hasIdempotencyKey: this.#key() !== undefined,
+      oneShotBody: this.oneShotBody,
     });
     if (unsafe !== undefined) {
       return unsafe;
@@ -160,62 +188,89 @@ class CallState implements RetryCall {
   }
 
   #isAborted(): boolean {
-    return this.#init.signal?.aborted === true;
+    return this.#signal?.aborted === true;
   }
 
-  async fetch(inner: FetchLike, input: Request | string | URL, requestInit?: RequestInit): Promise<Response> {
+  /**
+   * Runs one attempt (ky calls the call's fetch once per attempt). Not an async function: the
+   * attempt's promise is the one `inner` returns, continued once by {@link #received} (an async
+   * function and its await cost a few hundred bytes more per attempt). It never throws: whatever
+   * goes wrong before `inner` answers rejects the promise it returns, as an async function's would.
+   */
+  fetch(input: Request | string | URL, requestInit?: RequestInit): Promise<Response> {
+    const attempt = ++this.#attempts;
+    let handoff: AttemptHandoff | undefined;
+    let pending: Promise<Response>;
+    try {
+      this.#prepare(input, attempt);
+      const inner = this.#inner;
+      // The tiers below (host limiter, timeouts) leave their body work to this attempt's hand-off.
+      handoff = new AttemptHandoff(inner);
+      const forwarded: RequestInit = { ...requestInit };
+      const caller = this.#signal;
+      if (caller !== undefined) forwarded.signal = withCallerSignal(input, requestInit, caller);
+      (forwarded as Record<symbol, BodyHandoff>)[bodyHandoffKey] = handoff;
+      pending = Promise.resolve(inner(input, forwarded));
+    } catch (error) {
+      handoff?.tap?.abandon(error);
+      return Promise.reject(error);
+    }
+    handoff.sent(pending);
+    const sent = handoff;
+    return pending.then((response) => this.#received(response, sent, attempt));
+  }
+
+  /** Sets up the request of an attempt: the first one's facts, the idempotency and attempt headers. */
+  #prepare(input: Request | string | URL, attempt: number): void {
     const settings = this.#settings;
-    this.#attempts += 1;
+    if (attempt === 1) {
+      if (input instanceof Request) this.#request = input;
+      this.#method = (input instanceof Request ? input.method : this.#method).toUpperCase();
+      // A non-idempotent request gets its key (read or generated) before it is sent; an idempotent
+      // one needs it only if it is retried.
+      if (!settings.idempotentMethods.includes(this.#method)) this.#key();
+    }
     if (input instanceof Request) {
-      if (this.#attempts === 1) {
-        this.#host = hostOf(input.url);
-        this.#method = input.method.toUpperCase();
-        this.#idempotencyKey = input.headers.get(settings.idempotencyHeader) ?? undefined;
-        if (
-          this.#idempotencyKey === undefined &&
-          settings.generateIdempotencyKey !== undefined &&
-          !settings.idempotentMethods.includes(this.#method)
-        ) {
-          this.#idempotencyKey = generateKey(settings.generateIdempotencyKey);
-        }
-      }
       // ky hands each retry a clone made before the previous attempt: set the headers every time.
-      if (this.#idempotencyKey !== undefined && !input.headers.has(settings.idempotencyHeader)) {
-        input.headers.set(settings.idempotencyHeader, this.#idempotencyKey);
+      const key = attempt === 1 ? this.#idempotencyKey : this.#key();
+      if (key !== undefined && !input.headers.has(settings.idempotencyHeader)) {
+        input.headers.set(settings.idempotencyHeader, key);
       }
       if (settings.attemptHeader !== undefined) {
-        input.headers.set(settings.attemptHeader, String(this.#attempts));
+        input.headers.set(settings.attemptHeader, String(attempt));
       }
     }
-    const attempt = this.#attempts;
-    // The tiers below (host limiter, timeouts) leave their body work to this attempt's tap.
-    const tap = new BodyTap();
-    const forwarded = setHandoff({ ...withCallerSignal(input, requestInit, this.#init.signal) }, tap, inner);
-    let response: Response;
-    try {
-      response = await inner(input, forwarded);
-    } catch (error) {
-      tap.abandon(error);
-      throw error;
-    }
-    const tapped = tap.holds(response) ? tap : undefined;
+  }
+
+  /** An attempt's response: its body kept, buffered or handed out once for the tiers below; then accounted. */
+  #received(response: Response, handoff: AttemptHandoff, attempt: number): Response | Promise<Response> {
+    const settings = this.#settings;
+    const tap = handoff.tap;
+    const tapped = tap?.holds(response) ? tap : undefined;
     if (settings.bufferBody && this.#method !== 'HEAD') {
       if (!keptAsReceived(response, settings.maxBufferSize, tapped)) {
-        response = await bufferResponse(response, settings.maxBufferSize, tapped);
+        return bufferResponse(response, settings.maxBufferSize, tapped).then((buffered) =>
+          this.#account(buffered, attempt),
+        );
       }
     } else if (tapped !== undefined) {
-      response = tapped.expose(response);
+      return this.#account(tapped.expose(response), attempt);
     }
-    // A response (whole body read) is this attempt's outcome; a thrown error is accounted by shouldRetry / giveUp.
+    return this.#account(response, attempt);
+  }
+
+  /** A response (whole body read) is its attempt's outcome; a thrown error is accounted by shouldRetry / giveUp. */
+  #account(response: Response, attempt: number): Response {
     const budget = this.#budget;
     if (budget !== undefined && attempt > this.#accounted) {
       this.#accounted = attempt;
-      if (settings.statusCodes.includes(response.status)) budget.recordFailure(this.#host);
-      else budget.recordSuccess(this.#host);
+      if (this.#settings.statusCodes.includes(response.status)) budget.recordFailure(this.#hostName());
+      else if (!isIdle(budget)) budget.recordSuccess(this.#hostName());
     }
     return response;
   }
 
+  /** ky's `retry.shouldRetry`: true to retry, false not to; throws the typed budget and Retry-After errors. */
   shouldRetry(error: Error): boolean {
     const settings = this.#settings;
     const failure = classifyFailure(error, this.#isAborted());
@@ -253,11 +308,11 @@ class CallState implements RetryCall {
     }
 
     const budget = this.#budget;
-    if (budget !== undefined && !budget.allowsRetry(this.#host)) {
+    if (budget !== undefined && !budget.allowsRetry(this.#hostName())) {
       this.#decide(error, failure, false, 'budget-exhausted');
-      const { tokens, threshold, capacity } = budget.state(this.#host);
+      const { tokens, threshold, capacity } = budget.state(this.#hostName());
       const exhausted = new RetryBudgetExhaustedError({
-        host: this.#host,
+        host: this.#hostName(),
         attempts: this.#attempts,
         tokens,
         threshold,
@@ -276,7 +331,7 @@ class CallState implements RetryCall {
     this.#pendingDelay = delay;
     this.#decide(error, failure, true, 'retry');
     settings.onRetry?.({
-      host: this.#host,
+      host: this.#hostName(),
       attempt: this.#attempts + 1,
       delay,
       reason: failureLabel(failure),
@@ -286,12 +341,14 @@ class CallState implements RetryCall {
     return true;
   }
 
+  /** ky's `retry.delay`: the delay `shouldRetry` settled on (or the next backoff delay for a forced retry). */
   takeDelay(): number {
     const delay = this.#pendingDelay ?? this.#nextBackoff();
     this.#pendingDelay = undefined;
     return delay;
   }
 
+  /** ky's `beforeError`: annotates the final error with the decision and emits `onGiveUp`. */
   giveUp(error: Error, request: Request | undefined): Error {
     let decision = this.#decisions?.get(error);
     if (decision === undefined || decision.retry) {
@@ -307,10 +364,10 @@ class CallState implements RetryCall {
       };
     }
     annotateError(error, decision);
-    if (this.#host === '' && request !== undefined) {
+    if (this.#hostName() === '' && request !== undefined) {
       this.#host = hostOf(request.url);
     }
-    this.#settings.onGiveUp?.({ host: this.#host, attempts: this.#attempts, error, decision });
+    this.#settings.onGiveUp?.({ host: this.#hostName(), attempts: this.#attempts, error, decision });
     return error;
   }
 
@@ -322,7 +379,7 @@ class CallState implements RetryCall {
     limitName: 'maxRetryAfter' | 'totalTimeout',
   ): RetryAfterTooLongError {
     const typed = new RetryAfterTooLongError({
-      host: this.#host,
+      host: this.#hostName(),
       requested,
       limit,
       limitName,
@@ -340,25 +397,56 @@ class CallState implements RetryCall {
 }
 
 /**
- * Adds the caller's signal to the attempt's `init`. ky hands a retry a clone of a clone of its
- * first Request, and a cloned Request's signal follows its source only through weak references:
- * once the earlier Requests are garbage-collected, a caller's abort no longer reaches the attempt
- * (measured on Node 22, 24 and 26: the call hangs until the attempt ends by itself). The caller's
- * own signal, passed directly, always does.
+ * The signal of an attempt's `init` when the caller gave one: the attempt's own signal and the
+ * caller's. ky hands a retry a clone of a clone of its first Request, and a cloned Request's signal
+ * follows its source only through weak references: once the earlier Requests are garbage-collected,
+ * a caller's abort no longer reaches the attempt (measured on Node 22, 24 and 26: the call hangs
+ * until the attempt ends by itself). The caller's own signal, passed directly, always does.
  */
 function withCallerSignal(
   input: Request | string | URL,
   requestInit: RequestInit | undefined,
-  caller: AbortSignal | undefined,
-): RequestInit | undefined {
-  if (caller === undefined) {
-    return requestInit;
-  }
+  caller: AbortSignal,
+): AbortSignal {
   const current = requestInit?.signal ?? (input instanceof Request ? input.signal : undefined);
-  const signal = current === undefined || current === null ? caller : AbortSignal.any([current, caller]);
-  return { ...requestInit, signal };
+  return current === undefined || current === null ? caller : AbortSignal.any([current, caller]);
 }
 
+/**
+ * One attempt's body hand-off (`body-handoff.ts`), addressed to the fetch function the attempt
+ * calls, and its consumer: the tap that takes over the body is made only when a tier below
+ * registers a watcher (none do on a call without them).
+ */
+class AttemptHandoff implements BodyHandoff, BodyConsumer {
+  readonly consumer: BodyConsumer = this;
+  readonly to: FetchLike;
+  tap: BodyTap | undefined;
+  /** The attempt's promise, once `to` has returned it. */
+  #pending: Promise<Response> | undefined;
+
+  constructor(to: FetchLike) {
+    this.to = to;
+  }
+
+  watch(response: Response, watcher: BodyWatcher): BodyHandle {
+    if (this.tap === undefined) {
+      this.tap = new BodyTap();
+      if (this.#pending !== undefined) this.#abandonOnFailure(this.#pending, this.tap);
+    }
+    return this.tap.watch(response, watcher);
+  }
+
+  /** `to` returned the attempt's promise. */
+  sent(pending: Promise<Response>): void {
+    this.#pending = pending;
+    if (this.tap !== undefined) this.#abandonOnFailure(pending, this.tap);
+  }
+
+  /** The attempt failed after tiers below left their body work here: every watcher ends, the body is cancelled. */
+  #abandonOnFailure(pending: Promise<Response>, tap: BodyTap): void {
+    pending.then(undefined, (error: unknown) => tap.abandon(error));
+  }
+}
 function generateKey(generate: () => string): string {
   const key = generate();
   if (typeof key !== 'string' || key === '' || /[\r\n\0]/.test(key)) {

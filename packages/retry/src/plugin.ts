@@ -1,5 +1,5 @@
 import type { BeforeErrorHook, InitHook, Options, RetryOptions as RetryOptionsOfKy } from 'ky';
-import { createRetryCall, type FetchLike, type RetryCall } from './call.ts';
+import { type FetchLike, RetryCall } from './call.ts';
 import {
   applyRequestOverrides,
   contextKey,
@@ -53,30 +53,30 @@ export function retryPlugin(options?: RetryOptions): Options {
   const init: InitHook = (callOptions) => {
     const overrides = callOptions.context?.[contextKey];
     const settings = overrides === undefined ? base : applyRequestOverrides(base, overrides, shared);
-    const method = (callOptions.method ?? 'GET').toLowerCase();
-    const call = createRetryCall({
+    const method = callOptions.method ?? 'GET';
+    const call = new RetryCall(
       settings,
       shared,
+      (callOptions.fetch ?? globalThis.fetch.bind(globalThis)) as FetchLike,
       method,
-      oneShotBody: isOneShotBody(callOptions.body),
-      signal: callOptions.signal ?? undefined,
-      totalTimeout: callOptions.totalTimeout,
-    });
+      isOneShotBody(callOptions.body),
+      callOptions.signal ?? undefined,
+      callOptions.totalTimeout,
+    );
 
     // A fresh context object per call carries this call's state for the hooks, under a symbol that
     // is not enumerable (a spread or JSON of the context never sees it). A WeakMap keyed by the
     // context cost about 1.8 µs per call (most of it in the garbage collector's ephemeron work).
     const context: Record<string, unknown> = { ...callOptions.context };
-    Object.defineProperty(context, callKey, { value: call });
+    callDescriptor.value = call;
+    Object.defineProperty(context, callKey, callDescriptor);
+    callDescriptor.value = undefined;
     callOptions.context = context;
-
-    const inner = (callOptions.fetch ?? globalThis.fetch.bind(globalThis)) as FetchLike;
-    callOptions.fetch = (input, requestInit) => call.fetch(inner, input, requestInit);
 
     const kyLimit = limitOf(callOptions.retry);
     const limit = call.oneShotBody ? 0 : Math.min(settings.limit, kyLimit ?? settings.limit);
     const differences = settings === base ? baseDifferences : kyRetryDifferences(settings);
-    callOptions.retry = kyRetryOf(differences, method, limit, call);
+    wire(callOptions, call, differences, method, limit);
   };
 
   const beforeError: BeforeErrorHook = ({ error, request, options: callOptions }) => {
@@ -115,34 +115,44 @@ function kyRetryDifferences(settings: RetrySettings): KyRetryDifferences {
   };
 }
 
+/** The descriptor of a call's state in its context (its value is set just for the definition). */
+const callDescriptor: PropertyDescriptor = { value: undefined };
+
 /**
- * ky's `retry` option for one call: the limit, the plugin's `delay` and `shouldRetry`, and only the
- * keys whose value differs from ky's default (ky copies every key it is given, twice per call).
- * `methods` opens ky's method check to the call's method (the plugin's safety check decides);
- * `shouldRetry` always answers true or false, so ky's status and timeout checks never apply and
- * `statusCodes`, `afterStatusCodes` and `maxRetryAfter` only show the plugin's settings to hooks.
- * ky copies the arrays it is given: the settings' frozen arrays are passed as they are.
+ * Sets the call's `fetch` (the call's attempt) and ky's `retry` option for one call: the limit,
+ * the plugin's `delay` and `shouldRetry`, and only the keys whose value differs from ky's default
+ * (ky copies every key it is given, twice per call). `methods` opens ky's method check to the
+ * call's method (the plugin's safety check decides); `shouldRetry` always answers true or false,
+ * so ky's status and timeout checks never apply and `statusCodes`, `afterStatusCodes` and
+ * `maxRetryAfter` only show the plugin's settings to hooks. ky copies the arrays it is given: the
+ * settings' frozen arrays are passed as they are. The three functions share one closure scope
+ * holding only the call.
  */
-function kyRetryOf(
+function wire(
+  callOptions: Options,
+  call: RetryCall,
   differences: KyRetryDifferences,
   method: string,
   limit: number,
-  call: RetryCall,
-): RetryOptionsOfKy {
+): void {
+  callOptions.fetch = (input, requestInit) => call.fetch(input, requestInit);
   const retry: RetryOptionsOfKy = {
     limit,
     delay: () => call.takeDelay(),
     shouldRetry: ({ error }) => call.shouldRetry(error),
   };
   if (!KY_RETRY_METHODS.includes(method)) {
-    retry.methods = ALL_METHODS.includes(method) ? [...ALL_METHODS] : [...ALL_METHODS, method];
+    const lower = method.toLowerCase();
+    if (!KY_RETRY_METHODS.includes(lower)) {
+      retry.methods = ALL_METHODS.includes(lower) ? [...ALL_METHODS] : [...ALL_METHODS, lower];
+    }
   }
   if (differences.statusCodes !== undefined) retry.statusCodes = differences.statusCodes as number[];
   if (differences.afterStatusCodes !== undefined) {
     retry.afterStatusCodes = differences.afterStatusCodes as number[];
   }
   if (differences.maxRetryAfter !== undefined) retry.maxRetryAfter = differences.maxRetryAfter;
-  return retry;
+  callOptions.retry = retry;
 }
 
 function limitOf(retry: Options['retry']): number | undefined {

@@ -6,21 +6,12 @@ import { runInNewContext } from 'node:vm';
 import { startUpstream, type Upstream } from '@ky-resilience/testing';
 import ky from 'ky';
 import { type GiveUpEvent, getRetryDecision, type RetryEvent, retryPlugin } from '../src/index.ts';
-import { activeTimers, rejection, retrying } from './helpers.ts';
+import { activeTimers, rejection, retrying, until } from './helpers.ts';
 
 /** A full garbage collection (`--expose-gc` turned on at run time). */
 function collectGarbage(): void {
   setFlagsFromString('--expose-gc');
   (runInNewContext('gc') as () => void)();
-}
-
-/** Polls `condition` every 5 ms, at most 400 times. */
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 400; i += 1) {
-    if (condition()) return;
-    await sleep(5);
-  }
-  throw new Error('condition not met in time');
 }
 
 describe("a caller's abort", () => {

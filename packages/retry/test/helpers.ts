@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import ky, { type KyInstance, type Options } from 'ky';
 import type { GiveUpEvent, RetryEvent, RetryOptions } from '../src/index.ts';
 import { retryPlugin } from '../src/index.ts';
@@ -43,6 +44,15 @@ export async function rejection(promise: Promise<unknown>): Promise<unknown> {
 /** Active ref'd `Timeout` handles right now (Node leaves unref'd timers out of this list). */
 export function activeTimers(): number {
   return process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
+}
+
+/** Polls `condition` every 5 ms, at most 400 times. */
+export async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 400; i += 1) {
+    if (condition()) return;
+    await sleep(5);
+  }
+  throw new Error('condition not met in time');
 }
 
 export function fakeClock(start = 1_000): { now: () => number; advance: (ms: number) => void } {

@@ -3,8 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import { ConnectTimeoutError } from '@ky-resilience/agent';
 import { closedPort, startUpstream, type Upstream } from '@ky-resilience/testing';
 import { isHTTPError, isNetworkError } from 'ky';
-import { getRetryDecision } from '../src/index.ts';
-import { rejection, retrying } from './helpers.ts';
+import { getRetryDecision, isRetryOptionsError } from '../src/index.ts';
+import { activeTimers, rejection, retrying, until } from './helpers.ts';
 
 describe('which requests may be sent again', () => {
   let upstream: Upstream;
@@ -88,6 +88,18 @@ describe('which requests may be sent again', () => {
       upstream.counters('/post-generated').headers.map((headers) => headers['idempotency-key']),
       ['generated-1', 'generated-1', 'generated-2', 'generated-2'],
     );
+  });
+
+  test('a generated key that is no header value fails the call before anything is sent, leaving no timer', async () => {
+    const before = activeTimers();
+    const { api, events } = retrying({ generateIdempotencyKey: () => 'bad\nkey' });
+    const error = await rejection(api.post(`${upstream.url}/bad-key`, { body: 'x' }));
+    assert.ok(isRetryOptionsError(error));
+    assert.equal(upstream.counters('/bad-key').requests, 0);
+    assert.equal(getRetryDecision(error)?.reason, 'error-not-retryable');
+    assert.equal(events.giveUps.length, 1);
+    // ky's attempt timer (the 5 s `timeout` of these tests) is cleared once the attempt rejects.
+    await until(() => activeTimers() <= before);
   });
 
   test('generateIdempotencyKey: true uses random UUIDs and leaves GET alone', async () => {
