@@ -19,15 +19,24 @@ export type OriginStats = {
   idle: number;
   /** Requests being processed on the origin's sockets. */
   running: number;
-  /** Requests queued in the origin's pool, waiting for one of its `limitPerHost` connections. */
+  /**
+   * Requests of the origin waiting for one of its `limitPerHost` connections (in the agent's queue for the
+   * origin; with `allowH2`, in undici's pool).
+   */
   queued: number;
 };
 
 export type AgentStats = {
   /** Requests holding a slot of the global `limit` (dispatched, not yet finished). */
   inFlight: number;
-  /** Requests waiting for a slot of the global `limit`. */
+  /**
+   * Requests waiting in the agent for a connection, the count `maxQueue` bounds: those waiting for a slot of the
+   * global `limit`, plus those waiting for one of their origin's `limitPerHost` connections (not counted with
+   * `allowH2`: they wait in undici's pool).
+   */
   waiting: number;
+  /** Requests refused at once with `AgentQueueFullError` because `maxQueue` requests were waiting. */
+  queueRefusals: number;
   /** Requests replayed once after a stale keep-alive connection. */
   staleRetries: number;
   /** Per origin (`http://host:port`). */
@@ -100,6 +109,8 @@ export function createAgent(options?: AgentOptions): ResilientAgent {
   const dispatcher = new LimitedDispatcher(pool, {
     limit: o.limit,
     limitPerHost: o.limitPerHost,
+    maxQueue: o.maxQueue,
+    allowH2: o.allowH2,
     retryStale: o.retryStaleConnections,
     sockets,
   });
@@ -135,12 +146,20 @@ export function createAgent(options?: AgentOptions): ResilientAgent {
           connected,
           idle: s.free ?? 0,
           running: s.running ?? 0,
-          queued: s.queued ?? s.pending ?? 0,
+          queued: (s.queued ?? s.pending ?? 0) + dispatcher.waitingFor(origin),
         };
+      }
+      // An origin whose pool undici has not made yet, or has closed, while requests wait for it.
+      for (const origin of dispatcher.origins()) {
+        const queued = dispatcher.waitingFor(origin);
+        if (origins[origin] === undefined && queued > 0) {
+          origins[origin] = { connected: 0, idle: 0, running: 0, queued };
+        }
       }
       return {
         inFlight: counters.active,
         waiting: counters.waiting,
+        queueRefusals: counters.queueRefusals,
         staleRetries: counters.staleRetries,
         origins,
         dns: dns.stats(),

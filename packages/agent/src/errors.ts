@@ -53,6 +53,31 @@ export function isAgentClosedError(error: unknown): error is AgentClosedError {
 }
 
 /**
+ * The agent's wait queue was full (`maxQueue` requests already waiting for a connection): the request was
+ * refused at once and never sent. A refusal on the client's side, like {@link AgentClosedError}: it says
+ * nothing about the upstream's health.
+ */
+export class AgentQueueFullError extends AgentError {
+  /** The origin of the refused request (`http://host:port`). */
+  readonly origin: string;
+  /** The bound that was reached: the agent's `maxQueue`. */
+  readonly maxQueue: number;
+  constructor(origin: string, maxQueue: number) {
+    super(
+      `The agent's wait queue is full (maxQueue ${maxQueue} reached): the request to ${origin} was not sent`,
+      'ERR_KYR_AGENT_QUEUE_FULL',
+    );
+    this.name = 'AgentQueueFullError';
+    this.origin = origin;
+    this.maxQueue = maxQueue;
+  }
+}
+
+export function isAgentQueueFullError(error: unknown): error is AgentQueueFullError {
+  return isAgentError(error) && error.code === 'ERR_KYR_AGENT_QUEUE_FULL';
+}
+
+/**
  * No TCP (or TLS) connection was established within `connectTimeout` (DNS lookup included).
  * The request was never sent. `code` is undici's `UND_ERR_CONNECT_TIMEOUT` so that code-based
  * classifiers treat it like undici's own connect timeout.

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Dispatcher } from 'undici';
-import { AgentClosedError } from './errors.ts';
+import { AgentClosedError, AgentQueueFullError } from './errors.ts';
 
 const require = createRequire(import.meta.url);
 // Loaded by path: the undici entry point would install a global dispatcher as a side effect.
@@ -45,22 +45,85 @@ function isStaleConnectionClose(error: unknown): boolean {
   );
 }
 
-export type LimiterCounters = { active: number; waiting: number; staleRetries: number };
+export type LimiterCounters = {
+  active: number;
+  /** Requests waiting in the agent: beyond `limit` plus beyond `limitPerHost`. */
+  waiting: number;
+  staleRetries: number;
+  /** Requests refused because `maxQueue` requests were waiting. */
+  queueRefusals: number;
+};
+
+/** A FIFO of waiting requests; a waiter that leaves is removed from it at once. */
+class WaitQueue {
+  #items: (Tracked | undefined)[] = [];
+  #head = 0;
+
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(tracked: Tracked): void {
+    this.#items.push(tracked);
+  }
+
+  shift(): Tracked | undefined {
+    if (this.#head === this.#items.length) return undefined;
+    const tracked = this.#items[this.#head];
+    this.#items[this.#head++] = undefined;
+    if (this.#head === this.#items.length) {
+      this.#items.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items.splice(0, this.#head);
+      this.#head = 0;
+    }
+    return tracked;
+  }
+
+  remove(tracked: Tracked): boolean {
+    const index = this.#items.indexOf(tracked, this.#head);
+    if (index === -1) return false;
+    this.#items.splice(index, 1);
+    return true;
+  }
+
+  /** Empties the queue; returns what it held, in order. */
+  takeAll(): Tracked[] {
+    const rest = this.#items.slice(this.#head) as Tracked[];
+    this.#items = [];
+    this.#head = 0;
+    return rest;
+  }
+}
+
+/** One origin's requests holding a connection slot, and those waiting for one. */
+type HostSlots = { running: number; waiting: WaitQueue | undefined };
 
 /**
  * Wraps the undici Agent: a global cap on requests in flight across every origin (FIFO wait beyond it, with
- * aborts honoured while waiting), and the one transparent replay of a request that met a stale keep-alive
- * socket. It accepts both the legacy handler interface (global fetch of Node 22/24) and the controller one
+ * aborts honoured while waiting), a per-origin cap (`limitPerHost`: a FIFO per origin, so that no request waits
+ * in undici's pool where it could be neither counted nor removed), a bound on every waiting request together
+ * (`maxQueue`: one more is refused at once), and the one transparent replay of a request that met a stale
+ * keep-alive socket. It accepts both the legacy handler interface (global fetch of Node 22/24) and the controller one
  * (Node 26) and hands the inner Agent the same kind it received.
  */
 export class LimitedDispatcher extends DispatcherBase {
   readonly #inner: Dispatcher;
   readonly #limit: number;
   readonly #retryStale: boolean;
-  readonly #waiting: Tracked[] = [];
-  #waitingHead = 0;
+  readonly #waiting = new WaitQueue();
   #active = 0;
   #staleRetries = 0;
+  readonly #maxQueue: number;
+  #queueRefusals = 0;
+  /**
+   * Per origin, when the agent queues per origin itself (HTTP/1.1, `limitPerHost` > 0): requests holding one
+   * of its `limitPerHost` slots, and those waiting for one. A waiter here also holds a slot of `limit`.
+   */
+  readonly #hosts = new Map<string, HostSlots>();
+  readonly #hostCap: number;
+  #hostWaiting = 0;
   #closed = false;
   #idle: (() => void) | undefined;
   /** Origins where a response ended during this event-loop turn, and how many. */
@@ -75,6 +138,8 @@ export class LimitedDispatcher extends DispatcherBase {
     limits: {
       limit: number;
       limitPerHost: number;
+      maxQueue: number;
+      allowH2: boolean;
       retryStale: boolean;
       sockets: ReadonlyMap<string, number>;
     },
@@ -83,6 +148,9 @@ export class LimitedDispatcher extends DispatcherBase {
     this.#inner = inner;
     this.#limit = limits.limit;
     this.#perHost = limits.limitPerHost;
+    this.#maxQueue = limits.maxQueue;
+    // Over HTTP/2 a connection carries many streams: the per-origin wait stays in undici's pool.
+    this.#hostCap = limits.allowH2 ? 0 : limits.limitPerHost;
     this.#retryStale = limits.retryStale;
     this.#sockets = limits.sockets;
   }
@@ -94,9 +162,35 @@ export class LimitedDispatcher extends DispatcherBase {
   counters(): LimiterCounters {
     return {
       active: this.#active,
-      waiting: this.#waiting.length - this.#waitingHead,
+      waiting: this.#waiting.size + this.#hostWaiting,
       staleRetries: this.#staleRetries,
+      queueRefusals: this.#queueRefusals,
     };
+  }
+
+  /** Requests waiting for one of `origin`'s `limitPerHost` slots in the agent. */
+  waitingFor(origin: string): number {
+    return this.#hosts.get(origin)?.waiting?.size ?? 0;
+  }
+
+  /** Origins with requests holding or waiting for a slot. */
+  origins(): IterableIterator<string> {
+    return this.#hosts.keys();
+  }
+
+  /** True when a request for `origin` would have to wait for a per-origin slot. */
+  #hostFull(origin: string): boolean {
+    if (this.#hostCap === 0) return false;
+    const host = this.#hosts.get(origin);
+    return host !== undefined && host.running >= this.#hostCap;
+  }
+
+  /** Refuses the request when `maxQueue` requests already wait; true when it was refused. */
+  #refuse(tracked: Tracked): boolean {
+    if (this.#waiting.size + this.#hostWaiting < this.#maxQueue) return false;
+    this.#queueRefusals++;
+    tracked.fail(new AgentQueueFullError(tracked.origin, this.#maxQueue));
+    return true;
   }
 
   override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
@@ -106,28 +200,65 @@ export class LimitedDispatcher extends DispatcherBase {
       return true;
     }
     if (this.#limit === 0 || this.#active < this.#limit) {
+      if (this.#hostFull(tracked.origin) && this.#refuse(tracked)) return true;
       this.#active++;
-      this.#launch(tracked);
+      this.#admit(tracked);
     } else {
+      if (this.#refuse(tracked)) return true;
       this.#waiting.push(tracked);
       tracked.wait();
     }
     return true;
   }
 
-  /** @internal Called exactly once per started request, when it is over. */
-  release(): void {
-    this.#active--;
-    while (this.#waitingHead < this.#waiting.length && (this.#limit === 0 || this.#active < this.#limit)) {
-      const next = this.#waiting[this.#waitingHead]!;
-      this.#waiting[this.#waitingHead++] = undefined as unknown as Tracked;
-      if (next.cancelled) continue;
-      this.#active++;
-      this.#launch(next);
+  /** A request holding a slot of `limit`: it starts, or waits for a slot of its origin. */
+  #admit(tracked: Tracked): void {
+    if (this.#hostCap !== 0) {
+      const origin = tracked.origin;
+      let host = this.#hosts.get(origin);
+      if (host === undefined) {
+        // The queue is made only when the origin is full: a request that does not wait allocates no queue.
+        host = { running: 0, waiting: undefined };
+        this.#hosts.set(origin, host);
+      }
+      if (host.running >= this.#hostCap) {
+        host.waiting ??= new WaitQueue();
+        host.waiting.push(tracked);
+        this.#hostWaiting++;
+        tracked.queuedForHost = true;
+        tracked.wait();
+        return;
+      }
+      host.running++;
     }
-    if (this.#waitingHead > 1024 && this.#waitingHead * 2 > this.#waiting.length) {
-      this.#waiting.splice(0, this.#waitingHead);
-      this.#waitingHead = 0;
+    this.#launch(tracked);
+  }
+
+  /** @internal Called exactly once per started request, when it is over. */
+  release(origin: string): void {
+    if (this.#hostCap !== 0) {
+      const host = this.#hosts.get(origin)!;
+      const next = host.waiting?.shift();
+      if (next !== undefined) {
+        // The origin's slot passes to its next waiter, which already holds a slot of `limit`.
+        this.#hostWaiting--;
+        next.queuedForHost = false;
+        this.#launch(next);
+      } else {
+        host.running--;
+        if (host.running === 0) this.#hosts.delete(origin);
+      }
+    }
+    this.#active--;
+    this.#pump();
+  }
+
+  /** Gives free slots of `limit` to the requests waiting for one, in order. */
+  #pump(): void {
+    while (this.#waiting.size > 0 && (this.#limit === 0 || this.#active < this.#limit)) {
+      const next = this.#waiting.shift()!;
+      this.#active++;
+      this.#admit(next);
     }
     this.#maybeIdle();
   }
@@ -159,10 +290,20 @@ export class LimitedDispatcher extends DispatcherBase {
     });
   }
 
-  /** @internal A waiting request was aborted: drop it from the queue. */
+  /** @internal A waiting request was aborted: drop it from its queue at once. */
   forget(tracked: Tracked): void {
-    const index = this.#waiting.indexOf(tracked, this.#waitingHead);
-    if (index !== -1) this.#waiting.splice(index, 1);
+    if (tracked.queuedForHost) {
+      tracked.queuedForHost = false;
+      const host = this.#hosts.get(tracked.origin);
+      if (host?.waiting?.remove(tracked)) {
+        this.#hostWaiting--;
+        // It held a slot of `limit`.
+        this.#active--;
+        this.#pump();
+        return;
+      }
+    }
+    this.#waiting.remove(tracked);
     this.#maybeIdle();
   }
 
@@ -185,7 +326,7 @@ export class LimitedDispatcher extends DispatcherBase {
   /** Stops taking requests; resolves once every started and waiting request is over. */
   drain(): Promise<void> {
     this.#closed = true;
-    if (this.#active === 0 && this.#waiting.length === this.#waitingHead) return Promise.resolve();
+    if (this.#active === 0 && this.#waiting.size === 0) return Promise.resolve();
     return new Promise((resolve) => {
       this.#idle = resolve;
     });
@@ -194,15 +335,21 @@ export class LimitedDispatcher extends DispatcherBase {
   /** Stops taking requests and fails every waiting one with `error`. */
   abortWaiting(error: Error): void {
     this.#closed = true;
-    const waiting = this.#waiting.splice(this.#waitingHead);
-    this.#waiting.length = 0;
-    this.#waitingHead = 0;
-    for (const tracked of waiting) if (!tracked.cancelled) tracked.fail(error);
+    const failed = this.#waiting.takeAll();
+    for (const host of this.#hosts.values()) {
+      for (const tracked of host.waiting?.takeAll() ?? []) {
+        tracked.queuedForHost = false;
+        this.#hostWaiting--;
+        this.#active--;
+        failed.push(tracked);
+      }
+    }
+    for (const tracked of failed) tracked.fail(error);
     this.#maybeIdle();
   }
 
   #maybeIdle(): void {
-    if (this.#idle !== undefined && this.#active === 0 && this.#waiting.length === this.#waitingHead) {
+    if (this.#idle !== undefined && this.#active === 0 && this.#waiting.size === 0) {
       const idle = this.#idle;
       this.#idle = undefined;
       idle();
@@ -238,7 +385,8 @@ class Tracked {
   #innerController: Controller | undefined;
   #announced = false;
   #pausedEarly = false;
-  cancelled = false;
+  /** True while it waits in its origin's queue of the LimitedDispatcher. */
+  queuedForHost = false;
   readonly origin: string;
   #controller: Controller | undefined;
 
@@ -325,7 +473,6 @@ class Tracked {
     this.#aborted = true;
     this.#abortReason = reason;
     if (this.#state === 'waiting') {
-      this.cancelled = true;
       this.#state = 'done';
       this.#owner.forget(this);
       this.#error(reason);
@@ -339,7 +486,7 @@ class Tracked {
     if (this.#state === 'started') {
       this.#state = 'done';
       if (reusable) this.#owner.freed(this.origin);
-      this.#owner.release();
+      this.#owner.release(this.origin);
     }
     this.#state = 'done';
   }

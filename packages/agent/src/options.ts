@@ -13,12 +13,24 @@ export type AgentOptions = {
    */
   limit?: number;
   /**
-   * Connections per origin (aiohttp's `limit_per_host`); requests beyond it queue in the origin's pool.
-   * `0` removes the cap. Must not exceed `limit`.
+   * Connections per origin (aiohttp's `limit_per_host`); requests beyond it wait in FIFO order in the agent's
+   * queue for the origin (with `allowH2`, in undici's pool for the origin). `0` removes the cap. Must not exceed
+   * `limit`.
    * @default 10
    * @example createAgent({ limitPerHost: 4 })
    */
   limitPerHost?: number;
+  /**
+   * Requests that may wait in the agent for a connection, across all origins: those beyond `limit` (its FIFO)
+   * plus those beyond `limitPerHost` (each origin's queue). One more is refused at once with
+   * `AgentQueueFullError` (`fetch` rejects with `TypeError('fetch failed')` whose `cause` is that error): it is
+   * never sent. `0` means no waiting: a request that cannot have a connection at once is refused.
+   * `Infinity` removes the bound. With `allowH2`, requests beyond `limitPerHost` wait in undici's pool and are
+   * not counted (only those beyond `limit` are).
+   * @default 10000
+   * @example createAgent({ maxQueue: 1000 })
+   */
+  maxQueue?: number;
   /**
    * How long an idle keep-alive socket is kept. Below the common 5 s server keep-alive, so the client,
    * not the server, closes idle sockets.
@@ -141,6 +153,7 @@ export type NormalizedTlsOptions = {
 export type NormalizedAgentOptions = {
   limit: number;
   limitPerHost: number;
+  maxQueue: number;
   keepAliveTimeout: number;
   keepAliveMaxTimeout: number;
   connectTimeout: number;
@@ -162,6 +175,7 @@ const MAX_TIMER = 2 ** 31 - 1;
 const KNOWN: ReadonlySet<string> = new Set([
   'limit',
   'limitPerHost',
+  'maxQueue',
   'keepAliveTimeout',
   'keepAliveMaxTimeout',
   'connectTimeout',
@@ -182,6 +196,15 @@ function integer(name: string, value: unknown, fallback: number, min: number, ma
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new AgentOptionsError(name, value, `an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function countOrInfinity(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (value === Number.POSITIVE_INFINITY) return value;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new AgentOptionsError(name, value, 'a non-negative integer, or Infinity');
   }
   return value;
 }
@@ -333,6 +356,7 @@ export function normalizeAgentOptions(options: AgentOptions | undefined): Normal
   return {
     limit,
     limitPerHost,
+    maxQueue: countOrInfinity('maxQueue', options.maxQueue, 10_000),
     keepAliveTimeout,
     keepAliveMaxTimeout,
     connectTimeout: duration('connectTimeout', options.connectTimeout, 10_000, 0),

@@ -12,6 +12,12 @@ const bad: Array<[string, unknown]> = [
   ['limitPerHost', -2],
   ['limitPerHost', Number.NaN],
   ['limitPerHost', 101],
+  ['maxQueue', -1],
+  ['maxQueue', 1.5],
+  ['maxQueue', Number.NaN],
+  ['maxQueue', Number.NEGATIVE_INFINITY],
+  ['maxQueue', '100'],
+  ['maxQueue', null],
   ['keepAliveTimeout', 0],
   ['keepAliveTimeout', -5],
   ['keepAliveTimeout', Number.NaN],
@@ -82,6 +88,7 @@ test('defaults: limit 100, 10 per host, 4 s keep-alive bounded by 4 s, 10 s conn
   assert.deepEqual(agent.options, {
     limit: 100,
     limitPerHost: 10,
+    maxQueue: 10_000,
     keepAliveTimeout: 4000,
     keepAliveMaxTimeout: 4000,
     connectTimeout: 10_000,
@@ -95,6 +102,14 @@ test('defaults: limit 100, 10 per host, 4 s keep-alive bounded by 4 s, 10 s conn
     tls: { secureContext: undefined, rejectUnauthorized: true },
     retryStaleConnections: true,
   });
+});
+
+test('maxQueue accepts 0 (no waiting), a positive integer and Infinity (no bound)', async () => {
+  for (const maxQueue of [0, 1, 250, Number.POSITIVE_INFINITY]) {
+    const agent = createAgent({ maxQueue });
+    assert.equal(agent.options.maxQueue, maxQueue);
+    await agent.close();
+  }
 });
 
 test('a small global limit lowers the per-host default to it', async (t) => {
