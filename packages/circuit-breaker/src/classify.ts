@@ -10,12 +10,13 @@ export function isFailureStatus(status: number): boolean {
 }
 
 /**
- * Error codes raised on the client's side (a blocked address, a closed agent, bad options, another
- * breaker's rejection): they say nothing about the host and never count.
+ * Error codes raised on the client's side (a blocked address, a closed agent, the agent's full wait
+ * queue, bad options, another breaker's rejection): they say nothing about the host and never count.
  */
 export const clientSideErrorCodes: readonly string[] = Object.freeze([
   'ERR_KYR_BLOCKED_ADDRESS',
   'ERR_KYR_AGENT_CLOSED',
+  'ERR_KYR_AGENT_QUEUE_FULL',
   'ERR_KYR_AGENT_OPTIONS',
   'ERR_KYR_CIRCUIT_OPEN',
   'ERR_KYR_CIRCUIT_BREAKER_OPTIONS',

@@ -76,3 +76,27 @@ test('a DNS failure through the agent counts; an address refused by the agent’
   );
   assert.equal(upstream.counters().requests, 0);
 });
+
+test('the agent’s full wait queue (a request it never sent) does not count', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({ routes: { '/hold': { steps: [{ stallBody: true, bodyPrefix: 'x' }] } } }),
+  );
+  const agent = closeAfter(t, createAgent({ limitPerHost: 1, maxQueue: 0 }));
+  const breakers = circuitBreakerPlugin({ policy: { kind: 'consecutive', failures: 1 } });
+  const api = ky.create({ ...agent.kyOptions, retry: 0 }).extend(breakers.kyOptions);
+  const controller = new AbortController();
+  const held = await api.get(`${upstream.url}/hold`, { signal: controller.signal });
+  for (let i = 0; i < 3; i += 1) {
+    const error = await rejection(api.get(`${upstream.url}/hold`));
+    assert.ok(codesOf(error).includes('ERR_KYR_AGENT_QUEUE_FULL'), `refused by the agent: ${String(error)}`);
+  }
+  assert.equal(
+    breakers.state(upstream.origin),
+    'closed',
+    'a refusal of the client’s own queue is not the host’s failure',
+  );
+  assert.equal(upstream.counters().requests, 1);
+  controller.abort();
+  await held.text().catch(() => undefined);
+});
