@@ -139,13 +139,19 @@ export function createAgent(options?: AgentOptions): ResilientAgent {
     stats(): AgentStats {
       const counters = dispatcher.counters();
       const origins: Record<string, OriginStats> = {};
-      const poolStats = (pool as unknown as { stats: Record<string, Record<string, number>> }).stats;
-      for (const [origin, s] of Object.entries(poolStats)) {
-        const connected = s.connected ?? 0;
+      const poolStats = (pool as unknown as { stats: Record<string, Record<string, number | boolean>> })
+        .stats;
+      for (const [origin, raw] of Object.entries(poolStats)) {
+        // An origin with one connection is an undici Client, whose stats say `connected` as a boolean and
+        // have no `free`: its connection is idle when it is connected and runs nothing.
+        const s = raw as Record<string, number | undefined>;
+        const single = typeof raw.connected === 'boolean';
+        const connected = single ? (raw.connected ? 1 : 0) : (s.connected ?? 0);
+        const running = s.running ?? 0;
         origins[origin] = {
           connected,
-          idle: s.free ?? 0,
-          running: s.running ?? 0,
+          idle: single ? (connected === 1 && running === 0 ? 1 : 0) : (s.free ?? 0),
+          running,
           queued: (s.queued ?? s.pending ?? 0) + dispatcher.waitingFor(origin),
         };
       }

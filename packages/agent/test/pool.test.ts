@@ -176,3 +176,15 @@ test('after a connection closes, sequential requests share a connection again (n
   assert.ok(server.connections - before <= 3, `connections after a HEAD: ${server.connections - before}`);
   assert.equal(agent.stats().inFlight, 0);
 });
+
+test('stats() of an origin with a single connection (limitPerHost 1) are numbers like the others', async (t) => {
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const agent = createAgent({ limitPerHost: 1 });
+  t.after(() => agent.close());
+  const api = ky.create(agent.kyOptions);
+  for (let i = 0; i < 3; i++) await api.get(`${upstream.url}/one`).text();
+  const stats = agent.stats().origins[upstream.origin];
+  assert.deepEqual(stats, { connected: 1, idle: 1, running: 0, queued: 0 });
+  assert.equal(upstream.connections, 1);
+});
