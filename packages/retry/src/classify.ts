@@ -38,13 +38,15 @@ export const defaultRetryErrorCodes: readonly string[] = Object.freeze([
 
 /**
  * Codes that prove the request never left the client: the connection was refused or never
- * established, or the name was not resolved. A POST failing this way is safe to retry.
+ * established, the name was not resolved, or the agent's wait queue was full. A POST failing this
+ * way is safe to retry (when its code is retried: the agent's queue-full refusal is not by default).
  */
 export const notSentErrorCodes: readonly string[] = Object.freeze([
   'ECONNREFUSED',
   'UND_ERR_CONNECT_TIMEOUT',
   'EAI_AGAIN',
   'ENOTFOUND',
+  'ERR_KYR_AGENT_QUEUE_FULL',
 ]);
 
 const MAX_CAUSE_DEPTH = 8;

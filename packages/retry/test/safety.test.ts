@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ConnectTimeoutError } from '@ky-resilience/agent';
+import { AgentQueueFullError, ConnectTimeoutError } from '@ky-resilience/agent';
 import { closedPort, startUpstream, type Upstream } from '@ky-resilience/testing';
 import { isHTTPError, isNetworkError } from 'ky';
 import { getRetryDecision, isRetryOptionsError } from '../src/index.ts';
@@ -136,6 +136,29 @@ describe('which requests may be sent again', () => {
     );
     assert.equal(events.giveUps[0]?.attempts, 3);
     assert.equal(getRetryDecision(error)?.reason, 'limit-reached');
+  });
+
+  test('the agent’s queue-full refusal is not retried by default; when retried, a POST is too (never sent)', async () => {
+    const refused = (): Promise<Response> =>
+      Promise.reject(
+        new TypeError('fetch failed', { cause: new AgentQueueFullError('http://api.test', 10) }),
+      );
+    let calls = 0;
+    const counting = async (): Promise<Response> => {
+      calls += 1;
+      return refused();
+    };
+    const byDefault = retrying({}, { fetch: counting });
+    const error = await rejection(byDefault.api.get('http://api.test/items'));
+    assert.ok(isNetworkError(error));
+    assert.equal(calls, 1);
+    assert.equal(getRetryDecision(error)?.reason, 'error-not-retryable');
+
+    calls = 0;
+    const optedIn = retrying({ limit: 1, errorCodes: ['ERR_KYR_AGENT_QUEUE_FULL'] }, { fetch: counting });
+    await rejection(optedIn.api.post('http://api.test/orders', { json: {} }));
+    assert.equal(calls, 2, 'a POST the agent never sent may be sent again');
+    assert.equal(optedIn.events.retries[0]?.reason, 'ERR_KYR_AGENT_QUEUE_FULL');
   });
 
   test('a POST whose connect timed out (the agent error) is retried', async () => {
