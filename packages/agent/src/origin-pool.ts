@@ -24,7 +24,8 @@ type PoolOptions = UndiciPool.Options & { connections?: number | null };
  * And a second: the agent keeps HTTP/1.1 pipelining off (`pipelining: 1`), but undici applies that same limit
  * to an HTTP/2 connection, which then carries one stream at a time: concurrent requests to an h2 origin each
  * opened a connection of their own. A connection that negotiated h2 is given its session's stream limit
- * instead (the agent's `limitPerHost` still caps the requests in flight per origin).
+ * instead: `limitPerHost` then caps the origin's connections, each carrying up to that many requests, and the
+ * agent's `limit` still caps the requests in flight across origins.
  */
 export function originPool(origin: string | URL, options: PoolOptions): Dispatcher {
   // Loaded by path: the undici entry point would install a global dispatcher as a side effect.
