@@ -7,6 +7,20 @@ import { closeAfter, manualTime, rejection, until } from './helpers.ts';
 
 const key = '@ky-resilience/host-limiter';
 
+/** For each path, one call through a fresh limiter (manual clock): the host's pause ends `expected` ms later. */
+async function assertPauses(
+  upstream: { url: string; origin: string },
+  cases: readonly (readonly [path: string, expected: number])[],
+): Promise<void> {
+  for (const [path, expected] of cases) {
+    const time = manualTime();
+    const limiter = createHostLimiter({ clock: time.clock, timers: time.timers });
+    const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(limiter.kyOptions);
+    await (await api.get(`${upstream.url}${path}`)).text();
+    assert.equal(limiter.stats(upstream.origin)?.pausedUntil, time.clock() + expected, path);
+  }
+}
+
 test('a 429 with Retry-After pauses the host: the fleet’s calls wait in the queue until then', async (t) => {
   const upstream = closeAfter(
     t,
@@ -243,18 +257,12 @@ test('a 429 with RateLimit-Remaining: 0 and RateLimit-Reset pauses; Retry-After 
       },
     }),
   );
-  for (const [path, expected] of [
+  await assertPauses(upstream, [
     ['/exhausted', 9_000],
     ['/both', 2_000],
     ['/both-x', 3_000],
     ['/reset-first', 4_000],
-  ] as const) {
-    const time = manualTime();
-    const limiter = createHostLimiter({ clock: time.clock, timers: time.timers });
-    const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(limiter.kyOptions);
-    await (await api.get(`${upstream.url}${path}`)).text();
-    assert.equal(limiter.stats(upstream.origin)?.pausedUntil, time.clock() + expected, path);
-  }
+  ]);
 });
 
 test('reset headers pause only on pause statuses, are capped by maxPause, and garbage or zero does not pause', async (t) => {
@@ -423,20 +431,14 @@ test('Retry-After wins over X-RateLimit-Retry-After and X-Rate-Limit-Reset; othe
       },
     }),
   );
-  for (const [path, expected] of [
+  await assertPauses(upstream, [
     ['/retry-after-first', 2_000],
     ['/retry-after-over-dashed', 3_000],
     ['/retry-after-over-all', 1_000],
     ['/ratelimit-reset-over-x-retry-after', 4_000],
     ['/x-retry-after-over-x-reset', 5_000],
     ['/x-reset-over-dashed', 6_000],
-  ] as const) {
-    const time = manualTime();
-    const limiter = createHostLimiter({ clock: time.clock, timers: time.timers });
-    const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(limiter.kyOptions);
-    await (await api.get(`${upstream.url}${path}`)).text();
-    assert.equal(limiter.stats(upstream.origin)?.pausedUntil, time.clock() + expected, path);
-  }
+  ]);
 });
 
 test('an invalid X-RateLimit-Retry-After or X-Rate-Limit-Reset is ignored and does not pause', async (t) => {
