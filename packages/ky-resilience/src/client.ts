@@ -10,12 +10,21 @@ import { retryPlugin } from '@ky-resilience/retry';
 import { timeoutPlugin } from '@ky-resilience/timeout';
 import ky, { type InitHook, type KyInstance, type Options } from 'ky';
 import { attemptObserver, hostOfKey } from './attempts.ts';
-import { ClientOptionsError } from './errors.ts';
+import { ClientCloseTimeoutError, ClientOptionsError } from './errors.ts';
 import { EventHub } from './event-hub.ts';
 import { type ClientEventMap, type ClientEventName, clientEventNames, isClientEventName } from './events.ts';
 import { type ClientOptions, isHostLimiter } from './options.ts';
 import { pluginError } from './plugin-error.ts';
 import { resolveClientOptions } from './resolve.ts';
+
+/** Options of `client.close()`. */
+export type ClientCloseOptions = {
+  /**
+   * The longest wait for the attempts in flight, in ms (a finite number ≥ 0); unbounded when
+   * absent. See {@link ClientExtras.close}.
+   */
+  timeout?: number;
+};
 
 /** What `client.stats()` returns: each tier's own figures, `undefined` for a tier switched off. */
 export type ClientStats = {
@@ -50,9 +59,18 @@ export type ClientExtras = {
   /**
    * Stops taking calls (a new call, or a further attempt of a call in progress, fails with
    * `ClientClosedError`), waits for the attempts in flight, then closes the agent when the client
-   * created it (which lets bodies being read finish). A shared agent is left open. Idempotent.
+   * created it (which lets bodies being read finish). A shared agent is left open. Idempotent:
+   * a later call returns the first call's promise (and its `timeout`).
+   *
+   * With `timeout` (ms), the whole wait is bounded: when it runs out, an agent the client created
+   * is destroyed (its requests in flight fail, attempts and bodies being read alike) and `close()`
+   * resolves once their attempts have ended; with a shared agent or `agent: false`, which the
+   * client cannot stop, it rejects with `ClientCloseTimeoutError` (how many attempts were still in
+   * flight; bodies being read on a shared agent are not waited for in any case).
+   *
+   * @throws {ClientOptionsError} (as a rejection) when `timeout` is not a number ≥ 0.
    */
-  close(): Promise<void>;
+  close(options?: ClientCloseOptions): Promise<void>;
   /** True once `close()` was called. */
   readonly closed: boolean;
   /** `close()`, for `await using client = createClient()`. */
@@ -61,6 +79,28 @@ export type ClientExtras = {
 
 /** A ky instance with every tier in place, plus {@link ClientExtras}. */
 export type ResilientClient = KyInstance & ClientExtras;
+
+/** `close()`'s `timeout`, validated: `undefined` when absent. */
+function closeTimeoutOf(options: ClientCloseOptions | undefined): number | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== 'object' || options === null) {
+    throw new ClientOptionsError('close', options, 'expected an object ({ timeout })');
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== 'timeout')
+      throw new ClientOptionsError(
+        `close.${key}`,
+        (options as Record<string, unknown>)[key],
+        'unknown option (known: timeout)',
+      );
+  }
+  const { timeout } = options;
+  if (timeout === undefined) return undefined;
+  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0) {
+    throw new ClientOptionsError('close.timeout', timeout, 'expected a finite number of ms ≥ 0');
+  }
+  return timeout;
+}
 
 let clientCount = 0;
 
@@ -266,15 +306,40 @@ export function createClient(options?: ClientOptions): ResilientClient {
   tiers.push({ hooks: { init: [observer.init], beforeError: [observer.beforeError] } });
   const instance = extendWithTiers(ky.create(base).extend(plan.ky), tiers);
 
-  const close = (): Promise<void> => {
-    closing ??= (async () => {
-      closed = true;
-      if (inFlight > 0) {
-        await new Promise<void>((resolve) => {
+  const settledAll = (): Promise<void> =>
+    inFlight === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
           drained = resolve;
         });
-      }
-      if (ownsAgent && agent !== undefined) await agent.close();
+
+  const close = (options?: ClientCloseOptions): Promise<void> => {
+    if (closing !== undefined) return closing;
+    let timeout: number | undefined;
+    try {
+      timeout = closeTimeoutOf(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    closing = (async () => {
+      closed = true;
+      const owned = ownsAgent ? agent : undefined;
+      // The attempts in flight, then (an agent of its own) the agent, which waits for bodies being read.
+      const finished = settledAll().then(() => owned?.close());
+      if (timeout === undefined) return finished;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const expired = await Promise.race([
+        finished.then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), timeout);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!expired) return;
+      if (owned === undefined) throw new ClientCloseTimeoutError(name, inFlight, timeout);
+      // The agent is the client's own: stop its requests (attempts and bodies); they then end.
+      await owned.destroy();
+      await finished;
     })();
     return closing;
   };

@@ -1,5 +1,6 @@
 const optionsErrorBrand: symbol = Symbol.for('ky-resilience.ClientOptionsError');
 const closedErrorBrand: symbol = Symbol.for('ky-resilience.ClientClosedError');
+const closeTimeoutErrorBrand: symbol = Symbol.for('ky-resilience.ClientCloseTimeoutError');
 
 /**
  * An option of `createClient()` (or a per-request override in `context`) is unknown, has a bad
@@ -51,6 +52,38 @@ export class ClientClosedError extends Error {
 /** True for a {@link ClientClosedError}, also one from another copy of the package. */
 export function isClientClosedError(error: unknown): error is ClientClosedError {
   return typeof error === 'object' && error !== null && closedErrorBrand in error;
+}
+
+/**
+ * `close({ timeout })` ran out of time with attempts still in flight on an agent the client does
+ * not own (a shared agent, or `agent: false`), which it cannot stop. The client is closed (it
+ * takes no new call nor attempt); the attempts go on until they end or their agent is destroyed.
+ */
+export class ClientCloseTimeoutError extends Error {
+  override name: string = 'ClientCloseTimeoutError';
+  /** A stable machine-readable code. */
+  readonly code: 'ERR_KYR_CLIENT_CLOSE_TIMEOUT' = 'ERR_KYR_CLIENT_CLOSE_TIMEOUT';
+  /** The client's name. */
+  readonly client: string;
+  /** The attempts still in flight when the timeout fired. */
+  readonly inFlight: number;
+  /** The `timeout` given to `close()`, in ms. */
+  readonly timeout: number;
+
+  constructor(client: string, inFlight: number, timeout: number) {
+    super(
+      `The ky-resilience client ${client} closed, but ${inFlight} attempt(s) were still in flight after ${timeout} ms on an agent it does not own`,
+    );
+    this.client = client;
+    this.inFlight = inFlight;
+    this.timeout = timeout;
+    Object.defineProperty(this, closeTimeoutErrorBrand, { value: true });
+  }
+}
+
+/** True for a {@link ClientCloseTimeoutError}, also one from another copy of the package. */
+export function isClientCloseTimeoutError(error: unknown): error is ClientCloseTimeoutError {
+  return typeof error === 'object' && error !== null && closeTimeoutErrorBrand in error;
 }
 
 /** A short, safe rendering of a refused value for an error message. */

@@ -1,4 +1,5 @@
 export {
+  type ClientCloseOptions,
   type ClientExtras,
   type ClientStats,
   createClient,
@@ -6,8 +7,10 @@ export {
 } from './client.ts';
 export {
   ClientClosedError,
+  ClientCloseTimeoutError,
   ClientOptionsError,
   isClientClosedError,
+  isClientCloseTimeoutError,
   isClientOptionsError,
 } from './errors.ts';
 export type {

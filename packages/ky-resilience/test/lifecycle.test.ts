@@ -3,7 +3,12 @@ import { test } from 'node:test';
 import { createAgent, isAgentClosedError } from '@ky-resilience/agent';
 import { createHostLimiter, isQueueFullError } from '@ky-resilience/host-limiter';
 import { startUpstream } from '@ky-resilience/testing';
-import { createClient, isClientClosedError, isClientOptionsError } from '../src/index.ts';
+import {
+  createClient,
+  isClientClosedError,
+  isClientCloseTimeoutError,
+  isClientOptionsError,
+} from '../src/index.ts';
 
 test('close() lets the attempt in flight finish, then closes the agent the client created', async (t) => {
   const upstream = await startUpstream({ routes: { '/slow': { steps: [{ delayHeadersMs: 150 }] } } });
@@ -193,4 +198,109 @@ test('clients sharing an agent can share one host limiter: its caps hold across 
   assert.equal(results.filter((r) => r.status === 'rejected' && isQueueFullError(r.reason)).length, 4);
   assert.equal(upstream.counters('/slow').peakInFlight, 2);
   assert.equal(limiter.stats(upstream.origin)?.rejectedQueueFull, 4);
+});
+
+/** Waits (in short steps, at most about a second) until `route` of `upstream` has a request in flight. */
+async function inFlightAt(
+  upstream: { counters(route: string): { inFlight: number } },
+  route: string,
+): Promise<void> {
+  for (let i = 0; i < 200 && upstream.counters(route).inFlight === 0; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  assert.equal(upstream.counters(route).inFlight, 1);
+}
+
+test('close({ timeout }) with an agent the client created: when it runs out, the agent is destroyed and the stuck calls fail', async (t) => {
+  const upstream = await startUpstream({
+    routes: {
+      '/stuck-body': { steps: [{ stallBody: true, bodyPrefix: 'x' }] },
+      '/stuck-head': { steps: [{ delayHeadersMs: 600_000 }] },
+    },
+  });
+  t.after(() => upstream.close());
+  // No attempt or body timeout: nothing but close() can end these calls.
+  const client = createClient({ timeout: false, retry: false });
+  const body = client
+    .get(`${upstream.url}/stuck-body`)
+    .text()
+    .catch((e: unknown) => e);
+  const head = client
+    .get(`${upstream.url}/stuck-head`)
+    .text()
+    .catch((e: unknown) => e);
+  await inFlightAt(upstream, '/stuck-body');
+  await inFlightAt(upstream, '/stuck-head');
+  assert.equal(
+    client.stats().inFlight,
+    1,
+    'the attempt waiting for its head (the other one is reading its body)',
+  );
+
+  await client.close({ timeout: 20 });
+  assert.equal(client.stats().inFlight, 0);
+  assert.equal(client.agent?.closed, true);
+  for (const error of [await body, await head]) {
+    assert.ok(error instanceof Error, `the stuck call failed: ${String(error)}`);
+  }
+  assert.equal(upstream.counters().requests, 2);
+});
+
+test('close({ timeout }) waits no longer than the attempts when they end first', async (t) => {
+  const upstream = await startUpstream({ routes: { '/slow': { steps: [{ delayHeadersMs: 30 }] } } });
+  t.after(() => upstream.close());
+  const client = createClient();
+  const call = client.get(`${upstream.url}/slow`).json<{ ok: boolean }>();
+  await inFlightAt(upstream, '/slow');
+  // A timeout far longer than the call: close() resolves when the call is done, the call succeeds.
+  await client.close({ timeout: 600_000 });
+  assert.deepEqual(await call, { ok: true, route: '/slow', n: 0 });
+  assert.equal(client.agent?.closed, true);
+});
+
+test('close({ timeout }) with a shared agent rejects with ClientCloseTimeoutError and leaves the agent alone', async (t) => {
+  const upstream = await startUpstream({
+    routes: { '/stuck': { steps: [{ delayHeadersMs: 600_000 }] } },
+  });
+  t.after(() => upstream.close());
+  const agent = createAgent();
+  const client = createClient({ agent, timeout: false, retry: false, name: 'shared-close' });
+  const call = client
+    .get(`${upstream.url}/stuck`)
+    .text()
+    .catch((e: unknown) => e);
+  await inFlightAt(upstream, '/stuck');
+
+  const error = await client.close({ timeout: 10 }).catch((e: unknown) => e);
+  assert.ok(isClientCloseTimeoutError(error), String(error));
+  assert.equal(error.code, 'ERR_KYR_CLIENT_CLOSE_TIMEOUT');
+  assert.equal(error.client, 'shared-close');
+  assert.equal(error.inFlight, 1);
+  assert.equal(error.timeout, 10);
+  assert.equal(client.closed, true);
+  assert.equal(agent.closed, false, 'a shared agent is not the client’s to stop');
+  assert.throws(() => client.get(`${upstream.url}/stuck`), isClientClosedError);
+
+  await agent.destroy();
+  assert.ok((await call) instanceof Error, 'the caller ends the call by destroying its agent');
+  assert.equal(client.stats().inFlight, 0);
+});
+
+test('close() refuses a bad timeout with a ClientOptionsError, and stays open', async () => {
+  const client = createClient({ agent: false });
+  for (const [options, option] of [
+    [{ timeout: -1 }, 'close.timeout'],
+    [{ timeout: Number.NaN }, 'close.timeout'],
+    [{ timeout: Number.POSITIVE_INFINITY }, 'close.timeout'],
+    [{ timeout: '10' }, 'close.timeout'],
+    [{ wait: 10 }, 'close.wait'],
+    ['soon', 'close'],
+  ] as const) {
+    const error = await client.close(options as never).catch((e: unknown) => e);
+    assert.ok(isClientOptionsError(error), String(error));
+    assert.equal(error.option, option);
+    assert.equal(client.closed, false);
+  }
+  await client.close({ timeout: 0 });
+  assert.equal(client.closed, true);
 });
