@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startUpstream } from '@ky-resilience/testing';
-import ky from 'ky';
-import { createHostLimiter, isQueueTimeoutError, type QueueTimeoutError } from '../src/index.ts';
+import ky, { type KyInstance } from 'ky';
+import {
+  createHostLimiter,
+  type HostLimiter,
+  isQueueTimeoutError,
+  type QueueTimeoutError,
+} from '../src/index.ts';
 import { closeAfter, manualTime, rejection, until } from './helpers.ts';
 
 const key = '@ky-resilience/host-limiter';
@@ -18,6 +23,19 @@ async function assertPauses(
     const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(limiter.kyOptions);
     await (await api.get(`${upstream.url}${path}`)).text();
     assert.equal(limiter.stats(upstream.origin)?.pausedUntil, time.clock() + expected, path);
+  }
+}
+
+/** One call per path through `api` (extended with `limiter`): none of them pauses the host. */
+async function assertNoPause(
+  api: KyInstance,
+  limiter: HostLimiter,
+  upstream: { url: string; origin: string },
+  paths: readonly string[],
+): Promise<void> {
+  for (const path of paths) {
+    await (await api.get(`${upstream.url}${path}`)).text();
+    assert.equal(limiter.stats(upstream.origin)?.pausedUntil, undefined, path);
   }
 }
 
@@ -288,17 +306,14 @@ test('reset headers pause only on pause statuses, are capped by maxPause, and ga
   const time = manualTime(Date.parse('Thu, 01 Jan 2026 00:00:00 GMT'));
   const limiter = createHostLimiter({ clock: time.clock, timers: time.timers });
   const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(limiter.kyOptions);
-  for (const path of [
+  await assertNoPause(api, limiter, upstream, [
     '/ok-exhausted',
     '/500',
     '/zero',
     '/garbage',
     '/garbage-first',
     '/retry-after-garbage',
-  ]) {
-    await (await api.get(`${upstream.url}${path}`)).text();
-    assert.equal(limiter.stats(upstream.origin)?.pausedUntil, undefined, path);
-  }
+  ]);
   await (await api.get(`${upstream.url}/long`)).text();
   assert.equal(limiter.stats(upstream.origin)?.pausedUntil, time.clock() + 60_000, 'default maxPause');
 
@@ -468,7 +483,7 @@ test('an invalid X-RateLimit-Retry-After or X-Rate-Limit-Reset is ignored and do
   const time = manualTime(Date.parse('Thu, 01 Jan 2026 00:00:00 GMT'));
   const limiter = createHostLimiter({ clock: time.clock, timers: time.timers });
   const api = ky.create({ retry: 0, throwHttpErrors: false }).extend(limiter.kyOptions);
-  for (const path of [
+  await assertNoPause(api, limiter, upstream, [
     '/garbage-retry-after',
     '/garbage-dashed',
     '/fraction-dashed',
@@ -476,10 +491,7 @@ test('an invalid X-RateLimit-Retry-After or X-Rate-Limit-Reset is ignored and do
     '/garbage-before-reset',
     '/retry-after-garbage',
     '/500',
-  ]) {
-    await (await api.get(`${upstream.url}${path}`)).text();
-    assert.equal(limiter.stats(upstream.origin)?.pausedUntil, undefined, path);
-  }
+  ]);
   await (await api.get(`${upstream.url}/valid`)).text();
   assert.equal(
     limiter.stats(upstream.origin)?.pausedUntil,
