@@ -12,7 +12,7 @@ import {
 } from './options.ts';
 import { kyOptionsFor } from './plugin.ts';
 import { Registry } from './registry.ts';
-import { pauseMs } from './retry-after.ts';
+import { pauseMs, quotaExhausted } from './retry-after.ts';
 import { type Permit, Scheduler } from './scheduler.ts';
 
 /** The fetch signature a ky `fetch` option has. */
@@ -107,7 +107,7 @@ export function createHostLimiter(options?: HostLimiterOptions): HostLimiter {
   const resolved = resolveHostLimiterOptions(options);
   const registry = new Registry(resolved);
   const scheduler = new Scheduler(resolved, registry);
-  const { clock, maxPause, pauseStatuses } = resolved;
+  const { clock, maxPause, pauseStatuses, pauseOnExhausted } = resolved;
 
   const keyOf = (input: Request | string | URL): string => {
     const request = asRequest(input);
@@ -117,7 +117,10 @@ export function createHostLimiter(options?: HostLimiterOptions): HostLimiter {
   };
 
   const afterHead = (permit: Permit, response: Response, consumer: BodyConsumer | undefined): Response => {
-    if (maxPause !== false && pauseStatuses.has(response.status)) {
+    if (
+      maxPause !== false &&
+      (pauseStatuses.has(response.status) || (pauseOnExhausted && quotaExhausted(response.headers)))
+    ) {
       const now = clock();
       const wait = pauseMs(response.headers, now);
       if (wait !== undefined) scheduler.pause(permit.entry, now + Math.min(wait, maxPause));

@@ -99,6 +99,15 @@ export type HostLimiterOptions = {
    */
   pauseStatuses?: readonly number[];
   /**
+   * Also pause after a response of any other status that says the quota is used up:
+   * `RateLimit-Remaining: 0` (or `X-RateLimit-Remaining: 0`) with a reset header saying when it
+   * comes back (the headers and rules of the pause above, capped by `maxPause`). The requests that
+   * would have met a 429 wait in the queue instead. Off by default: the pause follows 429 and 503.
+   * @default false
+   * @example { pauseOnExhausted: true }
+   */
+  pauseOnExhausted?: boolean;
+  /**
    * How many keys the registry remembers (an LRU). A key evicted while it has requests in flight
    * or queued is kept aside until they are done, so its accounting stays exact.
    * @default 10_000
@@ -155,6 +164,7 @@ export type ResolvedHostLimiterOptions = {
   readonly burst: number;
   readonly maxPause: number | false;
   readonly pauseStatuses: ReadonlySet<number>;
+  readonly pauseOnExhausted: boolean;
   readonly maxHosts: number;
   readonly hostTtl: number | false;
   readonly clock: () => number;
@@ -195,6 +205,7 @@ const optionKeys: readonly (keyof HostLimiterOptions)[] = [
   'burst',
   'maxPause',
   'pauseStatuses',
+  'pauseOnExhausted',
   'maxHosts',
   'hostTtl',
   'clock',
@@ -317,6 +328,11 @@ export function resolveHostLimiterOptions(options: unknown): ResolvedHostLimiter
     pauseStatuses = new Set(list as number[]);
   }
 
+  const pauseOnExhausted = given.pauseOnExhausted ?? false;
+  if (typeof pauseOnExhausted !== 'boolean') {
+    throw new HostLimiterOptionsError('pauseOnExhausted', pauseOnExhausted, 'expected a boolean');
+  }
+
   let maxHosts: number = d.maxHosts;
   if (given.maxHosts !== undefined) {
     if (typeof given.maxHosts !== 'number' || !Number.isInteger(given.maxHosts) || given.maxHosts < 1) {
@@ -363,6 +379,7 @@ export function resolveHostLimiterOptions(options: unknown): ResolvedHostLimiter
     burst,
     maxPause,
     pauseStatuses,
+    pauseOnExhausted,
     maxHosts,
     hostTtl,
     clock,

@@ -49,3 +49,12 @@ export function pauseMs(headers: Headers, now: number): number | undefined {
   }
   return undefined;
 }
+
+/**
+ * True when a response says the client's quota is used up: `RateLimit-Remaining` (or, without it,
+ * `X-RateLimit-Remaining`) is `0`.
+ */
+export function quotaExhausted(headers: Headers): boolean {
+  const remaining = headers.get('ratelimit-remaining') ?? headers.get('x-ratelimit-remaining');
+  return remaining !== null && remaining.trim() === '0';
+}

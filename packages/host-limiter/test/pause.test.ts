@@ -5,6 +5,7 @@ import ky, { type KyInstance } from 'ky';
 import {
   createHostLimiter,
   type HostLimiter,
+  isHostLimiterOptionsError,
   isQueueTimeoutError,
   type QueueTimeoutError,
 } from '../src/index.ts';
@@ -497,5 +498,98 @@ test('an invalid X-RateLimit-Retry-After or X-Rate-Limit-Reset is ignored and do
     limiter.stats(upstream.origin)?.pausedUntil,
     time.clock() + 8_000,
     'a valid value on the same host pauses',
+  );
+});
+
+test('pauseOnExhausted: a 200 with RateLimit-Remaining: 0 pauses the host until the reset; the queue waits', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: {
+        '/last': { steps: [{ status: 200, rateLimitReset: 7, headers: { 'ratelimit-remaining': '0' } }, {}] },
+      },
+    }),
+  );
+  const time = manualTime();
+  const limiter = createHostLimiter({ pauseOnExhausted: true, clock: time.clock, timers: time.timers });
+  const api = ky.create({ retry: 0 }).extend(limiter.kyOptions);
+  assert.equal((await api.get(`${upstream.url}/last`)).status, 200, 'the response itself is delivered');
+  assert.equal(limiter.stats(upstream.origin)?.pausedUntil, time.clock() + 7_000);
+
+  const next = api.get(`${upstream.url}/last`).text();
+  await until(() => limiter.stats(upstream.origin)?.queued === 1);
+  time.advance(6_999);
+  assert.equal(upstream.counters('/last').requests, 1, 'nothing is sent before the reset');
+  time.advance(1);
+  await next;
+  assert.equal(upstream.counters('/last').requests, 2);
+});
+
+test('pauseOnExhausted reads X-RateLimit-Remaining and the same reset headers, capped by maxPause; a remaining quota, or no reset, does not pause', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: {
+        '/x-exhausted': {
+          steps: [{ status: 200, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '9' } }],
+        },
+        '/epoch': {
+          steps: [
+            { status: 204, headers: { 'ratelimit-remaining': ' 0 ', 'x-rate-limit-reset': '1767225612' } },
+          ],
+        },
+        '/long': { steps: [{ status: 200, rateLimitReset: 3_600, headers: { 'ratelimit-remaining': '0' } }] },
+        '/left': { steps: [{ status: 200, rateLimitReset: 30, headers: { 'ratelimit-remaining': '1' } }] },
+        '/no-reset': { steps: [{ status: 200, headers: { 'ratelimit-remaining': '0' } }] },
+        '/garbage': {
+          steps: [{ status: 200, rateLimitReset: 30, headers: { 'ratelimit-remaining': 'none' } }],
+        },
+      },
+    }),
+  );
+  for (const [path, expected] of [
+    ['/x-exhausted', 9_000],
+    ['/epoch', 12_000],
+    ['/long', 60_000],
+    ['/left', undefined],
+    ['/no-reset', undefined],
+    ['/garbage', undefined],
+  ] as const) {
+    const time = manualTime(Date.parse('Thu, 01 Jan 2026 00:00:00 GMT'));
+    const limiter = createHostLimiter({ pauseOnExhausted: true, clock: time.clock, timers: time.timers });
+    const api = ky.create({ retry: 0 }).extend(limiter.kyOptions);
+    await (await api.get(`${upstream.url}${path}`)).text();
+    const pausedUntil = limiter.stats(upstream.origin)?.pausedUntil;
+    assert.equal(pausedUntil, expected === undefined ? undefined : time.clock() + expected, path);
+  }
+});
+
+test('without pauseOnExhausted (the default) an exhausted quota on a 200 does not pause; a bad value is refused', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: {
+        '/last': { steps: [{ status: 200, rateLimitReset: 7, headers: { 'ratelimit-remaining': '0' } }] },
+      },
+    }),
+  );
+  const time = manualTime();
+  const limiter = createHostLimiter({ clock: time.clock, timers: time.timers });
+  const api = ky.create({ retry: 0 }).extend(limiter.kyOptions);
+  await (await api.get(`${upstream.url}/last`)).text();
+  assert.equal(limiter.stats(upstream.origin)?.pausedUntil, undefined);
+  const off = createHostLimiter({
+    pauseOnExhausted: true,
+    maxPause: false,
+    clock: time.clock,
+    timers: time.timers,
+  });
+  const offApi = ky.create({ retry: 0 }).extend(off.kyOptions);
+  await (await offApi.get(`${upstream.url}/last`)).text();
+  assert.equal(off.stats(upstream.origin)?.pausedUntil, undefined, 'maxPause false turns every pause off');
+  assert.throws(
+    () => createHostLimiter({ pauseOnExhausted: 'yes' as never }),
+    (error: unknown) =>
+      isHostLimiterOptionsError(error) && error.option === 'pauseOnExhausted' && error.value === 'yes',
   );
 });
