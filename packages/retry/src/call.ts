@@ -42,7 +42,7 @@ export class RetryCall {
   #request: Request | undefined;
   /** The budget key; `undefined` until it is needed. */
   #host: string | undefined;
-  /** The method from ky's options until the first attempt, then the request's, upper-case. */
+  /** The method, upper-case: ky's option until the first attempt, then the request's. */
   #method: string;
   #idempotencyKey: string | undefined;
   /** True once `#idempotencyKey` is known (read from the first request, or generated). */
@@ -73,7 +73,7 @@ export class RetryCall {
     this.#inner = inner;
     this.#signal = signal;
     this.#deadline = typeof totalTimeout === 'number' ? shared.clock() + totalTimeout : undefined;
-    this.#method = method;
+    this.#method = method.toUpperCase();
     this.#budget = settings.useBudget ? shared.budget : undefined;
     this.oneShotBody = oneShotBody;
   }
@@ -87,12 +87,6 @@ export class RetryCall {
   #hostName(): string {
     this.#host ??= this.#request === undefined ? '' : hostOf(this.#request.url);
     return this.#host;
-  }
-
-  #upperMethod(): string {
-    const method = this.#method.toUpperCase();
-    this.#method = method;
-    return method;
   }
 
   /** The call's idempotency key: the first request's header, else a generated one (non-idempotent methods). */
@@ -175,7 +169,7 @@ export class RetryCall {
         return 'error-not-retryable';
     }
     const unsafe = safetyVerdict(failure, {
-      method: this.#upperMethod(),
+      method: this.#method,
       idempotentMethods: settings.idempotentMethods,
       hasIdempotencyKey: this.#key() !== undefined,
       oneShotBody: this.oneShotBody,
@@ -225,7 +219,7 @@ export class RetryCall {
     const settings = this.#settings;
     if (attempt === 1) {
       if (input instanceof Request) this.#request = input;
-      this.#method = (input instanceof Request ? input.method : this.#method).toUpperCase();
+      if (input instanceof Request) this.#method = input.method.toUpperCase();
       // A non-idempotent request gets its key (read or generated) before it is sent; an idempotent
       // one needs it only if it is retried.
       if (!settings.idempotentMethods.includes(this.#method)) this.#key();
@@ -447,6 +441,7 @@ class AttemptHandoff implements BodyHandoff, BodyConsumer {
     pending.then(undefined, (error: unknown) => tap.abandon(error));
   }
 }
+
 function generateKey(generate: () => string): string {
   const key = generate();
   if (typeof key !== 'string' || key === '' || /[\r\n\0]/.test(key)) {
