@@ -232,13 +232,11 @@ export class HostBreaker {
         return call(attempt).then(
           (response): Verdict => {
             delivered = () => resolve(response);
-            return this.#judge(this.#outcome('response', response, request, started)) ?? SUCCESS;
+            return this.#responseVerdict(response, request, started);
           },
           (error: unknown): Verdict | Promise<Verdict> => {
             delivered = () => reject(error);
-            const verdict = signal?.aborted
-              ? undefined
-              : this.#judge(this.#outcome('error', error, request, started));
+            const verdict = this.#errorVerdict(error, request, started, signal);
             if (verdict !== undefined) return verdict;
             if (!probe) throw UNCOUNTED;
             // A probe that decides nothing: its caller gets the error now, and the slot stays open
@@ -284,13 +282,11 @@ export class HostBreaker {
         call(attempt).then(
           (value): Verdict => {
             response = value;
-            return this.#judge(this.#outcome('response', value, request, started)) ?? SUCCESS;
+            return this.#responseVerdict(value, request, started);
           },
           (error: unknown): Verdict => {
             failure = { error };
-            const verdict = signal?.aborted
-              ? undefined
-              : this.#judge(this.#outcome('error', error, request, started));
+            const verdict = this.#errorVerdict(error, request, started, signal);
             if (verdict === undefined) throw UNCOUNTED;
             return verdict;
           },
@@ -329,14 +325,12 @@ export class HostBreaker {
     const started = this.#start();
     return call(attempt).then(
       (response) => {
-        const verdict = this.#judge(this.#outcome('response', response, request, started)) ?? SUCCESS;
+        const verdict = this.#responseVerdict(response, request, started);
         if (verdict === SUCCESS && consecutive.state === 0) return response;
         return this.#record(policy, verdict).then(() => response);
       },
       (error: unknown) => {
-        const verdict = signal?.aborted
-          ? undefined
-          : this.#judge(this.#outcome('error', error, request, started));
+        const verdict = this.#errorVerdict(error, request, started, signal);
         if (verdict === undefined) throw error;
         return this.#record(policy, verdict).then(() => {
           throw error;
@@ -349,6 +343,21 @@ export class HostBreaker {
   #record(policy: CircuitBreakerPolicy, verdict: Verdict): Promise<unknown> {
     if (policy.state !== CircuitState.Closed) return Promise.resolve();
     return policy.execute(() => verdict).catch(noop);
+  }
+
+  /** The verdict on an attempt's response: a failure, or success. */
+  #responseVerdict(response: Response, request: Request | undefined, started: number | undefined): Verdict {
+    return this.#judge(this.#outcome('response', response, request, started)) ?? SUCCESS;
+  }
+
+  /** The verdict on an attempt's error: `undefined` when it does not count (the caller's abort among them). */
+  #errorVerdict(
+    error: unknown,
+    request: Request | undefined,
+    started: number | undefined,
+    signal: AbortSignal | null | undefined,
+  ): Verdict | undefined {
+    return signal?.aborted ? undefined : this.#judge(this.#outcome('error', error, request, started));
   }
 
   #start(): number | undefined {
@@ -419,14 +428,9 @@ export class HostBreaker {
       return Promise.resolve();
     };
     return call(attempt).then(
-      (response) =>
-        hand(this.#judge(this.#outcome('response', response, request, started)) ?? SUCCESS).then(
-          () => response,
-        ),
+      (response) => hand(this.#responseVerdict(response, request, started)).then(() => response),
       (error: unknown) => {
-        const verdict = signal?.aborted
-          ? undefined
-          : this.#judge(this.#outcome('error', error, request, started));
+        const verdict = this.#errorVerdict(error, request, started, signal);
         return hand(verdict).then(() => Promise.reject(error));
       },
     );
