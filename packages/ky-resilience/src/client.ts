@@ -328,13 +328,18 @@ export function createClient(options?: ClientOptions): ResilientClient {
       const finished = settledAll().then(() => owned?.close());
       if (timeout === undefined) return finished;
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const expired = await Promise.race([
-        finished.then(() => false),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), timeout);
-        }),
-      ]);
-      clearTimeout(timer);
+      let expired: boolean;
+      try {
+        expired = await Promise.race([
+          finished.then(() => false),
+          new Promise<boolean>((resolve) => {
+            timer = setTimeout(() => resolve(true), timeout);
+          }),
+        ]);
+      } finally {
+        // Also when closing the agent failed: no timer is left behind.
+        clearTimeout(timer);
+      }
       if (!expired) return;
       if (owned === undefined) throw new ClientCloseTimeoutError(name, inFlight, timeout);
       // The agent is the client's own: stop its requests (attempts and bodies); they then end.
