@@ -234,7 +234,7 @@ export class LimitedDispatcher extends DispatcherBase {
     this.#launch(tracked);
   }
 
-  /** @internal Called exactly once per started request, when it is over. */
+  /** @internal Called exactly once per request that got its slots (started, or launching and aborted), when it is over. */
   release(origin: string): void {
     if (this.#hostCap !== 0) {
       const host = this.#hosts.get(origin)!;
@@ -278,6 +278,8 @@ export class LimitedDispatcher extends DispatcherBase {
     }
     if (freed <= 1) this.#freed.delete(origin);
     else this.#freed.set(origin, freed - 1);
+    // It holds its slots from now on: aborted before it starts, it gives them back (see `Tracked.#abort`).
+    tracked.launching();
     setImmediate(() => tracked.start());
   }
 
@@ -376,7 +378,12 @@ class Tracked {
   readonly #options: Dispatcher.DispatchOptions;
   readonly #handler: AnyHandler;
   readonly #modern: boolean;
-  #state: 'new' | 'waiting' | 'started' | 'done' = 'new';
+  /**
+   * `waiting`: in a queue, holding no slot (or only a slot of `limit`, in its origin's queue: `forget` gives it
+   * back). `launching`: holding its slots, its start deferred to the next turn. `started`: sent, its slots given
+   * back by `#end`. `done`: over, holding nothing.
+   */
+  #state: 'new' | 'waiting' | 'launching' | 'started' | 'done' = 'new';
   #responded = false;
   #replayed = false;
   #abortReason: unknown;
@@ -439,6 +446,11 @@ class Tracked {
     this.#announce(undefined);
   }
 
+  /** Admitted, holding its slots; it starts on the next turn. */
+  launching(): void {
+    this.#state = 'launching';
+  }
+
   start(): void {
     if (this.#state === 'done') return;
     this.#state = 'started';
@@ -475,6 +487,13 @@ class Tracked {
     if (this.#state === 'waiting') {
       this.#state = 'done';
       this.#owner.forget(this);
+      this.#error(reason);
+      return;
+    }
+    if (this.#state === 'launching') {
+      // Admitted but not yet sent: nothing reached the network, and its slots go back now.
+      this.#state = 'done';
+      this.#owner.release(this.origin);
       this.#error(reason);
       return;
     }

@@ -5,6 +5,8 @@ import { createAgent, isBlockedAddressError, isDnsLookupError } from '../src/ind
 import { failure, loopback, tableResolver } from './helpers.ts';
 import { eventually } from './http-server.ts';
 
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 test('an aborted signal rejects with its reason and touches no socket', async (t) => {
   const upstream = await startUpstream();
   t.after(() => upstream.close());
@@ -178,4 +180,49 @@ test('after close() the fetch rejects with AgentClosedError', async () => {
   const agent = createAgent();
   await agent.close();
   await assert.rejects(agent.fetch('http://127.0.0.1:1/'), { name: 'AgentClosedError' });
+});
+
+// A request waiting for a slot of `limit` is admitted when a response of its origin ends; because a response of
+// that origin ended during this turn and the origin has fewer sockets than limitPerHost, its start is deferred
+// by one turn (so that it reuses that socket). An abort in that turn must give its slots back.
+test('a waiter aborted in the turn it is admitted does not leak its slot of limit', async (t) => {
+  const upstream = await startUpstream({
+    routes: {
+      '/a': { steps: [{ delayHeadersMs: 50 }] },
+      '/hold': { steps: [{ stallBody: true, bodyPrefix: 'x' }] },
+    },
+  });
+  const { resolver } = tableResolver({ 'x.test': loopback(), 'y.test': loopback() });
+  const agent = createAgent({ resolver, limit: 2, limitPerHost: 2 });
+  t.after(async () => {
+    await agent.destroy();
+    await upstream.close();
+  });
+  const url = (host: string, path: string): string => `http://${host}:${upstream.port}${path}`;
+
+  // B holds a slot on y.test.
+  const holdB = new AbortController();
+  const b = await agent.fetch(url('y.test', '/hold'), { signal: holdB.signal });
+  // A runs on x.test (its head comes 50 ms later).
+  const a = agent.fetch(url('x.test', '/a'));
+  // C waits for a slot of `limit` (2 in flight).
+  const abortC = new AbortController();
+  const c = agent.fetch(url('x.test', '/c'), { signal: abortC.signal }).catch((e: unknown) => e);
+  await turn();
+  assert.equal(agent.stats().inFlight, 2);
+  assert.equal(agent.stats().waiting, 1);
+
+  // A ends: C is admitted (start deferred one turn); the caller aborts C right away, in the same turn.
+  await (await a).text();
+  abortC.abort(new Error('caller gave up'));
+  assert.equal(((await c) as Error).message, 'caller gave up');
+  for (let i = 0; i < 5; i += 1) await turn();
+
+  // Only B holds a slot now.
+  assert.equal(agent.stats().inFlight, 1, 'the aborted waiter must not keep a slot of limit');
+  holdB.abort();
+  await b.text().catch(() => undefined);
+  for (let i = 0; i < 5; i += 1) await turn();
+  assert.equal(agent.stats().inFlight, 0, 'nothing in flight, nothing leaked');
+  assert.equal(upstream.counters('/c').requests, 0);
 });
