@@ -33,8 +33,10 @@ const NON_PUBLIC_V6: readonly [string, number][] = [
 function parseRange(option: string, entry: string, list: BlockList): void {
   const [address, prefixText, extra] = entry.trim().split('/');
   const family = isIP(address ?? '');
-  const prefix = prefixText === undefined ? (family === 6 ? 128 : 32) : Number(prefixText);
   const max = family === 6 ? 128 : 32;
+  // Digits only: `Number` would read "" (a trailing slash) as 0, a range matching every address of the family.
+  const prefix =
+    prefixText === undefined ? max : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : Number.NaN;
   if (family === 0 || extra !== undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > max) {
     throw new AgentOptionsError(
       option,
