@@ -304,7 +304,17 @@ export function createClient(options?: ClientOptions): ResilientClient {
   if (limiter !== undefined) tiers.push(limiter.kyOptions);
   if (retry !== undefined) tiers.push(retry);
   tiers.push({ hooks: { init: [observer.init], beforeError: [observer.beforeError] } });
-  const instance = extendWithTiers(ky.create(base).extend(plan.ky), tiers);
+  // The caller's `init` hooks run before the tiers' (to set per-request overrides in `context`); their
+  // other hooks after the tiers', as hooks added with `client.extend()` do: a `beforeError` hook sees
+  // the error the call rejects with (a `TotalTimeoutError`, a retry decision), not ky's raw one.
+  const { hooks: kyHooks, ...kyOptions } = plan.ky;
+  const { init: kyInit, ...kyLater } = kyHooks ?? {};
+  const later = Object.fromEntries(Object.entries(kyLater).filter(([, list]) => list !== undefined));
+  let instance = extendWithTiers(
+    ky.create(base).extend(kyInit === undefined ? kyOptions : { ...kyOptions, hooks: { init: kyInit } }),
+    tiers,
+  );
+  if (Object.keys(later).length > 0) instance = instance.extend({ hooks: later });
 
   const settledAll = (): Promise<void> =>
     inFlight === 0

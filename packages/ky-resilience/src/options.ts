@@ -76,7 +76,8 @@ export type ClientOptions = ClientTierOptions & {
    * ky options merged into the instance (`baseUrl`, `headers`, `hooks`, `context`...). `fetch`,
    * `timeout`, `totalTimeout` and `retry` belong to the tiers and are errors here. Hooks run
    * around the tiers' own: `init` hooks given here run first, so they can set per-request
-   * overrides in `context`.
+   * overrides in `context`; the other hooks run after the tiers' (as with `client.extend()`), so
+   * a `beforeError` hook sees the error the call rejects with (a `TotalTimeoutError`, say).
    * @default {}
    * @example { ky: { baseUrl: 'https://api.example/', headers: { 'user-agent': 'svc/1.0' } } }
    */
