@@ -253,10 +253,18 @@ export function resolveClientOptions(options: unknown): ClientPlan {
   }
 
   // The breaker's window must span at least two attempts: a window shorter than that sees at
-  // most one slow failure of a host, and forgets it before the next attempt ends.
+  // most one slow failure of a host, and forgets it before the next attempt ends. With
+  // `timeout.attempt` off, an attempt is bounded by `timeout.total`.
   let circuitBreaker: CircuitBreakerOptions | undefined;
   if (breaker !== false) {
-    const attempt = typeof limits?.attempt === 'number' ? limits.attempt : undefined;
+    const attempt =
+      typeof limits?.attempt === 'number'
+        ? limits.attempt
+        : typeof limits?.total === 'number'
+          ? limits.total
+          : undefined;
+    const attemptBound =
+      typeof limits?.attempt === 'number' ? 'timeout.attempt' : 'timeout.total (timeout.attempt is off)';
     const minimumWindow = attempt === undefined ? 0 : 2 * attempt;
     const result: Record<string, unknown> = { ...breaker };
     const policy = breaker.policy;
@@ -271,7 +279,7 @@ export function resolveClientOptions(options: unknown): ClientPlan {
         throw new ClientOptionsError(
           'circuitBreaker.policy.windowMs',
           windowMs,
-          `expected at least twice timeout.attempt (${minimumWindow} ms): the window must span two attempts`,
+          `expected at least twice ${attemptBound} (${minimumWindow} ms): the window must span two attempts`,
         );
       }
       if (policy.windowMs === undefined && breakerWindowDefaultMs < minimumWindow) {

@@ -161,6 +161,23 @@ test('breaker options are validated across tiers and reported under circuitBreak
     'circuitBreaker.policy.windowMs',
     30_000,
   );
+  // With the attempt timeout off, an attempt is bounded by the total: the window must span two of those.
+  refused(
+    {
+      timeout: { attempt: false, total: 20_000 },
+      circuitBreaker: { policy: { kind: 'window', windowMs: 30_000 } },
+    },
+    'circuitBreaker.policy.windowMs',
+    30_000,
+  );
+  assert.throws(
+    () =>
+      createClient({
+        timeout: { attempt: false, total: 20_000 },
+        circuitBreaker: { policy: { kind: 'window', windowMs: 39_999 } },
+      }),
+    /twice timeout\.total \(timeout\.attempt is off\) \(40000 ms\)/,
+  );
   refused(
     { circuitBreaker: { policy: { kind: 'count', threshold: 2 } } },
     'circuitBreaker.policy.threshold',
