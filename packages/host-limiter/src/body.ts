@@ -1,12 +1,13 @@
 import type { BodyConsumer } from './body-handoff.ts';
 import { receivedInFull } from './body-received.ts';
+import { keepResponseFields } from './response-fields.ts';
 
 /** What the finalizer of an unread body needs: never the response itself. */
 type Lease = { release: () => void; reader: ReadableStreamDefaultReader<Uint8Array> };
 
 /**
- * Releases the slot of a response nobody read, cancelled or aborted, once the response has been
- * garbage-collected, and cancels its body so the connection is freed. A safety net only: read,
+ * Releases the slot of a response whose body nobody read, cancelled or aborted, once the body stream
+ * has been garbage-collected, and cancels it so the connection is freed. A safety net only: read,
  * cancel or abort every body (ky's `.json()`/`.text()` read it).
  */
 const unread: FinalizationRegistry<Lease> = new FinalizationRegistry((lease: Lease) => {
@@ -84,15 +85,19 @@ export function releaseWithBody(response: Response, release: () => void, consume
     },
     { highWaterMark: 0 },
   );
-  const wrapped = new Response(stream, {
-    status: response.status,
-    statusText: response.statusText,
-    headers: response.headers,
-  });
-  for (const key of ['url', 'redirected', 'type'] as const) {
-    Object.defineProperty(wrapped, key, { value: response[key], enumerable: true });
-  }
+  const wrapped = keepResponseFields(
+    new Response(stream, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    }),
+    response.url,
+    response.redirected,
+    response.type,
+  );
   lease = { release: finish, reader };
-  unread.register(wrapped, lease, lease);
+  // Tied to the body stream, not to the response: a caller may keep only the stream (`response.body`
+  // piped on, ky's download progress), and a stream still read must never be cut short.
+  unread.register(stream, lease, lease);
   return wrapped;
 }
