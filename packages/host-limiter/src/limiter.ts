@@ -1,6 +1,7 @@
 import type { Options } from 'ky';
 import { releaseWithBody } from './body.ts';
 import { type BodyConsumer, handoffTo, setHandoff } from './body-handoff.ts';
+import { HostLimiterOptionsError } from './errors.ts';
 import type { HostEntry } from './host-entry.ts';
 import { asRequest, originOf } from './key.ts';
 import {
@@ -72,7 +73,8 @@ export type HostLimiter = {
   globalStats(): LimiterStats;
   /**
    * Pauses `key` until `until` (the limiter's clock) as a 429 with Retry-After would: no queued or
-   * new request of the key starts before then.
+   * new request of the key starts before then. A pause is only ever extended, never shortened. A
+   * `until` that is not a finite number throws a `HostLimiterOptionsError`.
    */
   pause(key: string, until: number): void;
 };
@@ -111,21 +113,39 @@ export function createHostLimiter(options?: HostLimiterOptions): HostLimiter {
 
   const keyOf = (input: Request | string | URL): string => {
     const request = asRequest(input);
-    if (resolved.key !== undefined) return resolved.key(request ?? new Request(input));
+    if (resolved.key !== undefined) {
+      const key = resolved.key(request ?? new Request(input));
+      if (typeof key !== 'string') {
+        throw new HostLimiterOptionsError('key', key, 'the key function must return a string');
+      }
+      return key;
+    }
     if (request !== undefined) return originOf(request.url);
     return new URL(String(input)).origin;
   };
 
   const afterHead = (permit: Permit, response: Response, consumer: BodyConsumer | undefined): Response => {
-    if (
-      maxPause !== false &&
-      (pauseStatuses.has(response.status) || (pauseOnExhausted && quotaExhausted(response.headers)))
-    ) {
-      const now = clock();
-      const wait = pauseMs(response.headers, now);
-      if (wait !== undefined) scheduler.pause(permit.entry, now + Math.min(wait, maxPause));
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      scheduler.release(permit);
+    };
+    try {
+      if (
+        maxPause !== false &&
+        (pauseStatuses.has(response.status) || (pauseOnExhausted && quotaExhausted(response.headers)))
+      ) {
+        const now = clock();
+        const wait = pauseMs(response.headers, now);
+        if (wait !== undefined) scheduler.pause(permit.entry, now + Math.min(wait, maxPause));
+      }
+      return releaseWithBody(response, release, consumer);
+    } catch (error) {
+      // A response the limiter cannot take over (not a WHATWG Response, say): the slot goes back.
+      release();
+      throw error;
     }
-    return releaseWithBody(response, () => scheduler.release(permit), consumer);
   };
 
   const run = (
@@ -190,6 +210,15 @@ export function createHostLimiter(options?: HostLimiterOptions): HostLimiter {
       };
     },
     pause(key, until) {
+      if (typeof key !== 'string') throw new HostLimiterOptionsError('pause.key', key, 'expected a string');
+      if (typeof until !== 'number' || !Number.isFinite(until)) {
+        // NaN would clear a pause in force; Infinity would hold the key for good, with no way to lift it.
+        throw new HostLimiterOptionsError(
+          'pause.until',
+          until,
+          "expected a finite time in ms on the limiter's clock (e.g. Date.now() + 60_000)",
+        );
+      }
       const entry = registry.entryFor(key);
       scheduler.pause(entry, until);
     },

@@ -1,6 +1,6 @@
 import { QueueFullError, type QueueRejectionInit, QueueTimeoutError } from './errors.ts';
 import type { HostEntry } from './host-entry.ts';
-import type { ResolvedHostLimiterOptions } from './options.ts';
+import { maxTimeoutMs, type ResolvedHostLimiterOptions } from './options.ts';
 import type { Registry } from './registry.ts';
 import { startTimer } from './timer.ts';
 import { Waiter } from './waiter.ts';
@@ -222,7 +222,9 @@ export class Scheduler {
 
   #wakeAt(entry: HostEntry, at: number): void {
     entry.wake?.clear();
-    const delay = Math.max(0, at - this.#options.clock());
+    // At most setTimeout's range (Node would fire a longer delay after 1 ms, in a loop): a wake that
+    // comes early finds the key still paused, or no token yet, and waits again for what is left.
+    const delay = Math.min(maxTimeoutMs, Math.max(0, at - this.#options.clock()));
     entry.wake = startTimer(this.#options.timers, delay, () => {
       entry.wake = undefined;
       this.#consider(entry);

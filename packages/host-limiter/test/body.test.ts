@@ -147,3 +147,14 @@ test('a body nobody reads, cancels or aborts is released once the response is ga
   }
   assert.equal(limiter.stats(upstream.origin)?.active, 0);
 });
+
+test('a response the limiter cannot take over gives its slot back and rejects', async () => {
+  const limiter = createHostLimiter({ concurrency: 1 });
+  // Not a WHATWG Response: its body has no reader (node-fetch 2 returns such objects).
+  const odd = { status: 200, headers: new Headers(), body: { locked: false } } as unknown as Response;
+  const limited = limiter.wrap(async () => odd);
+  await assert.rejects(limited('http://127.0.0.1:9/odd'), TypeError);
+  assert.equal(limiter.stats('http://127.0.0.1:9')?.active ?? 0, 0, 'the slot is free again');
+  const fine = limiter.wrap(async () => new Response(null, { status: 204 }));
+  assert.equal((await fine('http://127.0.0.1:9/next')).status, 204);
+});

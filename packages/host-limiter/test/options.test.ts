@@ -113,3 +113,16 @@ test('keyOf: the origin by default, or the key function', () => {
   assert.equal(byHostname.keyOf('http://a.test:1/x'), 'a.test');
   assert.equal(byHostname.keyOf(new Request('http://a.test:2/y')), 'a.test');
 });
+
+test('a key function that does not return a string rejects the call with a typed error, and holds no slot', async () => {
+  const limiter = createHostLimiter({ key: (request) => request.headers.get('x-tenant') as string });
+  const limited = limiter.wrap(async () => new Response(null, { status: 204 }));
+  await assert.rejects(
+    limited('http://127.0.0.1:9/'),
+    (e: unknown) => isHostLimiterOptionsError(e) && e.option === 'key' && e.value === null,
+  );
+  assert.equal(limiter.globalStats().active, 0);
+  const tagged = await limited(new Request('http://127.0.0.1:9/', { headers: { 'x-tenant': 'a' } }));
+  assert.equal(tagged.status, 204);
+  assert.equal(limiter.stats('a')?.active, 0);
+});
