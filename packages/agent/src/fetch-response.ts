@@ -25,12 +25,13 @@ let FetchResponseClass: FetchResponseClass | undefined;
 /**
  * A `Response` built by the lean fetch: a real WHATWG `Response` (`instanceof Response`, every body method) whose
  * `url`, `redirected` and `type` are those of a fetched response (`new Response()` would give `''`, `false`
- * and `'default'`). A `clone()` is a plain `Response`: its `url` is `''`, as for any constructed response.
+ * and `'default'`), and so are its clones.
  * Made on first use: reading the global `Response` loads Node's fetch, which importing the agent must not do.
  */
 function fetchResponseClass(): FetchResponseClass {
   if (FetchResponseClass !== undefined) return FetchResponseClass;
-  const Class = class Response extends globalThis.Response {};
+  const Base = globalThis.Response;
+  const Class = class Response extends Base {};
   Object.defineProperties(Class.prototype, {
     url: {
       get(this: FetchResponse): string {
@@ -56,6 +57,24 @@ function fetchResponseClass(): FetchResponseClass {
     [bodyReceivedKey]: {
       value(this: FetchResponse): number | undefined {
         return this[kSource]?.receivedInFull();
+      },
+      configurable: true,
+      writable: true,
+    },
+    // A clone is a fetched response too (ky hands each `afterResponse` hook a clone): the same `url`,
+    // `redirected`, `type` and status. It says nothing of its body's arrival (a branch of a tee).
+    clone: {
+      value(this: FetchResponse): Response {
+        const copy = Reflect.apply(Base.prototype.clone, this, []) as FetchResponse;
+        Object.setPrototypeOf(copy, Class.prototype);
+        copy[kUrl] = this[kUrl];
+        copy[kRedirected] = this[kRedirected];
+        copy[kSource] = null;
+        if (Object.hasOwn(this, 'status')) {
+          Object.defineProperty(copy, 'status', { value: this.status, enumerable: true });
+          Object.defineProperty(copy, 'ok', { value: false, enumerable: true });
+        }
+        return copy;
       },
       configurable: true,
       writable: true,

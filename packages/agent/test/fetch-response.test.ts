@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import zlib from 'node:zlib';
+import ky from 'ky';
 import { createAgent } from '../src/index.ts';
 import { eventually, startServer } from './http-server.ts';
 
@@ -240,6 +241,56 @@ test('a clone and the original both read the body', async (t) => {
   const response = await agent.fetch(server.url);
   const copy = response.clone();
   assert.deepEqual(await Promise.all([response.text(), copy.text()]), ['twice', 'twice']);
+});
+
+test('a clone keeps url, redirected, type and an out-of-range status, as fetch’s own clone does', async (t) => {
+  const server = await startServer((req, res) => {
+    if (req.url === '/from') {
+      res.writeHead(302, { location: '/to#frag' });
+      res.end();
+      return;
+    }
+    if (req.url === '/odd') {
+      res.writeHead(999);
+      res.end('odd');
+      return;
+    }
+    res.end('here');
+  });
+  t.after(() => server.close());
+  const agent = createAgent();
+  t.after(() => agent.close());
+  const response = await agent.fetch(`${server.url}/from`);
+  const copy = response.clone();
+  const twice = copy.clone();
+  for (const r of [copy, twice]) {
+    assert.ok(r instanceof Response);
+    assert.equal(r.url, `${server.url}/to`);
+    assert.equal(r.redirected, true);
+    assert.equal(r.type, 'basic');
+    assert.equal(r.status, 200);
+  }
+  assert.deepEqual(await Promise.all([response.text(), copy.text(), twice.text()]), ['here', 'here', 'here']);
+  const odd = await agent.fetch(`${server.url}/odd`);
+  const oddCopy = odd.clone();
+  assert.equal(oddCopy.status, 999);
+  assert.equal(oddCopy.ok, false);
+  assert.equal(await oddCopy.text(), 'odd');
+  await odd.text();
+});
+
+test('ky afterResponse hooks see the response url over the agent', async (t) => {
+  const server = await startServer((_req, res) => res.end('ok'));
+  t.after(() => server.close());
+  const agent = createAgent();
+  t.after(() => agent.close());
+  const seen: string[] = [];
+  const api = ky.create({
+    fetch: agent.fetch,
+    hooks: { afterResponse: [({ response }) => void seen.push(response.url)] },
+  });
+  assert.equal(await api.get(`${server.url}/path?q=1`).text(), 'ok');
+  assert.deepEqual(seen, [`${server.url}/path?q=1`]);
 });
 
 const bodyReceived = Symbol.for('@ky-resilience/body-received@1');
