@@ -1,4 +1,5 @@
 import type { BodyConsumer, BodyHandle, BodyWatcher } from './body-handoff.ts';
+import { keepResponseFields } from './response-fields.ts';
 
 /** What a read of a body yields. */
 export type ReadResult = Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
@@ -149,14 +150,16 @@ export class BodyTap implements BodyConsumer, BodyHandle {
       this.#end(undefined);
       return response;
     }
-    const wrapped = new Response(this.stream(head), {
-      status: response.status,
-      statusText: response.statusText,
-      headers: response.headers,
-    });
-    for (const key of ['url', 'redirected', 'type'] as const) {
-      Object.defineProperty(wrapped, key, { value: response[key], enumerable: true });
-    }
+    const wrapped = keepResponseFields(
+      new Response(this.stream(head), {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      }),
+      response.url,
+      response.redirected,
+      response.type,
+    );
     this.guard(wrapped);
     return wrapped;
   }

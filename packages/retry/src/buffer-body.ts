@@ -1,4 +1,5 @@
 import type { BodyTap, ReadResult } from './body-tap.ts';
+import { keepResponseFields } from './response-fields.ts';
 
 /** Statuses whose Response cannot carry a body. */
 const NULL_BODY_STATUSES: readonly number[] = [101, 103, 204, 205, 304];
@@ -174,17 +175,15 @@ function stitch(
 }
 
 function rebuild(original: Response, body: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>): Response {
-  const copy = new Response(body, {
-    status: original.status,
-    statusText: original.statusText,
-    headers: original.headers,
-  });
-  // A constructed Response has an empty `url` and `redirected` false: keep the originals.
-  Object.defineProperty(copy, 'url', { value: original.url, enumerable: true, configurable: true });
-  Object.defineProperty(copy, 'redirected', {
-    value: original.redirected,
-    enumerable: true,
-    configurable: true,
-  });
-  return copy;
+  // A constructed Response has an empty `url`, `redirected` false and `type` 'default': keep the originals.
+  return keepResponseFields(
+    new Response(body, {
+      status: original.status,
+      statusText: original.statusText,
+      headers: original.headers,
+    }),
+    original.url,
+    original.redirected,
+    original.type,
+  );
 }

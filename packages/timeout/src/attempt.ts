@@ -9,6 +9,7 @@ import {
   type ResilienceTimeoutErrorInit,
 } from './errors.ts';
 import type { ResolvedTimeoutLimits, Timers } from './options.ts';
+import { keepResponseFields } from './response-fields.ts';
 import { type OneShot, startTimer } from './timer.ts';
 
 /** The fetch signature a ky `fetch` option has. */
@@ -202,15 +203,16 @@ class Attempt {
       },
       { highWaterMark: 0 },
     );
-    const wrapped = new Response(stream, {
-      status: response.status,
-      statusText: response.statusText,
-      headers: response.headers,
-    });
-    for (const key of ['url', 'redirected', 'type'] as const) {
-      Object.defineProperty(wrapped, key, { value: response[key], enumerable: true });
-    }
-    return wrapped;
+    return keepResponseFields(
+      new Response(stream, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      }),
+      response.url,
+      response.redirected,
+      response.type,
+    );
   }
 
   /** The body left to the consumer of a hand-off: the same timers, as its watcher (this object). */
