@@ -1,5 +1,5 @@
 import type { BeforeErrorHook, InitHook, Options } from 'ky';
-import { isTimeoutError } from 'ky';
+import { TimeoutError } from 'ky';
 import { type FetchFunction, runAttempt } from './attempt.ts';
 import { handoffTo } from './body-handoff.ts';
 import { TotalTimeoutError } from './errors.ts';
@@ -69,7 +69,9 @@ export function timeoutPlugin(options?: TimeoutOptions): Options {
   };
 
   const beforeError: BeforeErrorHook = ({ error, request, options: callOptions, retryCount }) => {
-    if (!isTimeoutError(error)) return error;
+    // ky's own TimeoutError only: ky runs this hook for any error named `TimeoutError`, and a
+    // caller's `AbortSignal.timeout()` rejects with such a DOMException, which stays the caller's.
+    if (!(error instanceof TimeoutError)) return error;
     const { total } = limitsOf(callOptions.context);
     if (total === false) return error;
     return new TotalTimeoutError({
