@@ -124,8 +124,10 @@ export const defaultRetryBudgetOptions: Readonly<Required<Omit<RetryBudgetOption
  *
  * @throws {RetryOptionsError} on an unknown key or a bad value (`prefix` names the option path).
  * @example
+ * // One budget shared by two clients of the same hosts (one retry plugin per ky chain).
  * const budget = createRetryBudget({ ratio: 0.25, capacity: 10 });
- * const api = ky.extend(retryPlugin({ budget })).extend(retryPlugin({ budget, limit: 1 }));
+ * const api = ky.extend(retryPlugin({ budget }));
+ * const reports = ky.extend(retryPlugin({ budget, limit: 1 }));
  */
 export function createRetryBudget(options?: RetryBudgetOptions, prefix: string = 'budget'): RetryBudget {
   const given = options ?? {};

@@ -54,6 +54,15 @@ export class RetryCall {
   #accounted = 0;
   /** True when the body is a one-shot stream (ky's retry limit is then 0). */
   readonly oneShotBody: boolean;
+  /** The retries ky may make for this call (set once the call is wired). */
+  limit: number = Number.POSITIVE_INFINITY;
+  /**
+   * ky's own per-attempt `timeout` (`false` with the timeout plugin, which turns it off): when it is off,
+   * or longer than what was left of the total when the attempt started, a ky `TimeoutError` is the total's.
+   */
+  readonly #kyTimeout: number | false;
+  /** True when ky's `TimeoutError` for the current attempt can only be the total timeout. */
+  #kyTimeoutIsTotal = false;
 
   /**
    * @param method the method from ky's options (upper- or lower-case); the request's own wins once known.
@@ -67,7 +76,9 @@ export class RetryCall {
     oneShotBody: boolean,
     signal: AbortSignal | undefined,
     totalTimeout: number | false | undefined,
+    kyTimeout: number | false | undefined = undefined,
   ) {
+    this.#kyTimeout = kyTimeout ?? 10_000;
     this.#settings = settings;
     this.#shared = shared;
     this.#inner = inner;
@@ -95,8 +106,9 @@ export class RetryCall {
     this.#keyKnown = true;
     const settings = this.#settings;
     const request = this.#request;
-    let key =
-      request === undefined ? undefined : (request.headers.get(settings.idempotencyHeader) ?? undefined);
+    let key = request === undefined ? undefined : request.headers.get(settings.idempotencyHeader);
+    // An empty header is no key: the server has nothing to deduplicate by.
+    if (key === null || key?.trim() === '') key = undefined;
     if (
       key === undefined &&
       request !== undefined &&
@@ -193,6 +205,13 @@ export class RetryCall {
    */
   fetch(input: Request | string | URL, requestInit?: RequestInit): Promise<Response> {
     const attempt = ++this.#attempts;
+    const kyTimeout = this.#kyTimeout;
+    if (kyTimeout === false) this.#kyTimeoutIsTotal = true;
+    else if (this.#deadline !== undefined) {
+      // ky bounds the attempt by the smaller of its timeout and what is left of the total.
+      const left = this.#remaining() as number;
+      this.#kyTimeoutIsTotal = left <= kyTimeout;
+    }
     let handoff: AttemptHandoff | undefined;
     let pending: Promise<Response>;
     try {
@@ -227,7 +246,7 @@ export class RetryCall {
     if (input instanceof Request) {
       // ky hands each retry a clone made before the previous attempt: set the headers every time.
       const key = attempt === 1 ? this.#idempotencyKey : this.#key();
-      if (key !== undefined && !input.headers.has(settings.idempotencyHeader)) {
+      if (key !== undefined && input.headers.get(settings.idempotencyHeader) !== key) {
         input.headers.set(settings.idempotencyHeader, key);
       }
       if (settings.attemptHeader !== undefined) {
@@ -267,7 +286,7 @@ export class RetryCall {
   /** ky's `retry.shouldRetry`: true to retry, false not to; throws the typed budget and Retry-After errors. */
   shouldRetry(error: Error): boolean {
     const settings = this.#settings;
-    const failure = classifyFailure(error, this.#isAborted());
+    const failure = classifyFailure(error, this.#isAborted(), this.#kyTimeoutIsTotal);
     this.#accountFailure(failure);
     const refused = this.#refusal(failure);
     if (refused !== undefined) {
@@ -346,13 +365,15 @@ export class RetryCall {
   giveUp(error: Error, request: Request | undefined): Error {
     let decision = this.#decisions?.get(error);
     if (decision === undefined || decision.retry) {
-      const failure = classifyFailure(error, this.#isAborted());
+      const failure = classifyFailure(error, this.#isAborted(), this.#kyTimeoutIsTotal);
       // ky gives up without asking shouldRetry once the limit is reached: the last failure counts here.
       this.#accountFailure(failure);
       const refused = this.#refusal(failure);
       decision = {
         retry: false,
-        reason: refused ?? 'limit-reached',
+        // Below the limit, ky refused on its own: its method check, for a method it was not told of
+        // (a `Request` input with a method outside ky's list).
+        reason: refused ?? (this.#attempts > this.limit ? 'limit-reached' : 'method-not-retried'),
         failure: failureLabel(failure),
         attempts: this.#attempts,
       };

@@ -55,39 +55,40 @@ const MAX_CAUSE_DEPTH = 8;
  * Classifies one attempt's error. `aborted` tells whether the caller's own signal has fired; a
  * caller's abort is never mistaken for a timeout or a network failure.
  */
-export function classifyFailure(error: unknown, aborted: boolean): Failure {
+export function classifyFailure(error: unknown, aborted: boolean, kyTimeoutIsTotal = false): Failure {
   if (aborted) {
     return { kind: 'aborted' };
   }
   if (isHTTPError(error)) {
     return { kind: 'status', status: error.response.status, headers: error.response.headers };
   }
-  return classifyChain(error, 0) ?? { kind: 'other' };
+  return classifyChain(error, 0, kyTimeoutIsTotal) ?? { kind: 'other' };
 }
 
-function classifyChain(error: unknown, depth: number): Failure | undefined {
+function classifyChain(error: unknown, depth: number, kyTimeoutIsTotal: boolean): Failure | undefined {
   if (depth > MAX_CAUSE_DEPTH || typeof error !== 'object' || error === null) {
     return undefined;
   }
   if (isResilienceTimeoutError(error)) {
     return { kind: 'timeout', phase: error.phase };
   }
-  // ky's TimeoutError: its per-attempt `timeout` fired (a name check, as ky's own guard does).
+  // ky's TimeoutError (a name check, as ky's own guard does): its per-attempt `timeout` fired, or its
+  // `totalTimeout` when ky's timeout is off or was longer than what was left of the total.
   if (isTimeoutError(error)) {
-    return { kind: 'timeout', phase: 'attempt' };
+    return { kind: 'timeout', phase: kyTimeoutIsTotal ? 'total' : 'attempt' };
   }
   const record = error as { code?: unknown; cause?: unknown; errors?: unknown };
   if (typeof record.code === 'string' && record.code !== '') {
     return { kind: 'network', code: record.code };
   }
-  const fromCause = classifyChain(record.cause, depth + 1);
+  const fromCause = classifyChain(record.cause, depth + 1, kyTimeoutIsTotal);
   if (fromCause !== undefined) {
     return fromCause;
   }
   // Happy-eyeballs connects fail with an AggregateError of one error per address.
   if (Array.isArray(record.errors)) {
     for (const inner of record.errors) {
-      const failure = classifyChain(inner, depth + 1);
+      const failure = classifyChain(inner, depth + 1, kyTimeoutIsTotal);
       if (failure !== undefined) {
         return failure;
       }

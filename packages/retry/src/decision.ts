@@ -22,6 +22,7 @@ export type RetryDecisionReason =
   | 'not-idempotent'
   | 'stream-body'
   | 'limit-reached'
+  | 'method-not-retried'
   | 'budget-exhausted'
   | 'retry-after-too-long'
   | 'total-timeout'

@@ -53,15 +53,17 @@ export function retryPlugin(options?: RetryOptions): Options {
   const init: InitHook = (callOptions) => {
     const overrides = callOptions.context?.[contextKey];
     const settings = overrides === undefined ? base : applyRequestOverrides(base, overrides, shared);
-    const method = callOptions.method ?? 'GET';
+    // No method option: the input may be a `Request`, whose method the call learns at its first attempt.
+    const method = callOptions.method;
     const call = new RetryCall(
       settings,
       shared,
       (callOptions.fetch ?? globalThis.fetch.bind(globalThis)) as FetchLike,
-      method,
+      method ?? 'GET',
       isOneShotBody(callOptions.body),
       callOptions.signal ?? undefined,
       callOptions.totalTimeout,
+      callOptions.timeout,
     );
 
     // A fresh context object per call carries this call's state for the hooks, under a symbol that
@@ -75,6 +77,7 @@ export function retryPlugin(options?: RetryOptions): Options {
 
     const kyLimit = limitOf(callOptions.retry);
     const limit = call.oneShotBody ? 0 : Math.min(settings.limit, kyLimit ?? settings.limit);
+    call.limit = limit;
     const differences = settings === base ? baseDifferences : kyRetryDifferences(settings);
     wire(callOptions, call, differences, method, limit);
   };
@@ -132,7 +135,7 @@ function wire(
   callOptions: Options,
   call: RetryCall,
   differences: KyRetryDifferences,
-  method: string,
+  method: string | undefined,
   limit: number,
 ): void {
   callOptions.fetch = (input, requestInit) => call.fetch(input, requestInit);
@@ -141,7 +144,10 @@ function wire(
     delay: () => call.takeDelay(),
     shouldRetry: ({ error }) => call.shouldRetry(error),
   };
-  if (!KY_RETRY_METHODS.includes(method)) {
+  if (method === undefined) {
+    // A `Request` input: its method is not known yet, and ky checks it before asking `shouldRetry`.
+    retry.methods = [...ALL_METHODS];
+  } else if (!KY_RETRY_METHODS.includes(method)) {
     const lower = method.toLowerCase();
     if (!KY_RETRY_METHODS.includes(lower)) {
       retry.methods = ALL_METHODS.includes(lower) ? [...ALL_METHODS] : [...ALL_METHODS, lower];
