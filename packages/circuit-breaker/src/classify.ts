@@ -29,7 +29,7 @@ function isNetworkCode(code: string): boolean {
   return code.startsWith('UND_ERR_') || (/^E[A-Z0-9_]+$/.test(code) && !code.startsWith('ERR_'));
 }
 
-/** undici's network failures (`fetch failed`) and a body cut mid-way (`terminated`). */
+/** undici's network failures (`fetch failed`, and `terminated`: a connection lost once the exchange had begun). */
 const networkMessages: ReadonlySet<string> = new Set(['fetch failed', 'terminated']);
 
 const MAX_CAUSE_DEPTH = 8;

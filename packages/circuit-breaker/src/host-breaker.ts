@@ -54,6 +54,12 @@ export type HostSnapshot = {
   readonly nextProbeAt: number | undefined;
   /** cockatiel's `CircuitBreakerPolicy.toJSON()`. */
   readonly policy: unknown;
+  /**
+   * When the breaker was last used (clock ms), for its idle expiry: a restore skips a breaker idle
+   * for longer than `idleTtlMs` by then, as the live registry would have dropped it. Absent in
+   * snapshots taken before it was saved (the breaker then counts as used when restored).
+   */
+  readonly lastUsed?: number | undefined;
 };
 
 /** A breaker's state, for `describe(host)`. */
@@ -166,7 +172,7 @@ export class HostBreaker {
   constructor(host: string, options: ResolvedOptions, saved?: HostSnapshot) {
     this.host = host;
     this.#options = options;
-    this.lastUsed = options.idleTtlMs === false ? 0 : options.clock();
+    this.lastUsed = options.idleTtlMs === false ? 0 : (saved?.lastUsed ?? options.clock());
     const breaker = createBreaker(options.policy, options.clock);
     this.#consecutive = breaker instanceof ConsecutiveBreaker ? breaker : undefined;
     this.#policy = circuitBreaker(verdictPolicy, {
@@ -262,8 +268,13 @@ export class HostBreaker {
   }
 
   /**
-   * The closed state's path: cockatiel runs `fn` at once in its closed branch, so no probe and no
-   * free slot can arise; the caller's outcome is delivered once cockatiel has recorded it.
+   * The closed state's path. The attempt runs outside cockatiel's `execute()`, and its outcome goes
+   * through `execute()` (with the verdict as the result) when it counts there: every outcome for the
+   * count and window policies; for the consecutive policy, whose breaker only counts failures in a
+   * row, a counted failure or a success after failures (a success at 0 is a no-op). The caller gets
+   * the outcome after it has been recorded, so a failure that opens the circuit has opened it when the
+   * caller sees it. An outcome that arrives after the circuit left the closed state is not recorded:
+   * only a probe decides a half-open circuit, and the counts start over when it closes again.
    */
   #runClosed(
     policy: CircuitBreakerPolicy,
@@ -272,61 +283,11 @@ export class HostBreaker {
     attempt: () => Promise<Response>,
   ): Promise<Response> {
     const consecutive = this.#consecutive;
-    if (consecutive !== undefined)
-      return this.#runClosedConsecutive(policy, consecutive, request, signal, attempt);
-    let response: Response | undefined;
-    let failure: { error: unknown } | undefined;
-    const started = this.#start();
-    return policy
-      .execute(() =>
-        call(attempt).then(
-          (value): Verdict => {
-            response = value;
-            return this.#responseVerdict(value, request, started);
-          },
-          (error: unknown): Verdict => {
-            failure = { error };
-            const verdict = this.#errorVerdict(error, request, started, signal);
-            if (verdict === undefined) throw UNCOUNTED;
-            return verdict;
-          },
-        ),
-      )
-      .then(
-        () => {
-          if (failure !== undefined) throw failure.error;
-          return response as Response;
-        },
-        (error: unknown) => {
-          if (failure !== undefined) throw failure.error;
-          if (response !== undefined) return response;
-          throw this.#refusal(error, request);
-        },
-      );
-  }
-
-  /**
-   * The closed state of a consecutive-failures policy. Its cockatiel breaker only counts failures in a
-   * row: a success resets the count, which is a no-op at 0. So the attempt runs outside `execute()`, and
-   * its outcome goes through `execute()` (with the verdict as the result) only when it changes something
-   * there: a counted failure, or a success after failures. The caller gets the outcome after it has been
-   * recorded, so a failure that opens the circuit has opened it when the caller sees it, as with every
-   * attempt inside `execute()`. An outcome that arrives after the circuit left the closed state is not
-   * recorded (in half-open it would count as a probe); cockatiel records it in a count that is reset
-   * when the circuit closes again, so nothing is lost.
-   */
-  #runClosedConsecutive(
-    policy: CircuitBreakerPolicy,
-    consecutive: ConsecutiveBreaker,
-    request: Request | undefined,
-    signal: AbortSignal | null | undefined,
-    attempt: () => Promise<Response>,
-  ): Promise<Response> {
     const started = this.#start();
     return call(attempt).then(
       (response) => {
         const verdict = this.#responseVerdict(response, request, started);
-        if (verdict === SUCCESS && consecutive.state === 0) return response;
+        if (verdict === SUCCESS && consecutive !== undefined && consecutive.state === 0) return response;
         return this.#record(policy, verdict).then(() => response);
       },
       (error: unknown) => {
@@ -401,6 +362,14 @@ export class HostBreaker {
   snapshot(): HostSnapshot {
     const state = this.#state;
     const open = state === 'open' || state === 'half-open';
+    let policy = this.#policy.toJSON() as { ownState: { attemptNo?: unknown } };
+    const attemptNo = policy.ownState.attemptNo;
+    if (state === 'half-open' && typeof attemptNo === 'number' && attemptNo > 1) {
+      // cockatiel saves a half-open circuit as open with the half-open phase's attempt number, one
+      // backoff step past the open period it came from: a restored breaker would re-open for the
+      // step after next. Saved with the open period's number, it re-opens as the original would.
+      policy = { ...policy, ownState: { ...policy.ownState, attemptNo: attemptNo - 1 } };
+    }
     return {
       host: this.host,
       state,
@@ -408,7 +377,8 @@ export class HostBreaker {
       // A half-open breaker comes back open with its probe due at once (as cockatiel restores it).
       nextProbeAt:
         state === 'open' ? this.#nextProbeAt : state === 'half-open' ? this.#options.clock() : undefined,
-      policy: this.#policy.toJSON(),
+      policy,
+      ...(this.#options.idleTtlMs === false || state === 'isolated' ? {} : { lastUsed: this.lastUsed }),
     };
   }
 
