@@ -1,3 +1,4 @@
+import { CircuitState } from 'cockatiel';
 import type { InitHook, Options } from 'ky';
 import { LRUCache } from 'lru-cache';
 import { handoffTo, setHandoff } from './body-handoff.ts';
@@ -49,13 +50,30 @@ function asRequest(input: unknown): Request | undefined {
     : undefined;
 }
 
+// An origin as the URL parser writes it: lower-case http(s), a lower-case host name, a port that is not
+// the scheme's default. Anything else (upper case, `:80`, IPv6, user info) is parsed.
+const normalizedOrigin = /^https?:\/\/([a-z0-9.-]+)(?::([1-9]\d{0,4}))?$/;
+// A host whose last label is numeric is an IPv4 address, which the parser rewrites (127.1, 0x7f.0.0.1)
+// unless it is already a dotted quad of plain decimals.
+const numericLabel = /(?:^|\.)(?:\d+|0x[0-9a-f]*)$/;
+const dottedQuad = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+function isNormalizedOrigin(origin: string): boolean {
+  const match = normalizedOrigin.exec(origin);
+  if (match === null) return false;
+  const host = match[1] as string;
+  const port = match[2];
+  if (port !== undefined && port === (origin.charCodeAt(4) === 115 ? '443' : '80')) return false;
+  return !numericLabel.test(host) || dottedQuad.test(host);
+}
+
 /** The origin of an absolute http(s) URL, without parsing it when it is already normalized. */
 export function originOf(url: string): string {
   const start = url.indexOf('//');
   if (start > 0) {
     const end = url.indexOf('/', start + 2);
     const origin = end === -1 ? url : url.slice(0, end);
-    if (!origin.includes('@') && !origin.includes('?') && !origin.includes('#')) return origin;
+    if (isNormalizedOrigin(origin)) return origin;
   }
   try {
     return new URL(url).origin;
@@ -69,6 +87,25 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 const stateNames: readonly CircuitStateName[] = ['closed', 'open', 'half-open', 'isolated'];
+
+/**
+ * The saved cockatiel state must be one `toJSON()` writes: closed, isolated, or open with a positive
+ * attempt number (cockatiel saves a half-open circuit as open). Anything else would leave cockatiel and
+ * the breaker disagreeing about the state after the first call.
+ */
+function checkOwnState(path: string, ownState: unknown): void {
+  if (!isRecord(ownState)) throw new CircuitSnapshotError(path, 'expected an object');
+  const { value, attemptNo } = ownState;
+  if (value === CircuitState.Open) {
+    if (typeof attemptNo !== 'number' || !Number.isInteger(attemptNo) || attemptNo < 1) {
+      throw new CircuitSnapshotError(`${path}.attemptNo`, 'expected a positive integer for an open circuit');
+    }
+    return;
+  }
+  if (value !== CircuitState.Closed && value !== CircuitState.Isolated) {
+    throw new CircuitSnapshotError(`${path}.value`, 'expected 0 (closed), 1 (open) or 3 (isolated)');
+  }
+}
 
 function optionalTime(path: string, value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;
@@ -181,9 +218,12 @@ export class CircuitBreakerRegistry {
 
   /** Every breaker's state, as plain JSON (for serverless cold starts: save it, `restore()` it). */
   toJSON(): CircuitBreakerSnapshot {
+    // Expired breakers are left out (`state()` already reports them closed); the others go least
+    // recently used first, so that a restore rebuilds the same LRU order.
+    this.#purge();
     const hosts: HostSnapshot[] = [];
     for (const breaker of this.#isolated.values()) hosts.push(breaker.snapshot());
-    for (const breaker of this.#cache.values()) hosts.push(breaker.snapshot());
+    for (const breaker of this.#cache.rvalues()) if (breaker !== undefined) hosts.push(breaker.snapshot());
     return { version: 1, takenAt: this.#options.clock(), policy: this.#policyTag, hosts };
   }
 
@@ -217,13 +257,21 @@ export class CircuitBreakerRegistry {
         throw new CircuitSnapshotError(`${path}.state`, `expected one of ${stateNames.join(', ')}`);
       }
       if (!isRecord(saved.policy)) throw new CircuitSnapshotError(`${path}.policy`, 'expected an object');
+      const openedAt = optionalTime(`${path}.openedAt`, saved.openedAt);
+      const nextProbeAt = optionalTime(`${path}.nextProbeAt`, saved.nextProbeAt);
+      const lastUsed = optionalTime(`${path}.lastUsed`, saved.lastUsed);
+      checkOwnState(`${path}.policy.ownState`, saved.policy.ownState);
       const host: HostSnapshot = {
         host: saved.host,
         state: saved.state as CircuitStateName,
-        openedAt: optionalTime(`${path}.openedAt`, saved.openedAt),
-        nextProbeAt: optionalTime(`${path}.nextProbeAt`, saved.nextProbeAt),
+        openedAt,
+        nextProbeAt,
         policy: saved.policy,
+        lastUsed,
       };
+      // Idle for longer than idleTtlMs by now: the live registry would have dropped it.
+      const idle = this.#options.idleTtlMs;
+      if (lastUsed !== undefined && idle !== false && this.#options.clock() - lastUsed > idle) return;
       try {
         restored.push(new HostBreaker(host.host, this.#options, host));
       } catch (error) {
@@ -268,11 +316,17 @@ export class CircuitBreakerRegistry {
   #wrap(inner: FetchFunction, fixedKey: string | undefined): FetchFunction {
     const guarded: FetchFunction = (input, init) => {
       const request = asRequest(input);
-      const key = fixedKey ?? this.#keyOf(input, request);
+      let breaker: HostBreaker;
+      try {
+        breaker = this.#breaker(fixedKey ?? this.#keyOf(input, request));
+      } catch (error) {
+        // Like fetch, the wrapper always returns a promise (a bad key rejects it).
+        return Promise.reject(error);
+      }
       // A body hand-off addressed to this wrapper goes on to the next one (the response is passed up as is).
       const consumer = handoffTo(init, guarded);
       const forwarded = consumer === undefined ? init : setHandoff({ ...init }, consumer, inner);
-      return this.#breaker(key).run(request, init?.signal ?? request?.signal, () => inner(input, forwarded));
+      return breaker.run(request, init?.signal ?? request?.signal, () => inner(input, forwarded));
     };
     return guarded;
   }
