@@ -154,7 +154,9 @@ export class HostBreaker {
   lastUsed = 0;
   readonly #options: ResolvedOptions;
   readonly #policy: CircuitBreakerPolicy;
-  /** The policy's cockatiel breaker when it counts consecutive failures (the closed-state fast path). */
+  /** The policy's trip breaker (cockatiel's, or the window breaker): closed-state successes go to it directly. */
+  readonly #trip: IBreaker;
+  /** The trip breaker when it counts consecutive failures (a success at a count of 0 changes nothing). */
   readonly #consecutive: ConsecutiveBreaker | undefined;
   #state: CircuitStateName;
   #openedAt: number | undefined;
@@ -174,6 +176,7 @@ export class HostBreaker {
     this.#options = options;
     this.lastUsed = options.idleTtlMs === false ? 0 : (saved?.lastUsed ?? options.clock());
     const breaker = createBreaker(options.policy, options.clock);
+    this.#trip = breaker;
     this.#consecutive = breaker instanceof ConsecutiveBreaker ? breaker : undefined;
     this.#policy = circuitBreaker(verdictPolicy, {
       breaker,
@@ -268,13 +271,14 @@ export class HostBreaker {
   }
 
   /**
-   * The closed state's path. The attempt runs outside cockatiel's `execute()`, and its outcome goes
-   * through `execute()` (with the verdict as the result) when it counts there: every outcome for the
-   * count and window policies; for the consecutive policy, whose breaker only counts failures in a
-   * row, a counted failure or a success after failures (a success at 0 is a no-op). The caller gets
-   * the outcome after it has been recorded, so a failure that opens the circuit has opened it when the
-   * caller sees it. An outcome that arrives after the circuit left the closed state is not recorded:
-   * only a probe decides a half-open circuit, and the counts start over when it closes again.
+   * The closed state's path. The attempt runs outside cockatiel's `execute()`. A counted failure goes
+   * through `execute()` (with the verdict as the result), which opens the circuit when the trip breaker
+   * says so; a success goes straight to the trip breaker, which is all cockatiel's closed state does
+   * with one (for the consecutive policy, only after failures: a success at a count of 0 changes
+   * nothing). The caller gets the outcome after it has been recorded, so a failure that opens the
+   * circuit has opened it when the caller sees it. An outcome that arrives after the circuit left the
+   * closed state is not recorded: only a probe decides a half-open circuit, and the counts start over
+   * when it closes again.
    */
   #runClosed(
     policy: CircuitBreakerPolicy,
@@ -287,7 +291,15 @@ export class HostBreaker {
     return call(attempt).then(
       (response) => {
         const verdict = this.#responseVerdict(response, request, started);
-        if (verdict === SUCCESS && consecutive !== undefined && consecutive.state === 0) return response;
+        if (verdict === SUCCESS) {
+          if (
+            policy.state === CircuitState.Closed &&
+            (consecutive === undefined || consecutive.state !== 0)
+          ) {
+            this.#trip.success(CircuitState.Closed);
+          }
+          return response;
+        }
         return this.#record(policy, verdict).then(() => response);
       },
       (error: unknown) => {
