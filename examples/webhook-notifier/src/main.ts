@@ -16,5 +16,14 @@ console.log(
   `beta received ${beta.requests} requests, ${new Set(beta.keys).size} distinct Idempotency-Keys ` +
     '(a reset answer was retried with the same key: the subscriber acts once)',
 );
-console.log(`internal (10.1.2.3, refused by the SSRF guard) received ${report.internalRequests} requests`);
+const sent = report.downAttempts.filter((a) => a === 'sent').length;
+const refused = report.downAttempts.length - sent;
+console.log(
+  `down: ${sent} connection attempts (refused), then its circuit opened: ${refused} attempts failed at once ` +
+    'with CircuitOpenError, nothing sent',
+);
+console.log(
+  `internal (::1, refused by the SSRF guard) received ${report.internal.requests} requests ` +
+    `on ${report.internal.connections} connections`,
+);
 console.log(`shared client closed on shutdown: ${report.clientClosed}`);

@@ -11,10 +11,15 @@ export type Logger = { error: (message: string) => void };
 /**
  * The Idempotency-Key of one notification: the same for every attempt and every re-send of the
  * same task version to the same subscriber, so a subscriber that remembers keys acts on it once.
+ * The hash covers the update's content as well as the subscriber URL: the app keeps versions in
+ * memory, so after a restart `v1` comes again with other content, and gets another key.
  */
 export function idempotencyKey(update: TaskUpdate, subscriberUrl: string): string {
-  const subscriber = createHash('sha256').update(subscriberUrl).digest('hex').slice(0, 16);
-  return `task-${update.taskId}-v${update.version}-${subscriber}`;
+  const hash = createHash('sha256')
+    .update(JSON.stringify([subscriberUrl, update.taskId, update.version, update.userId, update.title]))
+    .digest('hex')
+    .slice(0, 16);
+  return `task-${update.taskId}-v${update.version}-${hash}`;
 }
 
 /**
@@ -41,12 +46,14 @@ export class NotificationService {
       type: 'task_notification',
     };
     try {
-      await this.#client
-        .post(webhookUrl, {
-          json: payload,
-          headers: { 'idempotency-key': idempotencyKey(update, webhookUrl) },
-        })
-        .text();
+      const response = await this.#client.post(webhookUrl, {
+        json: payload,
+        headers: { 'idempotency-key': idempotencyKey(update, webhookUrl) },
+      });
+      // The status alone decides (ky threw on a non-2xx). The subscriber's body is a user-controlled
+      // URL's answer: discard it unread, so a huge or dripping one costs no memory and cannot turn
+      // a 2xx into a failure.
+      await response.body?.cancel();
       return true;
     } catch (error) {
       this.#logger.error(`webhook ${webhookUrl}: not delivered: ${failureReason(error)}`);
