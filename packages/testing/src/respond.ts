@@ -51,13 +51,19 @@ export function respond(context: RespondContext): void {
 }
 
 function gone(res: ServerResponse): boolean {
-  return res.destroyed || res.writableEnded || res.socket === null || res.socket.destroyed;
+  return res.destroyed || res.writableEnded || res.socket?.destroyed === true;
 }
 
 function sendHead(context: RespondContext): void {
   const { req, res, step } = context;
   if (gone(res)) return;
-  const socket = res.socket!;
+  const socket = res.socket;
+  // A pipelined request's response waits in Node's queue without a socket until the responses
+  // before it on the connection have finished; the step runs once it is this response's turn.
+  if (socket === null) {
+    res.once('socket', () => sendHead(context));
+    return;
+  }
   if (step.reset === 'before-headers') {
     socket.resetAndDestroy();
     return;
