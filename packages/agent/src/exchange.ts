@@ -135,7 +135,15 @@ export class Exchange {
     this.#resume = resume;
     const head = readHead(rawHeaders);
     if (!this.#call.head(this, status, head)) {
+      // A redirect followed (or refused) or a call already over: its body is discarded. What has not
+      // arrived by the end of this parse is not waited for: the request is aborted (its connection
+      // closed, as undici's fetch does), so a body that never ends cannot hold its slot.
       this.#state = 'discard';
+      queueMicrotask(() => {
+        if (this.#state !== 'discard') return;
+        this.#state = 'over';
+        this.#abortRequest(undefined);
+      });
       return true;
     }
     if (this.#call.method === 'HEAD' || NULL_BODY_STATUSES.has(status)) {
