@@ -6,6 +6,13 @@ import { planRedirect, REDIRECT_STATUSES } from './redirect.ts';
 import { bodyLength, collectBody, type OutgoingBody } from './request-body.ts';
 import { withDefaultHeaders } from './request-headers.ts';
 
+/** The dispatcher a fetch call runs on: it lets a call's later requests in after close (the agent's). */
+export type CallDispatcher = Dispatcher & {
+  enterCall(): void;
+  leaveCall(): void;
+  dispatchInCall(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean;
+};
+
 /** Ports fetch refuses to connect to (the fetch standard's "bad port" list). */
 const BAD_PORTS: ReadonlySet<string> = new Set(
   (
@@ -42,7 +49,7 @@ function requestPath(url: URL): string {
  * the signal until the response body is over, so that an abort while the body is read errors the body.
  */
 export class FetchCall implements ExchangeCall {
-  readonly #dispatcher: Dispatcher;
+  readonly #dispatcher: CallDispatcher;
   readonly #request: OutgoingRequest;
   readonly #promise: Promise<Response>;
   #resolve!: (response: Response) => void;
@@ -52,8 +59,10 @@ export class FetchCall implements ExchangeCall {
   #redirects = 0;
   #listening = false;
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  /** True while the call counts in the dispatcher (from its start to its response or failure). */
+  #entered = false;
 
-  constructor(dispatcher: Dispatcher, request: OutgoingRequest) {
+  constructor(dispatcher: CallDispatcher, request: OutgoingRequest) {
     this.#dispatcher = dispatcher;
     this.#request = request;
     this.#promise = new Promise<Response>((resolve, reject) => {
@@ -80,6 +89,9 @@ export class FetchCall implements ExchangeCall {
       signal.addEventListener('abort', this, { once: true });
       this.#listening = true;
     }
+    // Counted until it has its response: its requests are let in after close(), which waits for it.
+    this.#dispatcher.enterCall();
+    this.#entered = true;
     if (request.unread !== null) this.#collect(request.unread);
     else this.#send();
     return this.#promise;
@@ -92,6 +104,7 @@ export class FetchCall implements ExchangeCall {
     if (this.#state === 'running') {
       this.#state = 'failed';
       this.#reject(reason);
+      this.#leave();
     }
     this.#exchange?.abort(reason);
     this.#reader?.cancel(reason).catch(noop);
@@ -131,7 +144,7 @@ export class FetchCall implements ExchangeCall {
     );
     const exchange = new Exchange(this);
     this.#exchange = exchange;
-    this.#dispatcher.dispatch(
+    this.#dispatcher.dispatchInCall(
       {
         origin: url.origin,
         path: requestPath(url),
@@ -148,6 +161,13 @@ export class FetchCall implements ExchangeCall {
     this.#state = 'failed';
     this.#reject(new TypeError('fetch failed', { cause }));
     this.#stopListening();
+    this.#leave();
+  }
+
+  #leave(): void {
+    if (!this.#entered) return;
+    this.#entered = false;
+    this.#dispatcher.leaveCall();
   }
 
   #stopListening(): void {
@@ -219,6 +239,8 @@ export class FetchCall implements ExchangeCall {
     }
     this.#state = 'responded';
     this.#resolve(response);
+    // Its body, if any, is a request in flight in the dispatcher from now on.
+    this.#leave();
     return true;
   }
 

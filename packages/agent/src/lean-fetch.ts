@@ -1,5 +1,4 @@
-import type { Dispatcher } from 'undici';
-import { FetchCall } from './fetch-call.ts';
+import { type CallDispatcher, FetchCall } from './fetch-call.ts';
 import { FALLBACK, toOutgoing } from './fetch-request.ts';
 
 /**
@@ -11,7 +10,7 @@ import { FALLBACK, toOutgoing } from './fetch-request.ts';
  * dispatcher's error as `cause`. What it does not do itself goes to `fallback` (see `toOutgoing`).
  */
 export function createLeanFetch(
-  dispatcher: Dispatcher,
+  dispatcher: CallDispatcher,
   fallback: (input: string | URL | Request, init?: RequestInit) => Promise<Response>,
 ): typeof globalThis.fetch {
   return ((input: string | URL | Request, init?: RequestInit): Promise<Response> => {

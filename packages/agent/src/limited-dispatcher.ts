@@ -125,7 +125,12 @@ export class LimitedDispatcher extends DispatcherBase {
   readonly #hostCap: number;
   #hostWaiting = 0;
   #closed = false;
+  #destroyed = false;
+  /** Fetch calls under way (from their start to their response or failure): their next hops are let in after close. */
+  #calls = 0;
   #idle: (() => void) | undefined;
+  #drained: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
   /** Origins where a response ended during this event-loop turn, and how many. */
   readonly #freed = new Map<string, number>();
   #freedReset: NodeJS.Immediate | undefined;
@@ -157,6 +162,25 @@ export class LimitedDispatcher extends DispatcherBase {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** True once `destroy()` was called. */
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /**
+   * @internal A fetch call starts: until `leaveCall`, its requests (the first one, sent once its body is read,
+   * and each redirect's next hop) are let in after `close()`, which waits for it.
+   */
+  enterCall(): void {
+    this.#calls++;
+  }
+
+  /** @internal The fetch call has its response (its body is a request in flight) or has failed. */
+  leaveCall(): void {
+    this.#calls--;
+    this.#maybeIdle();
   }
 
   counters(): LimiterCounters {
@@ -194,8 +218,21 @@ export class LimitedDispatcher extends DispatcherBase {
   }
 
   override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    return this.#dispatch(options, handler, this.#closed);
+  }
+
+  /** @internal A request of a fetch call under way (see `enterCall`): refused only once destroyed. */
+  dispatchInCall(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    return this.#dispatch(options, handler, this.#destroyed);
+  }
+
+  #dispatch(
+    options: Dispatcher.DispatchOptions,
+    handler: Dispatcher.DispatchHandler,
+    refuse: boolean,
+  ): boolean {
     const tracked = new Tracked(this, options, handler as AnyHandler);
-    if (this.#closed) {
+    if (refuse) {
       tracked.fail(new AgentClosedError());
       return true;
     }
@@ -325,13 +362,16 @@ export class LimitedDispatcher extends DispatcherBase {
     return true;
   }
 
-  /** Stops taking requests; resolves once every started and waiting request is over. */
+  /** Stops taking requests; resolves once every started and waiting request, and every fetch call, is over. */
   drain(): Promise<void> {
     this.#closed = true;
-    if (this.#active === 0 && this.#waiting.size === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.#idle = resolve;
-    });
+    this.#drained ??=
+      this.#active === 0 && this.#waiting.size === 0 && this.#calls === 0
+        ? Promise.resolve()
+        : new Promise((resolve) => {
+            this.#idle = resolve;
+          });
+    return this.#drained;
   }
 
   /** Stops taking requests and fails every waiting one with `error`. */
@@ -351,7 +391,7 @@ export class LimitedDispatcher extends DispatcherBase {
   }
 
   #maybeIdle(): void {
-    if (this.#idle !== undefined && this.#active === 0 && this.#waiting.size === 0) {
+    if (this.#idle !== undefined && this.#active === 0 && this.#waiting.size === 0 && this.#calls === 0) {
       const idle = this.#idle;
       this.#idle = undefined;
       idle();
@@ -359,10 +399,18 @@ export class LimitedDispatcher extends DispatcherBase {
   }
 
   override close(): Promise<void> {
-    return this.drain().then(() => this.#inner.close());
+    // One promise for every caller; once destroyed, there is nothing left to close (undici would reject).
+    this.#closing ??= this.drain().then(() => {
+      if (this.#destroyed) return;
+      return this.#inner.close().catch((error: unknown) => {
+        if (!this.#destroyed) throw error;
+      });
+    });
+    return this.#closing;
   }
 
   override destroy(): Promise<void> {
+    this.#destroyed = true;
     this.abortWaiting(new AgentClosedError());
     return this.#inner.destroy();
   }
@@ -391,6 +439,7 @@ class Tracked {
   #innerAbort: ((reason?: unknown) => void) | undefined;
   #innerController: Controller | undefined;
   #announced = false;
+  #errored = false;
   #pausedEarly = false;
   /** True while it waits in its origin's queue of the LimitedDispatcher. */
   queuedForHost = false;
@@ -453,7 +502,17 @@ class Tracked {
 
   start(): void {
     if (this.#state === 'done') return;
+    if (this.#owner.destroyed) {
+      // Its start was deferred by a turn, and the agent was destroyed meanwhile: nothing was sent.
+      this.#state = 'done';
+      this.#owner.release(this.origin);
+      this.#error(new AgentClosedError());
+      return;
+    }
     this.#state = 'started';
+    // The caller gets its abort now: an abort while the connection is being opened then frees the slots at
+    // once (undici takes an abort only once it writes the request, after the connect).
+    this.#announce(undefined);
     try {
       this.#owner.send(this.#options, this.#inner());
     } catch (error) {
@@ -498,7 +557,13 @@ class Tracked {
       return;
     }
     if (this.#innerController) this.#innerController.abort(reason as Error);
-    else this.#innerAbort?.(reason);
+    else if (this.#innerAbort !== undefined) this.#innerAbort(reason);
+    else {
+      // Sent to undici but not on a connection yet (DNS, TCP, TLS under way): its slots go back now. When
+      // undici starts it, `#onInnerStart` aborts it; its error then is not reported again.
+      this.#end();
+      this.#error(reason);
+    }
   }
 
   #end(reusable = false): void {
@@ -511,6 +576,8 @@ class Tracked {
   }
 
   #error(error: unknown): void {
+    if (this.#errored) return;
+    this.#errored = true;
     const h = this.#handler;
     if (this.#modern) (h.onResponseError as (c: Controller, e: unknown) => void).call(h, this.#ctl, error);
     else (h.onError as (e: unknown) => void).call(h, error);

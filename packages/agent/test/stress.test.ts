@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startUpstream } from '@ky-resilience/testing';
+import { createAgent } from '../src/index.ts';
+import { loopback, tableResolver } from './helpers.ts';
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+test('caps hold under 500 parallel requests with aborts, resets and errors mixed in; everything returns to 0', async (t) => {
+  const upstream = await startUpstream({
+    routes: {
+      '/slow': { steps: [{ delayHeadersMs: 3 }] },
+      '/resetb': { steps: [{ delayHeadersMs: 2, reset: 'before-headers' }] },
+      '/resetm': { steps: [{ reset: 'mid-body', body: 'x'.repeat(2000) }] },
+      '/err': { steps: [{ status: 500, delayHeadersMs: 1 }] },
+      '/drip': { steps: [{ drip: { chunks: 3, intervalMs: 2 } }] },
+      '/stall': { steps: [{ stallBody: true, bodyPrefix: 'y' }] },
+    },
+  });
+  t.after(() => upstream.close());
+  const hosts = ['a.test', 'b.test', 'c.test', 'd.test', 'e.test'];
+  const { resolver } = tableResolver(Object.fromEntries(hosts.map((h) => [h, loopback()])));
+  const agent = createAgent({ limit: 12, limitPerHost: 4, resolver, maxQueue: 100_000 });
+  const routes = ['/slow', '/resetb', '/resetm', '/err', '/drip', '/stall', '/slow'];
+  const outcomes = { ok: 0, failed: 0 };
+  const calls = Array.from({ length: 500 }, async (_, i) => {
+    const host = hosts[i % hosts.length]!;
+    const route = routes[i % routes.length]!;
+    const controller = new AbortController();
+    const mode = i % 4; // 0 no abort, 1 abort at once, 2 abort next turn, 3 abort after head
+    if (mode === 1) queueMicrotask(() => controller.abort());
+    if (mode === 2) setImmediate(() => controller.abort());
+    try {
+      const response = await agent.fetch(`http://${host}:${upstream.port}${route}?i=${i}`, {
+        signal: controller.signal,
+      });
+      if (mode === 3 || route === '/stall') controller.abort();
+      await response.arrayBuffer();
+      outcomes.ok++;
+    } catch {
+      outcomes.failed++;
+    }
+  });
+  await Promise.all(calls);
+  for (let i = 0; i < 400 && (agent.stats().inFlight !== 0 || agent.stats().waiting !== 0); i++) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const c = upstream.counters();
+  assert.ok(c.peakInFlight <= 12, `global peak ${c.peakInFlight}`);
+  for (const host of hosts) {
+    const h = upstream.byHost(host);
+    assert.ok(h.peakInFlight <= 4, `${host} peak ${h.peakInFlight}`);
+  }
+  const stats = agent.stats();
+  assert.equal(stats.inFlight, 0);
+  assert.equal(stats.waiting, 0);
+  for (const [origin, s] of Object.entries(stats.origins)) {
+    assert.equal(s.running, 0, `${origin} running`);
+    assert.equal(s.queued, 0, `${origin} queued`);
+  }
+  assert.ok(outcomes.ok > 50 && outcomes.failed > 50, JSON.stringify(outcomes));
+  let closed = false;
+  const closing = agent.close().then(() => {
+    closed = true;
+  });
+  for (let i = 0; i < 400 && !closed; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(closed, true, 'close() resolves');
+  await closing;
+  await turn();
+});
