@@ -20,7 +20,10 @@ const NON_PUBLIC_V4: readonly [string, number][] = [
   ['240.0.0.0', 4],
 ];
 const NON_PUBLIC_V6: readonly [string, number][] = [
-  ['::', 128],
+  // The unspecified address and the deprecated IPv4-compatible addresses (::a.b.c.d), loopback included.
+  ['::', 96],
+  // The local-use NAT64 prefix (RFC 8215): network-specific, never global.
+  ['64:ff9b:1::', 48],
   ['::1', 128],
   ['100::', 64],
   ['2001:db8::', 32],
@@ -47,9 +50,21 @@ function parseRange(option: string, entry: string, list: BlockList): void {
   list.addSubnet(address!, prefix, family === 6 ? 'ipv6' : 'ipv4');
 }
 
+/**
+ * An IPv6 address as the URL parser writes it (lower case, zeros compressed, no leading zeros), so that every
+ * spelling of an address reads the same: `64:ff9b:0:0:0:0:7f00:1` and `0064:ff9b::7f00:1` are `64:ff9b::7f00:1`.
+ */
+function canonicalV6(address: string): string {
+  try {
+    return new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  } catch {
+    return address.toLowerCase();
+  }
+}
+
 /** The address embedded in an IPv4-mapped (::ffff:a.b.c.d) or NAT64 (64:ff9b::/96) IPv6 address. */
 function embeddedV4(address: string): string | undefined {
-  const lower = address.toLowerCase();
+  const lower = canonicalV6(address);
   const mapped = /^(?:::ffff:|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
   if (mapped) return mapped[1];
   const hex = /^(?:::ffff:|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);

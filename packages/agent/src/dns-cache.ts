@@ -73,6 +73,8 @@ export class DnsCache {
   #hits = 0;
   #misses = 0;
   #failures = 0;
+  /** Bumped by every invalidation: a lookup started before it does not cache its answer. */
+  #generation = 0;
 
   constructor(options: {
     resolver: Resolver;
@@ -112,10 +114,19 @@ export class DnsCache {
     return start === 0 ? addresses : [...addresses.slice(start), ...addresses.slice(0, start)];
   }
 
-  /** Forgets one host (after a connection failure, say) or every host. */
+  /**
+   * Forgets one host (after a connection failure, say) or every host. A lookup already under way still
+   * answers its callers, but its answer is not cached, and later callers start a lookup of their own.
+   */
   invalidate(hostname?: string): void {
-    if (hostname === undefined) this.#entries.clear();
-    else this.#entries.delete(hostname);
+    this.#generation++;
+    if (hostname === undefined) {
+      this.#entries.clear();
+      this.#pending.clear();
+    } else {
+      this.#entries.delete(hostname);
+      this.#pending.delete(hostname);
+    }
   }
 
   stats(): DnsStats {
@@ -125,12 +136,16 @@ export class DnsCache {
   #resolve(hostname: string): Promise<Entry> {
     const pending = this.#pending.get(hostname);
     if (pending !== undefined) return pending;
-    const promise = this.#query(hostname).finally(() => this.#pending.delete(hostname));
+    const promise: Promise<Entry> = this.#query(hostname).finally(() => {
+      if (this.#pending.get(hostname) === promise) this.#pending.delete(hostname);
+    });
     this.#pending.set(hostname, promise);
     return promise;
   }
 
   async #query(hostname: string): Promise<Entry> {
+    // An invalidation while the lookup is under way makes its answer stale: it is not cached.
+    const generation = this.#generation;
     let entry: Entry;
     try {
       const answer = await this.#resolver(hostname);
@@ -145,11 +160,13 @@ export class DnsCache {
         }
       }
       entry = { ok: true, addresses: answer, expiresAt: this.#clock() + ttl, next: 0 };
-      if (ttl > 0) this.#entries.set(hostname, entry);
+      if (ttl > 0 && generation === this.#generation) this.#entries.set(hostname, entry);
     } catch (error) {
       this.#failures++;
       entry = { ok: false, error, code: errorCode(error), expiresAt: this.#clock() + this.#negativeTtl };
-      if (this.#negativeTtl > 0 && this.#ttl > 0) this.#entries.set(hostname, entry);
+      if (this.#negativeTtl > 0 && this.#ttl > 0 && generation === this.#generation) {
+        this.#entries.set(hostname, entry);
+      }
     }
     return entry;
   }

@@ -139,3 +139,26 @@ test('the default resolver resolves localhost through the system resolver', asyn
   await response.text();
   assert.equal(upstream.byHost('localhost').requests, 1);
 });
+
+test('an invalidation while a lookup is under way: that answer is not cached, later callers look up again', async () => {
+  const clock = fakeClock();
+  const answers: ((a: { address: string; family: 4; ttl: number }[]) => void)[] = [];
+  const resolver = (): Promise<{ address: string; family: 4; ttl: number }[]> =>
+    new Promise((resolve) => answers.push(resolve));
+  const cache = new DnsCache({ resolver, ttl: 60_000, negativeTtl: 1000, max: 10, clock: clock.now });
+  const before = cache.lookup('moved.test');
+  // The address changes: the cache is flushed while the old lookup is still under way.
+  cache.invalidate();
+  const after = cache.lookup('moved.test');
+  assert.equal(answers.length, 2, 'a caller after the invalidation starts a lookup of its own');
+  answers[0]!([{ address: '127.0.0.1', family: 4, ttl: 300 }]);
+  answers[1]!([{ address: '127.0.0.2', family: 4, ttl: 300 }]);
+  assert.equal((await before)[0]!.address, '127.0.0.1', 'the earlier caller gets its answer');
+  assert.equal((await after)[0]!.address, '127.0.0.2');
+  assert.equal(
+    (await cache.lookup('moved.test'))[0]!.address,
+    '127.0.0.2',
+    'the stale answer was not cached',
+  );
+  assert.equal(answers.length, 2);
+});
