@@ -2,6 +2,7 @@ import { UpstreamOptionsError } from './errors.ts';
 import {
   assertBoolean,
   assertFinite,
+  assertHeaderValue,
   assertInteger,
   assertKnownKeys,
   assertNonNegative,
@@ -23,7 +24,8 @@ export type Step = {
    */
   status?: number;
   /**
-   * Extra response headers (names are sent lower-cased by Node).
+   * Extra response headers (names are sent lower-cased by Node). A value Node cannot send (CR, LF
+   * or another control character except tab, a character above U+00FF) is refused.
    * @default {}
    * @example { headers: { 'x-request-id': 'abc' } }
    */
@@ -37,7 +39,7 @@ export type Step = {
   body?: string;
   /**
    * `Retry-After` header. A number is sent as delta-seconds (`Retry-After: 3`); a string is sent
-   * verbatim (an HTTP-date, a garbage value, a huge value...).
+   * verbatim (an HTTP-date, a garbage value, a huge value...), with the same characters as `headers`.
    * @default no header
    * @example { status: 429, retryAfter: 3 }
    * @example { status: 503, retryAfter: 'soon' }
@@ -134,13 +136,13 @@ export function validateStep(option: string, value: unknown): Step {
       if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
         throw new UpstreamOptionsError(`${option}.headers`, name, 'a valid header name');
       }
-      assertString(`${option}.headers.${name}`, header);
+      assertHeaderValue(`${option}.headers[${JSON.stringify(name)}]`, header);
     }
   }
   if (step.body !== undefined) assertString(`${option}.body`, step.body);
   if (step.retryAfter !== undefined) {
     if (typeof step.retryAfter === 'number') assertNonNegative(`${option}.retryAfter`, step.retryAfter);
-    else assertString(`${option}.retryAfter`, step.retryAfter);
+    else assertHeaderValue(`${option}.retryAfter`, step.retryAfter);
   }
   if (step.retryAfterDate !== undefined) assertFinite(`${option}.retryAfterDate`, step.retryAfterDate);
   if (step.rateLimitReset !== undefined) assertNonNegative(`${option}.rateLimitReset`, step.rateLimitReset);

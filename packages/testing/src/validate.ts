@@ -62,6 +62,22 @@ export function assertString(option: string, value: unknown): string {
   return value;
 }
 
+/** Characters Node refuses in a header value (its `validateHeaderValue`): controls such as CR and LF, and anything above U+00FF. */
+const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/** A string Node can send as a header value. */
+export function assertHeaderValue(option: string, value: unknown): string {
+  const text = assertString(option, value);
+  if (INVALID_HEADER_VALUE.test(text)) {
+    throw new UpstreamOptionsError(
+      option,
+      value,
+      'a header value without control characters (CR, LF...) or characters above U+00FF',
+    );
+  }
+  return text;
+}
+
 export function assertBoolean(option: string, value: unknown): boolean {
   if (typeof value !== 'boolean') throw new UpstreamOptionsError(option, value, 'a boolean');
   return value;

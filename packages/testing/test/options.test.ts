@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { closedPort, isUpstreamOptionsError, startUpstream, UpstreamOptionsError } from '../src/index.ts';
+import { send } from './helpers.ts';
 
 async function refused(options: unknown, option: string): Promise<UpstreamOptionsError> {
   const error = await startUpstream(options as never).then(
@@ -113,6 +114,54 @@ test('route() validates too', async (t) => {
     (error: unknown) => isUpstreamOptionsError(error) && error.option === 'route("/a").steps[0].status',
   );
   assert.throws(() => upstream.route('nope', {}), UpstreamOptionsError);
+});
+
+test('header values Node cannot send (CR/LF, controls, above U+00FF) are refused, naming the header and the value', async () => {
+  const injected = 'one\r\nx-injected: two';
+  const error = await refused(
+    { routes: { '/h': { steps: [{ headers: { 'x-a': injected } }] } } },
+    'routes["/h"].steps[0].headers["x-a"]',
+  );
+  assert.equal(error.value, injected);
+  assert.match(error.message, /one\\r\\nx-injected/);
+  await refused(
+    { routes: { '/h': { steps: [{ headers: { 'x-a': '€' } }] } } },
+    'routes["/h"].steps[0].headers["x-a"]',
+  );
+  await refused(
+    { routes: { '/h': { steps: [{ headers: { 'x-a': 'a\u0000b' } }] } } },
+    'routes["/h"].steps[0].headers["x-a"]',
+  );
+  const retryAfter = await refused(
+    { routes: { '/h': { steps: [{ retryAfter: '1\n2' }] } } },
+    'routes["/h"].steps[0].retryAfter',
+  );
+  assert.equal(retryAfter.value, '1\n2');
+});
+
+test('header values with tabs and Latin-1 characters are accepted and sent', async (t) => {
+  const upstream = await startUpstream({
+    routes: { '/h': { steps: [{ headers: { 'x-a': 'tab\there café' }, retryAfter: 'soon\tlater' }] } },
+  });
+  t.after(() => upstream.close());
+  const response = await send(`${upstream.url}/h`);
+  assert.equal(response.status, 200);
+  // How Node encodes characters above U+007F on the wire is Node's business; the value is sent.
+  assert.match(String(response.headers['x-a']), /^tab\there caf./);
+  assert.equal(response.headers['retry-after'], 'soon\tlater');
+});
+
+test('route() refuses a header value Node cannot send, and the upstream keeps serving', async (t) => {
+  const upstream = await startUpstream({ routes: { '/h': { steps: [{ status: 201 }] } } });
+  t.after(() => upstream.close());
+  assert.throws(
+    () => upstream.route('/h', { steps: [{ headers: { 'x-a': 'a\nb' } }] }),
+    (error: unknown) =>
+      isUpstreamOptionsError(error) &&
+      error.option === 'route("/h").steps[0].headers["x-a"]' &&
+      error.value === 'a\nb',
+  );
+  assert.equal((await send(`${upstream.url}/h`)).status, 201);
 });
 
 test('isUpstreamOptionsError is false for other errors', () => {
