@@ -2,7 +2,10 @@ import type { KyInstance } from 'ky';
 import { classify, type FetchOutcome } from './outcome.ts';
 
 export type FetchAllOptions = {
-  /** Called after each URL settles, with the counts so far. */
+  /**
+   * Called after each URL settles, with the counts so far. An exception it throws is caught and
+   * ignored: it changes no outcome and no count, and `fetchAll` still resolves.
+   */
   onProgress?: (progress: { done: number; failed: number; total: number }) => void;
   /** Aborts every call still pending (they settle as failures). */
   signal?: AbortSignal;
@@ -24,19 +27,26 @@ export async function fetchAll<T = unknown>(
   const settle = <O extends FetchOutcome<T>>(outcome: O): O => {
     done++;
     if (!outcome.ok) failed++;
-    options.onProgress?.({ done, failed, total: urls.length });
+    try {
+      options.onProgress?.({ done, failed, total: urls.length });
+    } catch {
+      // A progress display must not turn a settled URL into a failure, nor reject the whole.
+    }
     return outcome;
   };
   return Promise.all(
     urls.map(async (url): Promise<FetchOutcome<T>> => {
+      let outcome: FetchOutcome<T>;
       try {
         const value = await client
           .get(url, options.signal === undefined ? {} : { signal: options.signal })
           .json<T>();
-        return settle({ url, ok: true, value });
+        outcome = { url, ok: true, value };
       } catch (error) {
-        return settle({ url, ok: false, error: classify(error) });
+        outcome = { url, ok: false, error: classify(error) };
       }
+      // Settled once, outside the try: nothing settle does can be caught as the URL's failure.
+      return settle(outcome);
     }),
   );
 }

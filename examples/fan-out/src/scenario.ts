@@ -3,8 +3,10 @@ import { createClient } from 'ky-resilience';
 import { fetchAll } from './fetch-all.ts';
 import type { FetchOutcome } from './outcome.ts';
 
-/** Requests in flight per host at most (the client's per-host limit). */
+/** Requests in flight per host at most (the client's host limiter). */
 export const perHostLimit = 4;
+/** The agent's connections per host: above the limiter's, so that the limiter is what holds the limit. */
+export const agentPerHostCap = 16;
 
 export type ScenarioReport = {
   outcomes: Array<FetchOutcome<{ ok: boolean; route: string }>>;
@@ -16,7 +18,7 @@ export type ScenarioReport = {
 
 /**
  * Three hosts on loopback (the testing upstream), named through an injected resolver:
- * `users.test` (healthy), `orders.test` (30% of requests get a 503: retried), `reports.test`
+ * `users.test` (healthy, 50 ms), `orders.test` (30% of requests get a 503: retried), `reports.test`
  * (`/reports/7` never answers in time, `/reports/13` is a 404), plus `gone.test`, where nothing
  * listens. Fetches `perHost` URLs of each of the first three hosts and one of `gone.test`.
  */
@@ -26,7 +28,8 @@ export async function runScenario(options: {
 }): Promise<ScenarioReport> {
   const upstreams: Record<string, Upstream> = {};
   try {
-    upstreams['users.test'] = await startUpstream({ routes: { '*': { steps: [{ delayHeadersMs: 15 }] } } });
+    // 50 ms per answer: long enough that the limiter's 4 are all in flight together.
+    upstreams['users.test'] = await startUpstream({ routes: { '*': { steps: [{ delayHeadersMs: 50 }] } } });
     upstreams['orders.test'] = await startUpstream({
       seed: 3,
       routes: { '*': { steps: [{ delayHeadersMs: 15 }], schedule: { kind: 'brownout', errorRate: 0.3 } } },
@@ -42,12 +45,12 @@ export async function runScenario(options: {
     const client = createClient({
       name: 'fan-out',
       agent: {
-        limitPerHost: perHostLimit,
+        limitPerHost: agentPerHostCap,
         // Stands in for DNS: every example host is on 127.0.0.1.
         resolver: async () => [{ address: '127.0.0.1', family: 4, ttl: 60 }],
       },
       hostLimiter: { concurrency: perHostLimit, maxQueue: 1_000, queueTimeout: 10_000 },
-      // 1 s per attempt: far above a healthy answer (15 ms) even on a loaded machine; /reports/7
+      // 1 s per attempt: far above a healthy answer (15 to 50 ms) even on a loaded machine; /reports/7
       // (10 s) uses its 3 attempts well within the total.
       timeout: { total: 8_000, attempt: 1_000 },
       retry: { limit: 2, backoff: { strategy: 'full', base: 20, cap: 200 } },

@@ -2,10 +2,13 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { startUpstream } from '@ky-resilience/testing';
+import ky from 'ky';
+import { fetchAll } from '../src/fetch-all.ts';
 import { ProgressBar } from '../src/progress-bar.ts';
-import { perHostLimit, runScenario } from '../src/scenario.ts';
+import { agentPerHostCap, perHostLimit, runScenario } from '../src/scenario.ts';
 
-test('every URL gets its outcome, in order, typed; no host sees more than its limit', async () => {
+test('every URL gets its outcome, in order, typed; each host sees its limit, never more', async () => {
   const perHost = 14;
   const progress: number[] = [];
   const report = await runScenario({ perHost, onProgress: (p) => progress.push(p.done) });
@@ -40,7 +43,38 @@ test('every URL gets its outcome, in order, typed; no host sees more than its li
   for (const [host, peak] of Object.entries(report.peakPerHost)) {
     assert.ok(peak <= perHostLimit, `${host}: ${peak} in flight`);
   }
+  // The agent would allow more: the host limiter holds the limit, and the calls did run in parallel.
+  assert.ok(agentPerHostCap > perHostLimit);
+  assert.equal(report.peakPerHost['users.test'], perHostLimit, 'users.test: 14 URLs started at once');
   assert.ok(report.requestsPerHost['orders.test']! > perHost, 'the 503s were retried');
+});
+
+test('a throwing onProgress changes no outcome and no count, and fetchAll still resolves', async () => {
+  const upstream = await startUpstream({ routes: { '*': {}, '/missing': { steps: [{ status: 404 }] } } });
+  try {
+    const urls = ['/a', '/b', '/missing', '/c'].map((path) => `${upstream.url}${path}`);
+    const seen: Array<[number, number]> = [];
+    const outcomes = await fetchAll<{ route: string }>(ky.create({ retry: 0 }), urls, {
+      onProgress: ({ done, failed }) => {
+        seen.push([done, failed]);
+        throw new Error('the display broke');
+      },
+    });
+    assert.deepEqual(
+      outcomes.map((o) =>
+        o.ok ? o.value.route : `${o.error.kind} ${o.error.kind === 'http' && o.error.status}`,
+      ),
+      ['/a', '/b', 'http 404', '/c'],
+    );
+    assert.deepEqual(
+      seen.map(([done]) => done),
+      [1, 2, 3, 4],
+    );
+    assert.deepEqual(seen.at(-1), [4, 1]);
+    assert.equal(upstream.counters().requests, 4);
+  } finally {
+    await upstream.close();
+  }
 });
 
 test('the progress bar draws only on a terminal', () => {
