@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-/** A file part whose content arrives as a stream (read once, never buffered whole). */
+/** A file part whose content arrives as a stream (read once, chunk by chunk). */
 export type StreamedFile = {
   field: string;
   filename: string;
@@ -11,9 +11,11 @@ export type StreamedFile = {
 const quote = (value: string): string => value.replace(/["\r\n\\]/g, (c) => encodeURIComponent(c));
 
 /**
- * A `multipart/form-data` body produced as it is sent: the fields, then the file part copied
- * from `file.stream` chunk by chunk. Constant memory, whatever the file's size, but it can be
- * read only once: a request with this body cannot be sent again.
+ * A `multipart/form-data` body produced as it is read: the fields, then the file part copied
+ * from `file.stream` chunk by chunk. The generator itself holds one chunk at a time, whatever the
+ * file's size, but it can be read only once: a request with this body cannot be sent again.
+ * What holds the body is the sender: the client's agent reads a request body into memory (up to
+ * 16 MiB) to send it with a `Content-Length`, and sends the rest chunked past that (see the README).
  */
 export function multipartStream(
   fields: Record<string, string>,

@@ -11,13 +11,27 @@ export type UploadResult = {
   status: number | undefined;
   /** Why the client stopped retrying (the retry tier's decision), when the upload failed. */
   decision: string | undefined;
-  /** The server's answer, when it succeeded. */
+  /**
+   * The server's answer, when it succeeded: the body parsed as JSON (its text when it is not
+   * JSON), or `undefined` when there is none (a 204, or an empty body).
+   */
   answer: unknown;
 };
 
-async function attempt(send: () => Promise<unknown>): Promise<UploadResult> {
+async function readAnswer(response: Response): Promise<unknown> {
+  const text = await response.text();
+  if (text === '') return undefined;
   try {
-    return { ok: true, status: 200, decision: undefined, answer: await send() };
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+async function attempt(send: () => Promise<Response>): Promise<UploadResult> {
+  try {
+    const response = await send();
+    return { ok: true, status: response.status, decision: undefined, answer: await readAnswer(response) };
   } catch (error) {
     const decision = getRetryDecision(error);
     return {
@@ -47,9 +61,7 @@ export async function uploadFile(
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) form.append(name, value);
   form.append('file', await openAsBlob(path, { type: 'text/csv' }), basename(path));
-  return attempt(() =>
-    client.post(url, { body: form, headers: { 'idempotency-key': idempotencyKey } }).json(),
-  );
+  return attempt(() => client.post(url, { body: form, headers: { 'idempotency-key': idempotencyKey } }));
 }
 
 /**
@@ -72,8 +84,6 @@ export async function uploadStream(
     stream: file,
   });
   return attempt(() =>
-    client
-      .post(url, { body, headers: { 'content-type': contentType, 'idempotency-key': idempotencyKey } })
-      .json(),
+    client.post(url, { body, headers: { 'content-type': contentType, 'idempotency-key': idempotencyKey } }),
   );
 }
