@@ -1,5 +1,4 @@
 import { startUpstream, type Upstream } from '@ky-resilience/testing';
-import type { Meter } from '@opentelemetry/api';
 import {
   AggregationTemporality,
   DataPointType,
@@ -51,8 +50,10 @@ export function total(series: readonly Series[], name: string, where: Record<str
  *   open its breaker (4 consecutive failures), the second call is turned away at once.
  *
  * The client knows nothing about metrics: `subscribeMetrics` listens on the diagnostics channels.
+ * The provider and its in-memory reader are the run's own, since the report is read from them; to
+ * feed your own pipeline, call `subscribeMetrics(meter)` with a meter of your provider.
  */
-export async function run(options: { meter?: Meter } = {}): Promise<RunReport> {
+export async function run(): Promise<RunReport> {
   // Everything opened is closed in reverse order, even when a later step throws: a server left
   // listening after a failure would keep the process (and a test run) alive.
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -62,7 +63,7 @@ export async function run(options: { meter?: Meter } = {}): Promise<RunReport> {
     const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
     const provider = new MeterProvider({ readers: [reader] });
     cleanups.push(() => provider.shutdown());
-    const meter = options.meter ?? provider.getMeter('ky-resilience-example');
+    const meter = provider.getMeter('ky-resilience-example');
     cleanups.push(subscribeMetrics(meter));
     const upstream = await startUpstream({
       routes: {
