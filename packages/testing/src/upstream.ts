@@ -46,6 +46,9 @@ function pathnameOf(url: string | undefined): string {
   if (url === undefined || url === '') return '/';
   if (url === '*') return '*';
   try {
+    // Origin-form (`/path?query`) is appended to a base instead of resolved against it: resolving
+    // `//other/x` would read it as a scheme-relative URL (host `other`, pathname `/x`).
+    if (url.startsWith('/')) return new URL(`http://upstream.invalid${url}`).pathname;
     return new URL(url, 'http://upstream.invalid').pathname;
   } catch {
     return url.split('?')[0] ?? url;

@@ -46,6 +46,21 @@ test("'*' programs every other path and numbers requests across them", async (t)
   assert.equal(upstream.counters('/y').requests, 1);
 });
 
+test('a doubled leading slash is part of the path: //other/x is not routed or counted as /x', async (t) => {
+  const upstream = await startUpstream({
+    routes: { '/x': { steps: [{ status: 418 }] }, '//x': { steps: [{ status: 202 }] } },
+  });
+  t.after(() => upstream.close());
+  const response = await send(`${upstream.url}//other/x?q=1`);
+  assert.equal(response.status, 200);
+  assert.deepEqual(JSON.parse(response.body), { ok: true, route: '//other/x', n: 0 });
+  assert.equal((await send(`${upstream.url}//x`)).status, 202);
+  assert.equal(upstream.counters('/x').requests, 0);
+  assert.equal(upstream.counters('//other/x').requests, 1);
+  assert.equal(upstream.counters('//x').requests, 1);
+  assert.equal(upstream.counters('*').requests, 1);
+});
+
 test('the default body is JSON with the route and the request number; custom bodies and headers are sent', async (t) => {
   const upstream = await startUpstream({
     routes: {
