@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { defaultBudgetRatio } from './clients.ts';
@@ -20,7 +21,8 @@ if (values.help) {
   --scale N          multiplies every phase of the incident (default 1: 34 s; 0.02 to 1.5)
   --rate N           calls started per second by each client (default 60; 1 to 500)
   --budget-ratio N   the resilient client's retry budget ratio (default ${defaultBudgetRatio}; the preset's own is 0.5)
-  --report PATH      where the HTML report goes (default examples/demo/report/demo-report.html)
+  --report PATH      where the HTML report goes, relative to the directory you ran the command in
+                     (default examples/demo/report/demo-report.html)
   --no-report        no HTML report`);
   process.exit(0);
 }
@@ -35,9 +37,12 @@ const number = (name: string, text: string, min: number, max: number): number =>
 };
 
 const scale = number('scale', values.scale, 0.02, 1.5);
+// pnpm runs the script in examples/demo; INIT_CWD is where the command was typed.
 const reportPath = values['no-report']
   ? false
-  : (values.report ?? fileURLToPath(new URL('../report/demo-report.html', import.meta.url)));
+  : values.report === undefined
+    ? fileURLToPath(new URL('../report/demo-report.html', import.meta.url))
+    : resolve(process.env.INIT_CWD ?? process.cwd(), values.report);
 
 console.log(
   'ky-resilience demo: the same workload through plain ky and through ky-resilience, each against an upstream that goes\n' +

@@ -2,8 +2,24 @@ import type { Phase } from './incident.ts';
 import { phaseAt } from './incident.ts';
 import type { ClientRecorder } from './recorder.ts';
 
-/** Where progress goes: a terminal (lines rewritten in place) or a log (a line now and then). */
-export type ProgressOutput = { write: (text: string) => unknown; isTTY?: boolean | undefined };
+/**
+ * Where progress goes: a terminal (lines rewritten in place) or a log (a line now and then).
+ * `columns` is the terminal's width (`process.stdout.columns`), read at every redraw.
+ */
+export type ProgressOutput = {
+  write: (text: string) => unknown;
+  isTTY?: boolean | undefined;
+  columns?: number | undefined;
+};
+
+/**
+ * A line cut to fit a terminal `columns` wide, one column short of it: a line that filled the
+ * last column would wrap on some terminals, and the redraw moves the cursor up one row per line.
+ */
+export function fitLine(line: string, columns: number | undefined): string {
+  if (columns === undefined || !Number.isFinite(columns) || columns < 2 || line.length < columns) return line;
+  return `${line.slice(0, columns - 2)}…`;
+}
 
 /** One line about one client: calls so far, success, upstream attempts, retries, breaker state. */
 export function progressLine(recorder: ClientRecorder, width: number): string {
@@ -58,7 +74,8 @@ export class Progress {
   /** Draws the current state (a terminal) or logs it when due (otherwise). */
   update(atMs: number, force = false): void {
     if (this.#out.isTTY === true) {
-      const lines = this.#lines(atMs);
+      // Each line kept to one row, so moving up one row per line lands on the first one.
+      const lines = this.#lines(atMs).map((line) => fitLine(line, this.#out.columns));
       const up = this.#drawn > 0 ? `\x1b[${this.#drawn}A` : '';
       this.#out.write(`${up}${lines.map((line) => `\x1b[2K${line}\n`).join('')}`);
       this.#drawn = lines.length;
