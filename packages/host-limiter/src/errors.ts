@@ -156,6 +156,33 @@ export class HostLimiterOptionsError extends Error {
   }
 }
 
+const closedErrorBrand: symbol = Symbol.for('@ky-resilience/host-limiter.HostLimiterClosedError');
+
+/**
+ * The limiter was closed (`limiter.close()`) while the request waited for a slot, or before it asked for
+ * one. The request was **never sent**.
+ */
+export class HostLimiterClosedError extends Error {
+  override name: string = 'HostLimiterClosedError';
+  readonly code: 'ERR_KYR_HOST_LIMITER_CLOSED' = 'ERR_KYR_HOST_LIMITER_CLOSED';
+  /** The limiter key of the request. */
+  readonly key: string;
+  /** The request, when known. */
+  readonly request?: Request;
+
+  constructor(key: string, request?: Request) {
+    super(`Host limiter closed: the request for ${key} was never sent`);
+    this.key = key;
+    if (request !== undefined) this.request = request;
+    Object.defineProperty(this, closedErrorBrand, { value: true });
+  }
+}
+
+/** True for a {@link HostLimiterClosedError}, also one from another copy of this package. */
+export function isHostLimiterClosedError(error: unknown): error is HostLimiterClosedError {
+  return typeof error === 'object' && error !== null && closedErrorBrand in error;
+}
+
 /** True for a {@link HostLimiterOptionsError}, also one from another copy of this package. */
 export function isHostLimiterOptionsError(error: unknown): error is HostLimiterOptionsError {
   return typeof error === 'object' && error !== null && optionsErrorBrand in error;

@@ -1,7 +1,9 @@
 export type { QueueBound, QueueFullInit, QueueRejectionInit } from './errors.ts';
 export {
+  HostLimiterClosedError,
   HostLimiterError,
   HostLimiterOptionsError,
+  isHostLimiterClosedError,
   isHostLimiterError,
   isHostLimiterOptionsError,
   isQueueFullError,

@@ -1,7 +1,7 @@
 import type { Options } from 'ky';
 import { releaseWithBody } from './body.ts';
 import { type BodyConsumer, handoffTo, setHandoff } from './body-handoff.ts';
-import { HostLimiterOptionsError } from './errors.ts';
+import { HostLimiterClosedError, HostLimiterOptionsError } from './errors.ts';
 import type { HostEntry } from './host-entry.ts';
 import { asRequest, originOf } from './key.ts';
 import {
@@ -71,6 +71,14 @@ export type HostLimiter = {
   stats(key: string): HostStats | undefined;
   /** A snapshot of the whole limiter. */
   globalStats(): LimiterStats;
+  /**
+   * Closes the limiter, for a shutdown: every request waiting for a slot is rejected at once with a
+   * `HostLimiterClosedError` (never sent), and so is every request after it. Requests holding a slot
+   * go on and release it as usual. A second call does nothing.
+   */
+  close(): void;
+  /** True once `close()` was called. */
+  readonly closed: boolean;
   /**
    * Pauses `key` until `until` (the limiter's clock) as a 429 with Retry-After would: no queued or
    * new request of the key starts before then. A pause is only ever extended, never shortened. A
@@ -184,6 +192,7 @@ export function createHostLimiter(options?: HostLimiterOptions): HostLimiter {
       } catch (error) {
         return Promise.reject(error);
       }
+      if (scheduler.closed) return Promise.reject(new HostLimiterClosedError(entry.key, request));
       const permit = scheduler.tryAcquire(entry);
       if (permit !== undefined) return run(permit, fetch, input, init, consumer);
       return scheduler
@@ -208,6 +217,12 @@ export function createHostLimiter(options?: HostLimiterOptions): HostLimiter {
         hosts: registry.size,
         evictedBusy: registry.detachedSize,
       };
+    },
+    close() {
+      scheduler.close();
+    },
+    get closed() {
+      return scheduler.closed;
     },
     pause(key, until) {
       if (typeof key !== 'string') throw new HostLimiterOptionsError('pause.key', key, 'expected a string');

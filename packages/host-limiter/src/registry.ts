@@ -78,4 +78,10 @@ export class Registry {
   get detachedSize(): number {
     return this.#detached.size;
   }
+
+  /** Every entry: the LRU's (expired ones not yet purged included), then the detached ones. */
+  *entries(): IterableIterator<HostEntry> {
+    for (const entry of this.#lru.values()) yield entry;
+    yield* this.#detached.values();
+  }
 }

@@ -1,4 +1,9 @@
-import { QueueFullError, type QueueRejectionInit, QueueTimeoutError } from './errors.ts';
+import {
+  HostLimiterClosedError,
+  QueueFullError,
+  type QueueRejectionInit,
+  QueueTimeoutError,
+} from './errors.ts';
 import type { HostEntry } from './host-entry.ts';
 import { maxTimeoutMs, type ResolvedHostLimiterOptions } from './options.ts';
 import type { Registry } from './registry.ts';
@@ -25,6 +30,8 @@ export class Scheduler {
   readonly #ring: Set<HostEntry> = new Set();
   #active = 0;
   #queued = 0;
+  /** Set by `close()`: every later request of the limiter is refused. */
+  #closed = false;
 
   constructor(options: ResolvedHostLimiterOptions, registry: Registry) {
     this.#options = options;
@@ -39,6 +46,25 @@ export class Scheduler {
   /** Requests waiting, across every key. */
   get queued(): number {
     return this.#queued;
+  }
+
+  /** True once `close()` was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Closes the scheduler: every waiter is rejected at once with a `HostLimiterClosedError` (its request was
+   * never sent); the limiter refuses every later request the same way. Slots held now are released as usual.
+   */
+  close(): void {
+    this.#closed = true;
+    for (const entry of this.#registry.entries()) {
+      for (let waiter = entry.queue.head; waiter !== undefined; waiter = entry.queue.head) {
+        this.#drop(entry, waiter);
+        waiter.reject(new HostLimiterClosedError(entry.key, waiter.request));
+      }
+    }
   }
 
   /** Takes a slot of `entry` at once when one is free and nobody of the key waits; else `undefined`. */
