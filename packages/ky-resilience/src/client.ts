@@ -105,6 +105,21 @@ function closeTimeoutOf(options: ClientCloseOptions | undefined): number | undef
 let clientCount = 0;
 
 /**
+ * Calls a tier callback given in the options, as the breaker calls its listeners: an exception is
+ * rethrown from a microtask (an uncaught exception) and does not stop the client's own event.
+ */
+function callAside<E>(callback: ((event: E) => void) | undefined, event: E): void {
+  if (callback === undefined) return;
+  try {
+    callback(event);
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error;
+    });
+  }
+}
+
+/**
  * `instance` extended with the tiers' ky fragments, their init hooks folded into one hook that runs
  * them in the same order (an init hook that throws stops the ones after it, as in ky). ky copies
  * an instance's hook arrays and merges its options on every call, and runs each init hook: one
@@ -168,6 +183,7 @@ export function createClient(options?: ClientOptions): ResilientClient {
   // option anywhere leaves nothing to close.
   const timeout =
     plan.timeout === undefined ? undefined : build('timeout', () => timeoutPlugin(plan.timeout));
+  const ownsLimiter = plan.hostLimiter !== undefined && !isHostLimiter(plan.hostLimiter);
   const limiter =
     plan.hostLimiter === undefined
       ? undefined
@@ -184,7 +200,7 @@ export function createClient(options?: ClientOptions): ResilientClient {
             new CircuitBreakerRegistry({
               ...breakerOptions,
               onStateChange: (event) => {
-                breakerOptions.onStateChange?.(event);
+                callAside(breakerOptions.onStateChange, event);
                 hub.emit('breakerStateChange', () => ({
                   client: name,
                   host: hostOfKey(event.host),
@@ -196,7 +212,7 @@ export function createClient(options?: ClientOptions): ResilientClient {
                 }));
               },
               onRejected: (event) => {
-                breakerOptions.onRejected?.(event);
+                callAside(breakerOptions.onRejected, event);
                 hub.emit('breakerRejected', () => ({
                   client: name,
                   host: hostOfKey(event.host),
@@ -352,7 +368,9 @@ export function createClient(options?: ClientOptions): ResilientClient {
       }
       if (!expired) return;
       if (owned === undefined) throw new ClientCloseTimeoutError(name, inFlight, timeout);
-      // The agent is the client's own: stop its requests (attempts and bodies); they then end.
+      // The agent is the client's own: stop its requests (attempts and bodies); they then end. Attempts
+      // waiting in a limiter of its own never reached the agent: the limiter refuses them (never sent).
+      if (ownsLimiter) limiter?.close();
       await owned.destroy();
       await finished;
     })();
