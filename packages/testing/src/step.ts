@@ -38,8 +38,9 @@ export type Step = {
    */
   body?: string;
   /**
-   * `Retry-After` header. A number is sent as delta-seconds (`Retry-After: 3`); a string is sent
-   * verbatim (an HTTP-date, a garbage value, a huge value...), with the same characters as `headers`.
+   * `Retry-After` header. A number (whole seconds, a non-negative safe integer) is sent as
+   * delay-seconds (`Retry-After: 3`); a string is sent verbatim (an HTTP-date, a garbage value, a
+   * huge value...), with the same characters as `headers`.
    * @default no header
    * @example { status: 429, retryAfter: 3 }
    * @example { status: 503, retryAfter: 'soon' }
@@ -47,19 +48,19 @@ export type Step = {
   retryAfter?: number | string;
   /**
    * `Retry-After` as an HTTP-date, this many ms from the upstream's wall clock (`now` option);
-   * negative gives a date in the past.
+   * negative gives a date in the past. At most 1e13 ms (about 317 years) either way.
    * @default no header
    * @example { status: 503, retryAfterDate: 2000 }
    */
   retryAfterDate?: number;
   /**
-   * `RateLimit-Reset: N` (seconds).
+   * `RateLimit-Reset: N` (whole seconds, a non-negative safe integer).
    * @default no header
    * @example { status: 429, rateLimitReset: 5 }
    */
   rateLimitReset?: number;
   /**
-   * `X-RateLimit-Reset: N` (epoch seconds, sent as given).
+   * `X-RateLimit-Reset: N` (epoch seconds, a non-negative safe integer, sent as given).
    * @default no header
    * @example { status: 429, xRateLimitReset: 1767225600 }
    */
@@ -124,6 +125,16 @@ const STEP_KEYS: readonly string[] = [
   'close',
 ];
 
+/**
+ * Largest `retryAfterDate` either way (1e13 ms, about 317 years): from any wall clock between the
+ * years 1700 and 9600 the date stays a four-digit year that `Date` formats as an HTTP-date.
+ */
+export const MAX_RETRY_AFTER_DATE_MS = 10_000_000_000_000;
+
+function assertWholeSeconds(option: string, value: unknown): number {
+  return assertInteger(option, value, 0, Number.MAX_SAFE_INTEGER);
+}
+
 /** Validates a step; throws an `UpstreamOptionsError` naming `option` and the value. */
 export function validateStep(option: string, value: unknown): Step {
   assertPlainObject(option, value);
@@ -140,14 +151,24 @@ export function validateStep(option: string, value: unknown): Step {
     }
   }
   if (step.body !== undefined) assertString(`${option}.body`, step.body);
+  // HTTP sends these as digits only (delay-seconds = 1*DIGIT): whole seconds, no exponent.
   if (step.retryAfter !== undefined) {
-    if (typeof step.retryAfter === 'number') assertNonNegative(`${option}.retryAfter`, step.retryAfter);
+    if (typeof step.retryAfter === 'number') assertWholeSeconds(`${option}.retryAfter`, step.retryAfter);
     else assertHeaderValue(`${option}.retryAfter`, step.retryAfter);
   }
-  if (step.retryAfterDate !== undefined) assertFinite(`${option}.retryAfterDate`, step.retryAfterDate);
-  if (step.rateLimitReset !== undefined) assertNonNegative(`${option}.rateLimitReset`, step.rateLimitReset);
+  if (step.retryAfterDate !== undefined) {
+    const date = assertFinite(`${option}.retryAfterDate`, step.retryAfterDate);
+    if (Math.abs(date) > MAX_RETRY_AFTER_DATE_MS) {
+      throw new UpstreamOptionsError(
+        `${option}.retryAfterDate`,
+        date,
+        `a number of ms in [-${MAX_RETRY_AFTER_DATE_MS}, ${MAX_RETRY_AFTER_DATE_MS}]`,
+      );
+    }
+  }
+  if (step.rateLimitReset !== undefined) assertWholeSeconds(`${option}.rateLimitReset`, step.rateLimitReset);
   if (step.xRateLimitReset !== undefined)
-    assertNonNegative(`${option}.xRateLimitReset`, step.xRateLimitReset);
+    assertWholeSeconds(`${option}.xRateLimitReset`, step.xRateLimitReset);
   if (step.delayHeadersMs !== undefined) {
     assertNonNegative(`${option}.delayHeadersMs`, step.delayHeadersMs, MAX_DELAY_MS);
   }

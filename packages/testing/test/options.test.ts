@@ -66,6 +66,28 @@ test('bad numbers are refused: negative, NaN, non-integer ports, out-of-range st
   );
 });
 
+test('numeric retryAfter, rateLimitReset and xRateLimitReset must be whole seconds (HTTP sends digits only)', async () => {
+  for (const value of [1.5, 1e21, -1, Number.POSITIVE_INFINITY, Number.MAX_SAFE_INTEGER + 1]) {
+    for (const field of ['retryAfter', 'rateLimitReset', 'xRateLimitReset']) {
+      const error = await refused(
+        { routes: { '/a': { steps: [{ [field]: value }] } } },
+        `routes["/a"].steps[0].${field}`,
+      );
+      assert.equal(error.value, value);
+    }
+  }
+});
+
+test('retryAfterDate is refused beyond 1e13 ms either way (a date Date cannot format as an HTTP-date)', async () => {
+  for (const value of [1e16, -1e16, 1e13 + 1, -1e13 - 1]) {
+    const error = await refused(
+      { routes: { '/a': { steps: [{ retryAfterDate: value }] } } },
+      'routes["/a"].steps[0].retryAfterDate',
+    );
+    assert.equal(error.value, value);
+  }
+});
+
 test('rates outside [0, 1] are refused', async () => {
   await refused(
     { routes: { '*': { schedule: { kind: 'brownout', errorRate: 1.5 } } } },

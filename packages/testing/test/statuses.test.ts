@@ -144,6 +144,41 @@ test('RateLimit-Reset and X-RateLimit-Reset', async (t) => {
   assert.equal(response.headers['retry-after'], undefined);
 });
 
+test('numeric Retry-After, RateLimit-Reset and X-RateLimit-Reset go out as digits up to Number.MAX_SAFE_INTEGER', async (t) => {
+  const max = Number.MAX_SAFE_INTEGER;
+  const upstream = await startUpstream({
+    routes: { '/l': { steps: [{ status: 429, retryAfter: max, rateLimitReset: max, xRateLimitReset: 0 }] } },
+  });
+  t.after(() => upstream.close());
+  const response = await send(`${upstream.url}/l`);
+  assert.equal(response.headers['retry-after'], '9007199254740991');
+  assert.equal(response.headers['ratelimit-reset'], '9007199254740991');
+  assert.equal(response.headers['x-ratelimit-reset'], '0');
+});
+
+test('retryAfterDate at its bound, 1e13 ms either way, still gives HTTP-dates', async (t) => {
+  const wallNow = Date.UTC(2030, 0, 1, 12, 0, 0);
+  const upstream = await startUpstream({
+    now: () => wallNow,
+    routes: {
+      '/r': {
+        steps: [
+          { status: 503, retryAfterDate: 1e13 },
+          { status: 503, retryAfterDate: -1e13 },
+        ],
+      },
+    },
+  });
+  t.after(() => upstream.close());
+  const later = (await send(`${upstream.url}/r`)).headers['retry-after'];
+  const earlier = (await send(`${upstream.url}/r`)).headers['retry-after'];
+  assert.equal(later, new Date(wallNow + 1e13).toUTCString());
+  assert.equal(earlier, new Date(wallNow - 1e13).toUTCString());
+  for (const value of [later, earlier]) {
+    assert.match(String(value), /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/);
+  }
+});
+
 test('204 and HEAD responses carry no body; keep-alive still works after them', async (t) => {
   const upstream = await startUpstream({ routes: { '/empty': { steps: [{ status: 204 }] } } });
   t.after(() => upstream.close());
