@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Step } from './step.ts';
+import { MAX_DELAY_MS } from './validate.ts';
 
 /** What {@link respond} needs besides the step. */
 export type RespondContext = {
@@ -45,7 +46,8 @@ function hasNoBody(status: number): boolean {
 
 /** Carries out one step on a request whose body has already been read. */
 export function respond(context: RespondContext): void {
-  const delay = (context.step.delayHeadersMs ?? 0) + context.extraDelayMs;
+  // Each delay is at most setTimeout's maximum; their sum is capped there too (a longer timer fires at once).
+  const delay = Math.min((context.step.delayHeadersMs ?? 0) + context.extraDelayMs, MAX_DELAY_MS);
   if (delay > 0) context.later(delay, () => sendHead(context));
   else sendHead(context);
 }

@@ -22,6 +22,39 @@ test('delayHeadersMs holds the response head: a later request to a fast route is
   assert.deepEqual(events, ['fast 200', 'slow 200']);
 });
 
+test('delayHeadersMs and a slowTail delay, each at the maximum, together still hold the head', async (t) => {
+  const MAX = 2_147_483_647; // setTimeout's maximum, the largest delay each option takes
+  const warnings: string[] = [];
+  const onWarning = (warning: Error): void => {
+    warnings.push(warning.name);
+  };
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  const upstream = await startUpstream({
+    random: () => 0,
+    routes: {
+      '/held': { steps: [{ delayHeadersMs: MAX }], schedule: { kind: 'slowTail', rate: 1, delayMs: MAX } },
+      '/fast': {},
+    },
+  });
+  t.after(() => upstream.close());
+  const events: string[] = [];
+  const held = request(`${upstream.url}/held`, { agent: false }, (res) => {
+    events.push(`held ${res.statusCode}`);
+    res.resume();
+  });
+  held.on('error', () => {});
+  held.end();
+  t.after(() => held.destroy());
+  await waitFor(() => upstream.counters('/held').bodies.length === 1, 'the held request');
+  // Later requests answered in full are the reference point: the order of events, not the time.
+  for (let i = 0; i < 20; i += 1) assert.equal((await send(`${upstream.url}/fast`)).status, 200);
+  assert.deepEqual(events, []);
+  assert.equal(upstream.counters('/held').inFlight, 1);
+  assert.deepEqual(upstream.counters('/held').statuses, {});
+  assert.ok(!warnings.includes('TimeoutOverflowWarning'), warnings.join(', '));
+});
+
 test('stallBody sends the head and the prefix, then never ends the body until the socket closes', async (t) => {
   const upstream = await startUpstream({
     routes: { '/stall': { steps: [{ stallBody: true, bodyPrefix: '{"items":[' }] } },
