@@ -34,8 +34,8 @@ export function stepFor(spec: RouteSpec, n: number): Step {
 }
 
 /** Validates a route key (`'/path'` or `'*'`). */
-export function validateRouteKey(option: string, key: string): void {
-  if (key !== '*' && !key.startsWith('/')) {
+export function validateRouteKey(option: string, key: unknown): asserts key is string {
+  if (typeof key !== 'string' || (key !== '*' && !key.startsWith('/'))) {
     throw new UpstreamOptionsError(option, key, "a pathname starting with '/' or '*'");
   }
 }

@@ -128,7 +128,7 @@ test('unknown scenarios, schedule kinds, reset modes, bad route keys and conflic
   await refused({ clock: 5 }, 'clock');
 });
 
-test('route() validates too', async (t) => {
+test('route() validates too, including a path that is not a string', async (t) => {
   const upstream = await startUpstream();
   t.after(() => upstream.close());
   assert.throws(
@@ -136,6 +136,12 @@ test('route() validates too', async (t) => {
     (error: unknown) => isUpstreamOptionsError(error) && error.option === 'route("/a").steps[0].status',
   );
   assert.throws(() => upstream.route('nope', {}), UpstreamOptionsError);
+  for (const path of [42, undefined, null, ['/a'], { path: '/a' }]) {
+    assert.throws(
+      () => upstream.route(path as unknown as string, {}),
+      (error: unknown) => isUpstreamOptionsError(error) && error.option === 'route' && error.value === path,
+    );
+  }
 });
 
 test('header values Node cannot send (CR/LF, controls, above U+00FF) are refused, naming the header and the value', async () => {
