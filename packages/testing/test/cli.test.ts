@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { Agent } from 'node:http';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { startUpstream } from '../src/index.ts';
 import { send } from './helpers.ts';
 
 const BIN = fileURLToPath(new URL('../bin/ky-resilience-upstream.ts', import.meta.url));
@@ -88,4 +90,39 @@ test('--help prints the usage with every scenario and exits 0', async () => {
   for (const name of ['healthy', 'brownout', 'outage', 'flapping', 'slow-tail', 'incident']) {
     assert.match(r.stdout(), new RegExp(name));
   }
+});
+
+test('a port already in use exits 1 with a clear message', async (t) => {
+  const busy = await startUpstream();
+  t.after(() => busy.close());
+  const r = run(['--port', String(busy.port)]);
+  assert.equal(await r.exit, 1, r.stderr());
+  assert.match(r.stderr(), /EADDRINUSE|in use/);
+  assert.equal(r.stdout(), '');
+});
+
+test('--scenario brownout: the same --seed gives the same status sequence, another seed a different one; keep-alive uses one connection', async (t) => {
+  const sequence = async (seed: string): Promise<number[]> => {
+    const r = run(['--scenario', 'brownout', '--seed', seed]);
+    t.after(() => {
+      if (r.child.exitCode === null) r.child.kill('SIGKILL');
+    });
+    const url = await firstLine(r);
+    const agent = new Agent({ keepAlive: true });
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i += 1) statuses.push((await send(`${url}/x`, { agent })).status);
+    agent.destroy();
+    r.child.kill('SIGTERM');
+    assert.equal(await r.exit, 0);
+    const summary = JSON.parse(r.stdout().split('\n')[1] ?? '');
+    assert.equal(summary.requests, 40);
+    assert.equal(summary.connections, 1);
+    return statuses;
+  };
+  const a = await sequence('7');
+  const b = await sequence('7');
+  const c = await sequence('8');
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+  assert.ok(a.includes(503) && a.includes(200));
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Agent } from 'node:http';
+import { Agent, request } from 'node:http';
 import { test } from 'node:test';
 import { startUpstream } from '../src/index.ts';
 import { send, waitFor } from './helpers.ts';
@@ -139,4 +139,62 @@ test('route() reprograms a route and restarts its numbering', async (t) => {
   upstream.route('/new', { steps: [{ status: 404 }] });
   assert.equal((await send(`${upstream.url}/new`)).status, 404);
   assert.equal(upstream.counters('/a').requests, 4, 'counters are not reset by route()');
+});
+
+test('200 parallel connections: requests, connections and peakInFlight are exact; destroying every client brings inFlight to 0', async (t) => {
+  const upstream = await startUpstream({ routes: { '/h': { steps: [{ delayHeadersMs: 60_000 }] } } });
+  t.after(() => upstream.close());
+  const N = 200;
+  const reqs = Array.from({ length: N }, () => {
+    const req = request(`${upstream.url}/h`, { agent: false, method: 'POST' });
+    req.on('error', () => {});
+    req.end('b');
+    return req;
+  });
+  await waitFor(() => upstream.counters('/h').bodies.length === N, 'all bodies');
+  const c = upstream.counters('/h');
+  assert.equal(c.requests, N);
+  assert.equal(c.connections, N);
+  assert.equal(c.peakInFlight, N);
+  assert.equal(upstream.connections, N);
+  for (const req of reqs) req.destroy();
+  await waitFor(() => upstream.counters('/h').inFlight === 0, 'inFlight 0');
+  await waitFor(() => upstream.openSockets === 0, 'sockets closed');
+  assert.deepEqual(upstream.counters('/h').statuses, {});
+});
+
+test('a client that aborts mid-upload: inFlight falls back to 0, no body is recorded, the next request is served', async (t) => {
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const req = request(`${upstream.url}/u`, {
+    agent: false,
+    method: 'POST',
+    headers: { 'content-length': '100' },
+  });
+  req.on('error', () => {});
+  req.write('partial');
+  await waitFor(() => upstream.counters('/u').requests === 1, 'request received');
+  assert.equal(upstream.counters('/u').inFlight, 1);
+  req.destroy();
+  await waitFor(() => upstream.counters('/u').inFlight === 0, 'inFlight 0');
+  assert.deepEqual(upstream.counters('/u').bodies, []);
+  assert.equal((await send(`${upstream.url}/u`)).status, 200);
+});
+
+test('reset() while requests are in flight: peakInFlight restarts from inFlight, and inFlight never goes negative', async (t) => {
+  const upstream = await startUpstream({ routes: { '/h': { steps: [{ delayHeadersMs: 60_000 }] } } });
+  t.after(() => upstream.close());
+  const reqs = Array.from({ length: 3 }, () => {
+    const req = request(`${upstream.url}/h`, { agent: false });
+    req.on('error', () => {});
+    req.end();
+    return req;
+  });
+  await waitFor(() => upstream.counters('/h').inFlight === 3, 'three in flight');
+  upstream.reset();
+  assert.equal(upstream.counters('/h').peakInFlight, 3);
+  for (const req of reqs) req.destroy();
+  await waitFor(() => upstream.counters('/h').inFlight === 0, 'inFlight 0');
+  assert.equal(upstream.counters().inFlight, 0);
+  assert.equal(upstream.byHost(`127.0.0.1:${upstream.port}`).inFlight, 0);
 });

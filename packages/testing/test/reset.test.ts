@@ -167,3 +167,12 @@ test('a client that asks for Connection: close is not told keep-alive', async (t
   const response = await send(`${upstream.url}/`, { headers: { connection: 'close' } });
   assert.equal(response.headers.connection, 'close');
 });
+
+test('closeIdleSockets() leaves a socket that is serving a delayed response alone', async (t) => {
+  const upstream = await startUpstream({ routes: { '/d': { steps: [{ delayHeadersMs: 300 }] } } });
+  t.after(() => upstream.close());
+  const pending = send(`${upstream.url}/d`);
+  await waitFor(() => upstream.counters('/d').bodies.length === 1, 'the request body');
+  upstream.closeIdleSockets();
+  assert.equal((await pending).status, 200);
+});
