@@ -71,6 +71,11 @@ function budgetNote(
   );
 }
 
+/** `98.0 %–100.0 %`: the range of the rounds. */
+function range(values: readonly number[], format: (n: number) => string): string {
+  return `${format(Math.min(...values))}–${format(Math.max(...values))}`;
+}
+
 /** Calls that failed with a RetryBudgetExhaustedError, over every client and round. */
 function refusals(results: FaultResults): number {
   let n = 0;
@@ -85,6 +90,11 @@ function refusals(results: FaultResults): number {
 
 type Figures = {
   success: number;
+  ok: number;
+  calls: number;
+  upstream: number;
+  /** Upstream attempts made by each call that did not succeed. */
+  failedAttempts: number[];
   attemptsPerCall: number;
   p50: number;
   p99: number;
@@ -97,6 +107,12 @@ function figuresOf(outcome: RunOutcome, count: number): Figures {
   const p99 = latencyPercentile(outcome.records, 99)!;
   return {
     success: outcome.records.filter((r) => r.outcome === 'ok').length / count,
+    ok: outcome.records.filter((r) => r.outcome === 'ok').length,
+    calls: count,
+    upstream: outcome.upstreamRequests,
+    failedAttempts: outcome.records
+      .filter((r) => r.outcome !== 'ok')
+      .map((r) => outcome.attempts.get(r.i) ?? 0),
     attemptsPerCall: outcome.upstreamRequests / count,
     p50: p50.ms,
     p99: p99.ms,
@@ -109,6 +125,17 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
   const { plan, results, figs, med } = await runScenario(NAME, settings, CLIENTS, SCENARIO, figuresOf);
   const { rounds, rate, count, drainMs } = plan;
   const two = (n: number): string => n.toFixed(2);
+  /** Over every call of every round: Σ ok ÷ Σ calls, Σ upstream attempts ÷ Σ calls. */
+  const pooled = (id: string) => {
+    const list = figs.get(id)!;
+    const calls = list.reduce((a, f) => a + f.calls, 0);
+    return {
+      calls,
+      success: list.reduce((a, f) => a + f.ok, 0) / calls,
+      attempts: list.reduce((a, f) => a + f.upstream, 0) / calls,
+      failedAttempts: list.flatMap((f) => f.failedAttempts),
+    };
+  };
   /** p99 of the subject ÷ ky's p99, per round, median. */
   const p99VsKy = (id: string): number =>
     median(figs.get(id)!.map((f, i) => f.p99 / figs.get('ky')![i]!.p99));
@@ -116,10 +143,10 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
   const table = markdownTable(
     [
       ...clientColumns(['retry', 'breaker', 'budget']),
-      'success (min–max)',
-      'upstream attempts per call',
+      'success, all rounds (rounds: min–max)',
+      'upstream attempts per call, all rounds (rounds: min–max)',
       'p50',
-      'p99 (min–max)',
+      `p99 of ${count} (min–max)`,
       'p99 ÷ ky',
       'unfinished at the cutoff',
     ],
@@ -128,14 +155,14 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
       const lower = list.some((f) => f.p99LowerBound);
       return [
         ...clientCells(c, ['retry', 'breaker', 'budget']),
-        spread(
+        `${formatPercent(pooled(c.id).success)} (${range(
           list.map((f) => f.success),
           formatPercent,
-        ),
-        spread(
+        )})`,
+        `${two(pooled(c.id).attempts)} (${range(
           list.map((f) => f.attemptsPerCall),
           two,
-        ),
+        )})`,
         formatMs(med(c.id, (f) => f.p50)),
         spread(
           list.map((f) => f.p99),
@@ -149,15 +176,15 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
   );
   const checks = [
     goal(
-      'preset: success rate',
-      med('preset', (f) => f.success),
+      `preset: success rate over all ${pooled('preset').calls} calls`,
+      pooled('preset').success,
       '≥',
       0.995,
       formatPercent,
     ),
     goal(
-      'preset: upstream attempts per call',
-      med('preset', (f) => f.attemptsPerCall),
+      `preset: upstream attempts per call over all ${pooled('preset').calls} calls`,
+      pooled('preset').attempts,
       '≤',
       1.3,
       two,
@@ -166,21 +193,34 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
   ];
   const allThree = faultClients
     .filter((c) => c.id !== 'preset')
-    .filter(
-      (c) =>
-        med(c.id, (f) => f.success) >= 0.995 &&
-        med(c.id, (f) => f.attemptsPerCall) <= 1.3 &&
-        p99VsKy(c.id) < 1,
-    )
+    .filter((c) => pooled(c.id).success >= 0.995 && pooled(c.id).attempts <= 1.3 && p99VsKy(c.id) < 1)
     .map((c) => c.short);
+  const perRound = figs.get('preset')!.map((f) => formatPercent(f.success));
+  const info = [
+    `INFO  preset: success by round ${perRound.join(', ')} (median ${formatPercent(med('preset', (f) => f.success))}); ` +
+      `rounds meeting ≥ 99.5 %: ${figs.get('preset')!.filter((f) => f.success >= 0.995).length} of ${rounds}`,
+  ];
+  const failedBy = (id: string): string => {
+    const counts = new Map<number, number>();
+    for (const n of pooled(id).failedAttempts) counts.set(n, (counts.get(n) ?? 0) + 1);
+    return counts.size === 0
+      ? 'none failed'
+      : [...counts.entries()]
+          .sort((a, b) => a[0] - b[0])
+          .map(([attempts, n]) => `${n} after ${attempts} attempt${attempts === 1 ? '' : 's'}`)
+          .join(', ');
+  };
   const notes = [
     failureNote(results, CLIENTS, 'brownout'),
+    `Upstream attempts made by the calls that failed, all rounds (a call with fewer attempts than its client's retry limit + 1 ` +
+      `stopped retrying early: budget, breaker, or cutoff): preset ${failedBy('preset')}; preset without budget ` +
+      `${failedBy('preset-no-budget')}; ky ${failedBy('ky')}.`,
     `Other clients meeting all three goals in this run: ${allThree.length === 0 ? 'none' : allThree.join(', ')}.`,
     'A call unfinished at the cutoff counts as not successful; its latency counts as the time it had run (a lower bound, marked ≥).',
     budgetNote(
       (id) => ({
-        success: formatPercent(med(id, (f) => f.success)),
-        attempts: two(med(id, (f) => f.attemptsPerCall)),
+        success: formatPercent(pooled(id).success),
+        attempts: two(pooled(id).attempts),
         p99: formatRatio(p99VsKy(id)),
       }),
       refusals(results),
@@ -191,9 +231,11 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
     `from the upstream's seeded random (the same seed for every client in a round; seeds 1, 2, 3... by round). Open loop: `,
     `${count} GETs issued at ${rate} per second, the same schedule for every client; calls still pending ${drainMs / 1000} s `,
     `after the last one was issued are aborted. Every client with its defaults (and the preset with its retry budget off), in a process of its own, against an `,
-    `upstream of its own; all clients run at once, each from a fresh instance, ${roundsText(rounds)}; a figure is the `,
-    `median over the rounds (min–max beside it), "p99 ÷ ky" the median of the per-round ratios. Latency is per call, `,
-    `retries and backoff included, failed calls included.`,
+    `upstream of its own; all clients run at once, each from a fresh instance, ${roundsText(rounds)}. The success rate and `,
+    `attempts per call are pooled over every call of every round (${count * rounds} per client: one failed call is `,
+    `${formatPercent(1 / (count * rounds))}), the rounds' range beside them, and the goals are judged on the pooled figures; `,
+    `a latency is the median over the rounds of each round's percentile over its ${count} calls, "p99 ÷ ky" the median `,
+    `of the per-round ratios. Latency is per call, retries and backoff included, failed calls included.`,
   ].join('');
   const svg = barChart({
     title: `${NAME}: p99 call latency under a ${ERROR_RATE * 100} % 503 brownout (median of ${rounds}; success rate in the table)`,
@@ -209,6 +251,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
     summary: `Behaviour under a ${ERROR_RATE * 100} % 503 brownout: success rate, upstream attempts per call and p99 latency.`,
     method,
     table,
+    info,
     notes,
     svg,
     checks,
