@@ -41,7 +41,9 @@ function label(error: unknown): string {
   const code = (error as { code?: unknown }).code;
   const cause = (error as { cause?: unknown }).cause;
   const causeCode = cause instanceof Error ? ((cause as { code?: unknown }).code ?? cause.name) : undefined;
-  const parts = [error.name, typeof code === 'string' ? code : undefined, causeCode, error.message];
+  // URLs carry the upstream's port, which differs by round: without them one error is one label.
+  const message = error.message.replace(/https?:\/\/[^\s"'`]+/g, '<url>');
+  const parts = [error.name, typeof code === 'string' ? code : undefined, causeCode, message];
   return parts
     .filter((p) => p !== undefined && p !== '')
     .join(' ')
