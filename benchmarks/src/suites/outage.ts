@@ -4,13 +4,14 @@ import {
   failureNote,
   faultClients,
   formatMs,
+  latencies,
   latencyPercentile,
   type RunOutcome,
   runScenario,
 } from '../lib/faults.ts';
 import { defineSuite, type Measured, rounds as roundsText } from '../lib/finish.ts';
 import { goal, markdownTable } from '../lib/report.ts';
-import { median, spread } from '../lib/stats.ts';
+import { median, percentile, spread } from '../lib/stats.ts';
 import type { Suite, SuiteSettings } from '../lib/suite.ts';
 import { barChart } from '../lib/svg.ts';
 
@@ -21,9 +22,10 @@ type Figures = {
   unfinished: number;
   /** Failed calls that never reached the upstream (rejected by an open breaker). */
   fastFailed: number;
-  fastP50?: number;
-  fastP99?: number;
+  /** Latencies (ms) of the calls an open breaker rejected (they never reached the upstream). */
+  fastMs: number[];
   failedP50?: number;
+  failedCount: number;
   succeeded: number;
 };
 
@@ -34,13 +36,11 @@ function figuresOf(outcome: RunOutcome, count: number): Figures {
     attemptsPerCall: outcome.upstreamRequests / count,
     unfinished: outcome.records.filter((r) => r.outcome === 'unfinished').length,
     fastFailed: fast.length,
+    fastMs: latencies(fast),
+    failedCount: failed.length,
     succeeded: outcome.records.filter((r) => r.outcome === 'ok').length,
   };
-  const fp50 = latencyPercentile(fast, 50);
-  const fp99 = latencyPercentile(fast, 99);
   const all50 = latencyPercentile(failed, 50);
-  if (fp50 !== undefined) figures.fastP50 = fp50.ms;
-  if (fp99 !== undefined) figures.fastP99 = fp99.ms;
   if (all50 !== undefined) figures.failedP50 = all50.ms;
   return figures;
 }
@@ -62,26 +62,32 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
     return values.length === 0 ? undefined : median(values);
   };
   const two = (n: number): string => n.toFixed(2);
+  /** The breaker-open latencies of every round, pooled: p50, p99, max and how many calls. */
+  const fastOf = (id: string) => {
+    const all = figs.get(id)!.flatMap((f) => f.fastMs);
+    return all.length === 0
+      ? undefined
+      : { n: all.length, p50: percentile(all, 50), p99: percentile(all, 99), max: Math.max(...all) };
+  };
   const table = markdownTable(
     [
       ...clientColumns(['retry', 'breaker', 'budget']),
       'upstream attempts per call (min–max)',
       'calls that never reached the upstream',
-      'failed call, breaker open: p50 / p99',
-      'failed call (all): p50',
+      'failed call, breaker open, all rounds: p50 / p99 / max (n)',
+      `failed call (all): p50 (n per round)`,
       'calls unfinished at the cutoff',
     ],
     faultClients.map((c) => {
       const list = figs.get(c.id)!;
-      const fastP50 = med(c.id, (f) => f.fastP50);
-      const fastP99 = med(c.id, (f) => f.fastP99);
+      const fast = fastOf(c.id);
       const failedP50 = med(c.id, (f) => f.failedP50);
       const open =
         c.breaker === 'none'
           ? 'no breaker'
-          : fastP50 === undefined
+          : fast === undefined
             ? 'never opened'
-            : `${formatMs(fastP50)} / ${formatMs(fastP99!)}`;
+            : `${formatMs(fast.p50)} / ${formatMs(fast.p99)} / ${formatMs(fast.max)} (${fast.n})`;
       return [
         ...clientCells(c, ['retry', 'breaker', 'budget']),
         spread(
@@ -90,7 +96,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
         ),
         `${med(c.id, (f) => f.fastFailed)} of ${count}`,
         open,
-        failedP50 === undefined ? '—' : formatMs(failedP50),
+        failedP50 === undefined ? '—' : `${formatMs(failedP50)} (${med(c.id, (f) => f.failedCount)})`,
         String(med(c.id, (f) => f.unfinished)),
       ];
     }),
@@ -100,8 +106,8 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
   const checks = [
     goal('preset: upstream attempts per call', med('preset', (f) => f.attemptsPerCall)!, '≤', 1.2, two),
     goal(
-      'preset: latency of a failed call once the breaker is open (p50)',
-      med('preset', (f) => f.fastP50) ?? Number.POSITIVE_INFINITY,
+      `preset: latency of a failed call once the breaker is open, p99 of the ${fastOf('preset')?.n ?? 0} such calls of all rounds`,
+      fastOf('preset')?.p99 ?? Number.POSITIVE_INFINITY,
       '<',
       5,
       (n) => (Number.isFinite(n) ? formatMs(n) : 'no call was rejected by an open breaker'),
@@ -114,6 +120,14 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
       two,
     ),
   ];
+  const presetFast = fastOf('preset');
+  const info =
+    presetFast === undefined
+      ? []
+      : [
+          `INFO  preset, breaker open: p50 ${formatMs(presetFast.p50)}, max ${formatMs(presetFast.max)}, ` +
+            `${figs.get('preset')!.reduce((a, f) => a + f.fastMs.filter((ms) => ms >= 5).length, 0)} of ${presetFast.n} calls ≥ 5 ms`,
+        ];
   const notes = [
     failureNote(results, faultClients, 'outage'),
     `Side by side in this run: ky's default retry ${two(med('ky', (f) => f.attemptsPerCall)!)} upstream attempts per call, ` +
@@ -127,9 +141,11 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
     `issued at ${rate} per second, the same schedule for every client; calls still pending ${drainMs / 1000} s after the `,
     `last one was issued are aborted. Every client runs with its defaults (the table says what each can express; `,
     `"none" means the library has no such mechanism), in a process of its own, against an upstream of its own; all `,
-    `clients run at once, each from a fresh instance, ${roundsText(rounds)}; each figure is the median over the rounds. `,
-    `Upstream attempts are counted by the upstream per call (a call id header). "Breaker open" latency is the `,
-    `latency of failed calls that never reached the upstream.`,
+    `clients run at once, each from a fresh instance, ${roundsText(rounds)}; each figure is the median over the rounds, `,
+    `except the breaker-open latencies. Upstream attempts are counted by the upstream per call (a call id header). `,
+    `"Breaker open" latency is the latency of failed calls that never reached the upstream, pooled over the rounds (n `,
+    `calls); the goal ("a failed call once the breaker is open" under 5 ms) is judged on their p99, which on about a hundred `,
+    `calls per round is close to the slowest of them.`,
   ].join('');
   const svg = barChart({
     title: `${NAME}: upstream attempts per call during a 100 % 503 outage (median of ${rounds})`,
@@ -148,6 +164,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
       'Behaviour during a sustained outage (every response 503): upstream attempts per call and fail-fast latency.',
     method,
     table,
+    info,
     notes,
     svg,
     checks,
