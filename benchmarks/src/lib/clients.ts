@@ -38,6 +38,10 @@ export type ClientOptions = {
   preset?: Record<string, unknown>;
   /** ky options for `ky-default-fetch` (e.g. a tuned timeout); ky's defaults otherwise. */
   ky?: Record<string, unknown>;
+  /** got options merged over its defaults (e.g. `timeout.response` and `retry.backoffLimit` for a deadline). */
+  got?: Record<string, unknown>;
+  /** cockatiel's README policy with a per-attempt `timeout()` inside the retry, and the backoff's first delay. */
+  cockatiel?: { attemptTimeoutMs: number; initialDelayMs: number };
   /** Map every host name to 127.0.0.1 with this DNS TTL in ms (agent clients and the preset only). */
   loopbackResolver?: { ttl: number };
   /** `keepAliveTimeout` of `createAgent` (agent clients and the preset); `undefined` keeps the agent's default. */
@@ -349,9 +353,24 @@ export async function createClient(name: ClientName, options: ClientOptions = {}
       const agent = agentOptions(options);
       const preset = { ...(Object.keys(agent).length > 0 ? { agent } : {}), ...options.preset };
       const client = createPreset(preset as import('ky-resilience').ClientOptions);
+      let lastUrl: string | undefined;
+      // The caps that decide queueing behind a slow host: the agent's resolved options, the limiter's per-key limit.
+      const caps = () => ({
+        agentPerHost: client.agent?.options.limitPerHost,
+        agentLimit: client.agent?.options.limit,
+        limiterPerHost:
+          lastUrl === undefined ? undefined : client.limiter?.stats(new URL(lastUrl).origin)?.limit,
+      });
       return {
-        get: (url, init) => client.get(url, init).text(),
-        inspect: async () => ({ ...client.stats(), npmUndiciModulesLoaded: npmUndiciModules().length }),
+        get: (url, init) => {
+          lastUrl = url;
+          return client.get(url, init).text();
+        },
+        inspect: async () => ({
+          ...client.stats(),
+          caps: caps(),
+          npmUndiciModulesLoaded: npmUndiciModules().length,
+        }),
         close: () => client.close(),
       };
     }
@@ -365,9 +384,10 @@ export async function createClient(name: ClientName, options: ClientOptions = {}
       // got's defaults: retry limit 2 on GET for 408/413/429/500/502/503/504/521/522/524 and network errors,
       // delay 2^(n-1) s + up to 100 ms noise, Retry-After honoured; no timeout; Node's global http agent.
       const { default: got } = await import('got');
+      const api = options.got === undefined ? got : got.extend(options.got);
       return {
         get: (url, init) =>
-          got
+          api
             .get(url, {
               ...(init?.headers === undefined ? {} : { headers: init.headers }),
               ...(init?.signal === undefined ? {} : { signal: init.signal }),
@@ -426,11 +446,22 @@ export async function createClient(name: ClientName, options: ClientOptions = {}
     case 'cockatiel': {
       // cockatiel's README composition: retry (3 attempts, ExponentialBackoff: 128 ms decorrelated jitter) around
       // a ConsecutiveBreaker(5) that half-opens after 10 s, both handling every error.
+      // With `options.cockatiel`: a timeout() per attempt (aggressive: it aborts the attempt) inside the breaker,
+      // and the backoff's first delay set.
       const c = await import('cockatiel');
-      const policy = c.wrap(
-        c.retry(c.handleAll, { maxAttempts: 3, backoff: new c.ExponentialBackoff() }),
-        c.circuitBreaker(c.handleAll, { halfOpenAfter: 10_000, breaker: new c.ConsecutiveBreaker(5) }),
+      const tuned = options.cockatiel;
+      const backoff = new c.ExponentialBackoff(
+        tuned === undefined ? undefined : { initialDelay: tuned.initialDelayMs },
       );
+      const retry = c.retry(c.handleAll, { maxAttempts: 3, backoff });
+      const breaker = c.circuitBreaker(c.handleAll, {
+        halfOpenAfter: 10_000,
+        breaker: new c.ConsecutiveBreaker(5),
+      });
+      const policy =
+        tuned === undefined
+          ? c.wrap(retry, breaker)
+          : c.wrap(retry, breaker, c.timeout(tuned.attemptTimeoutMs, c.TimeoutStrategy.Aggressive));
       return onNodeFetch((url, init) =>
         policy.execute(({ signal }) => fetchText(url, { ...init, signal }), init?.signal),
       );

@@ -1,10 +1,16 @@
-import { blackholeServer, type RouteSpec, startUpstream, type Upstream } from '@ky-resilience/testing';
+import {
+  blackholeServer,
+  closedPort,
+  type RouteSpec,
+  startUpstream,
+  type Upstream,
+} from '@ky-resilience/testing';
 import { ClientWorker } from './client-worker.ts';
 import type { ClientName, ClientOptions } from './clients.ts';
 import { type CallRecord, callHeader, type OpenLoopResult } from './open-loop.ts';
 import { median, percentile } from './stats.ts';
 import type { SuiteSettings } from './suite.ts';
-import { kyTiers, peerTiers, presetTiers, retryPluginTiers, type Tiers } from './tiers.ts';
+import { kyTiers, peerTiers, presetPerHost, presetTiers, retryPluginTiers, type Tiers } from './tiers.ts';
 
 /** A client in the behaviour-under-faults suites, with what it can and cannot express. */
 export type FaultClient = Tiers & {
@@ -17,12 +23,36 @@ export type FaultClient = Tiers & {
 
 /** The table's first columns: the client and what it carries (`tiers` picks which of retry, breaker, budget). */
 export function clientColumns(tiers: readonly (keyof Tiers)[]): string[] {
-  return ['client', ...tiers];
+  return ['client', ...tiers.map((t) => (t === 'perHost' ? 'per-host cap' : t))];
 }
 
-/** The cells of `clientColumns(tiers)` for one client. */
-export function clientCells(c: FaultClient, tiers: readonly (keyof Tiers)[]): string[] {
-  return [c.label, ...tiers.map((t) => c[t])];
+/** The cells of `clientColumns(tiers)` for one client; `caps` from `perHostCaps` (what the client reported). */
+export function clientCells(
+  c: FaultClient,
+  tiers: readonly (keyof Tiers)[],
+  caps?: ReadonlyMap<string, string>,
+): string[] {
+  return [c.label, ...tiers.map((t) => (t === 'perHost' ? (caps?.get(c.id) ?? c.perHost) : c[t]))];
+}
+
+/**
+ * The per-host caps of `clients`, as each preset client reports them (`inspect()`: the agent's resolved
+ * `limitPerHost` and `limit`, the host limiter's concurrency); the written-out label for the others.
+ */
+export async function perHostCaps(
+  clients: readonly FaultClient[],
+  settings: SuiteSettings,
+): Promise<Map<string, string>> {
+  const caps = new Map<string, string>();
+  for (const c of clients) {
+    if (c.client !== 'preset') {
+      caps.set(c.id, c.perHost);
+      continue;
+    }
+    const facts = await sharedWorker(c, settings.workerExecArgv).inspect();
+    caps.set(c.id, presetPerHost((facts.caps ?? {}) as Parameters<typeof presetPerHost>[0]));
+  }
+  return caps;
 }
 
 /** Every client, each with its defaults: the same list in every fault suite. */
@@ -106,19 +136,28 @@ export type Target = {
   startedWall: number;
 };
 
-/** Upstreams on 127.0.0.1 programmed with `spec`, the same seed for every client; `blackholes` more hosts that never answer. */
+/**
+ * Upstreams on 127.0.0.1 programmed with `spec`, the same seed for every client; `blackholes` more hosts that accept
+ * connections and never answer; `refused` more hosts on a closed port (every connection refused at once).
+ */
 export async function upstreamTarget(
   spec: RouteSpec,
   seed: number,
   hosts = 1,
   blackholes = 0,
+  refused = 0,
 ): Promise<Target> {
   const upstreams: Upstream[] = [];
   for (let i = 0; i < hosts; i++) upstreams.push(await startUpstream({ host: '127.0.0.1', seed: seed + i }));
   const holes = await Promise.all(Array.from({ length: blackholes }, () => blackholeServer()));
+  const closed = await Promise.all(Array.from({ length: refused }, () => closedPort()));
   const target: Target = {
     startedWall: Number.NaN,
-    urls: [...upstreams.map((u) => `${u.url}/fault`), ...holes.map((h) => `${h.url}/fault`)],
+    urls: [
+      ...upstreams.map((u) => `${u.url}/fault`),
+      ...holes.map((h) => `${h.url}/fault`),
+      ...closed.map((port) => `http://127.0.0.1:${port}/fault`),
+    ],
     attempts: (tag) => {
       const byCall = new Map<number, number>();
       for (const u of upstreams) {
@@ -181,11 +220,16 @@ export async function runFaultSuite(
   runs: readonly FaultRun[],
   rounds: number,
   seed = 1,
+  /** Run `runs` in reverse order in even rounds, so that no run always goes first. */
+  alternate = false,
+  /** Split the clients into this many groups, run one after the other within a run (the same seed for each). */
+  groups = 1,
 ): Promise<FaultResults> {
   const results: FaultResults = new Map(clients.map((c) => [c.id, new Map(runs.map((r) => [r.id, []]))]));
   const workers = new Map(clients.map((c) => [c.id, sharedWorker(c, settings.workerExecArgv)]));
   await Promise.all([...workers.values()].map((w) => w.ready()));
-  // Warm-up, once per process: the client loads its modules and sends a few calls to a healthy upstream.
+  // Warm-up, once per process: the client loads its modules and sends 200 calls to a healthy upstream, so that the
+  // measured runs do not pay for a cold JIT (which, with every client at once, competes for the cores).
   const cold = [...workers.values()].filter((w) => !warmed.has(w));
   if (cold.length > 0) {
     const warm = await upstreamTarget({}, seed);
@@ -193,7 +237,7 @@ export async function runFaultSuite(
       const urls = warm.urls;
       await Promise.all(
         cold.map((w) =>
-          w.openLoop({ urls, rate: 200, count: settings.smoke ? 10 : 40, drainMs: 2_000, tag: 'warm' }),
+          w.openLoop({ urls, rate: 200, count: settings.smoke ? 10 : 200, drainMs: 2_000, tag: 'warm' }),
         ),
       );
       for (const w of cold) warmed.add(w);
@@ -201,45 +245,52 @@ export async function runFaultSuite(
       await warm.close();
     }
   }
+  // Clients split into `groups` (every `groups`-th client), run one group after the other: fewer processes compete
+  // for the cores at once.
+  const grouped = Array.from({ length: Math.max(1, groups) }, (_, g) =>
+    clients.filter((_, k) => k % Math.max(1, groups) === g),
+  ).filter((g) => g.length > 0);
   for (let round = 1; round <= rounds; round++) {
-    for (const run of runs) {
-      await Promise.all([...workers.values()].map((w) => w.renew()));
-      const targets = new Map<string, Target>();
-      try {
-        for (const c of clients) targets.set(c.id, await run.setup(seed + round - 1));
-        const tag = `${run.id}.${round}`;
-        for (const t of targets.values()) t.start();
-        const outcomes = await Promise.all(
-          clients.map((c) =>
-            workers.get(c.id)!.openLoop({
-              urls: targets.get(c.id)!.urls,
-              rate: run.rate,
-              count: run.count,
-              drainMs: run.drainMs,
-              tag,
-            }),
-          ),
-        );
-        for (const [k, c] of clients.entries()) {
-          const attempts = targets.get(c.id)!.attempts(tag);
-          let upstreamRequests = 0;
-          for (const n of attempts.values()) upstreamRequests += n;
-          results
-            .get(c.id)!
-            .get(run.id)!
-            .push({
-              records: outcomes[k]!.records,
-              errors: outcomes[k]!.errors,
-              attempts,
-              upstreamRequests,
-              urls: targets.get(c.id)!.urls.length,
-              scheduleStart: targets.get(c.id)!.startedWall - outcomes[k]!.t0Wall,
-            });
+    for (const run of alternate && round % 2 === 0 ? [...runs].reverse() : runs) {
+      for (const group of grouped) {
+        await Promise.all(group.map((c) => workers.get(c.id)!.renew()));
+        const targets = new Map<string, Target>();
+        try {
+          for (const c of group) targets.set(c.id, await run.setup(seed + round - 1));
+          const tag = `${run.id}.${round}`;
+          for (const t of targets.values()) t.start();
+          const outcomes = await Promise.all(
+            group.map((c) =>
+              workers.get(c.id)!.openLoop({
+                urls: targets.get(c.id)!.urls,
+                rate: run.rate,
+                count: run.count,
+                drainMs: run.drainMs,
+                tag,
+              }),
+            ),
+          );
+          for (const [k, c] of group.entries()) {
+            const attempts = targets.get(c.id)!.attempts(tag);
+            let upstreamRequests = 0;
+            for (const n of attempts.values()) upstreamRequests += n;
+            results
+              .get(c.id)!
+              .get(run.id)!
+              .push({
+                records: outcomes[k]!.records,
+                errors: outcomes[k]!.errors,
+                attempts,
+                upstreamRequests,
+                urls: targets.get(c.id)!.urls.length,
+                scheduleStart: targets.get(c.id)!.startedWall - outcomes[k]!.t0Wall,
+              });
+          }
+        } finally {
+          await Promise.all([...targets.values()].map((t) => t.close()));
         }
-        settings.log(`${name}: round ${round}/${rounds}, ${run.id} done`);
-      } finally {
-        await Promise.all([...targets.values()].map((t) => t.close()));
       }
+      settings.log(`${name}: round ${round}/${rounds}, ${run.id} done`);
     }
   }
   return results;
@@ -297,11 +348,15 @@ export function formatPercent(share: number): string {
 /** Sizes of a fault suite's run: `[smoke, full]` pairs; `--requests` overrides the count, `--rounds` the 3 rounds. */
 export function faultPlan(
   settings: SuiteSettings,
-  sizes: { count?: readonly [number, number]; drainMs?: readonly [number, number] } = {},
+  sizes: {
+    count?: readonly [number, number];
+    drainMs?: readonly [number, number];
+    rounds?: readonly [number, number];
+  } = {},
 ): { rounds: number; rate: number; count: number; drainMs: number } {
   const pick = (pair: readonly [number, number] | undefined): number => pair?.[settings.smoke ? 0 : 1] ?? 0;
   return {
-    rounds: settings.rounds ?? (settings.smoke ? 1 : 3),
+    rounds: settings.rounds ?? (sizes.rounds === undefined ? (settings.smoke ? 1 : 3) : pick(sizes.rounds)),
     rate: 100,
     count: settings.requests ?? pick(sizes.count),
     drainMs: pick(sizes.drainMs),
@@ -328,7 +383,11 @@ export type Scenario = {
   id: string;
   count: readonly [number, number];
   drainMs: readonly [number, number];
+  /** Rounds `[smoke, full]`; 1 and 3 by default. */
+  rounds?: readonly [number, number];
   route: RouteSpec;
+  /** Client groups run one after the other (see `runFaultSuite`); 1 by default. */
+  groups?: number;
 };
 
 /**
@@ -355,7 +414,7 @@ export async function runScenario<T>(
     drainMs: plan.drainMs,
     setup: (seed) => upstreamTarget(scenario.route, seed),
   };
-  const results = await runFaultSuite(name, settings, clients, [run], plan.rounds);
+  const results = await runFaultSuite(name, settings, clients, [run], plan.rounds, 1, false, scenario.groups);
   const figs = perClient(results, clients, scenario.id, (o) => figures(o, plan.count));
   return { plan, results, figs, med: (id, pick) => medianOf(figs, id, pick) };
 }

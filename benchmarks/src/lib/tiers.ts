@@ -12,8 +12,29 @@ import {
 import { defaultTimeoutLimits } from '@ky-resilience/timeout';
 import { clientDefaults } from 'ky-resilience';
 
-/** A client's resilience machinery in words; "none" where it has no such mechanism. */
-export type Tiers = { retry: string; breaker: string; budget: string };
+/**
+ * A client's resilience machinery in words; "none" where it has no such mechanism. `perHost` is the cap on
+ * connections (and limiter slots) per host, which decides how a slow or dead host queues the calls behind it.
+ */
+export type Tiers = { retry: string; breaker: string; budget: string; perHost: string };
+
+/** Node's fetch (its undici Agent): no cap on connections per origin. */
+export const fetchPerHost = "none (Node's fetch: connections per origin unbounded)";
+/** got and axios on Node's `http.globalAgent`: `maxSockets` Infinity. */
+export const httpAgentPerHost = 'none (Node http.globalAgent: maxSockets Infinity)';
+
+/**
+ * The preset's caps as its client reports them (`ClientWorker.inspect()` of a preset: `caps`), e.g.
+ * `agent 10 connections/host, 100 in all; host limiter 10/host`.
+ */
+export function presetPerHost(caps: {
+  agentPerHost?: number;
+  agentLimit?: number;
+  limiterPerHost?: number;
+}): string {
+  const agent = `agent ${caps.agentPerHost ?? '?'} connections/host, ${caps.agentLimit === 0 ? 'no cap' : (caps.agentLimit ?? '?')} in all`;
+  return `${agent}; host limiter ${caps.limiterPerHost ?? 'none'}/host`;
+}
 
 /** `200 ms`, `10 s`, `1.5 s`. */
 export function duration(ms: number): string {
@@ -52,6 +73,8 @@ export function presetRetryLabel(backoff: Backoff = {}): string {
 /** The preset's defaults (`createClient()` of ky-resilience). */
 export const presetTiers: Tiers = {
   retry: presetRetryLabel(),
+  // Replaced by what the client reports after a run (see `perHostCaps` in faults.ts).
+  perHost: 'agent limitPerHost, host limiter (default)',
   breaker: `per host, > ${presetPolicy.threshold * 100} % of ≥ ${presetPolicy.minimumCalls} attempts failed in ${duration(presetWindowMs)}; ${openPeriods}`,
   budget: budgetLabel(),
 };
@@ -61,6 +84,7 @@ export const retryPluginTiers: Tiers = {
   retry: retryLabel(defaultRetrySettings.limit, defaultRetrySettings.backoff),
   breaker: 'none',
   budget: budgetLabel(),
+  perHost: fetchPerHost,
 };
 
 /** `@ky-resilience/circuit-breaker` with its defaults. */
@@ -75,7 +99,7 @@ export const timeoutPluginLabel: string = (['total', 'attempt', 'connect', 'head
   )
   .join(', ');
 
-const none: Tiers = { retry: 'none', breaker: 'none', budget: 'none' };
+const none: Tiers = { retry: 'none', breaker: 'none', budget: 'none', perHost: fetchPerHost };
 
 /** ky's own retry (ky 2: `limit: 2`, delay 0.3 s × 2ⁿ⁻¹, no jitter). */
 export const kyTiers: Tiers = { ...none, retry: '2 retries, 0.3 s × 2ⁿ⁻¹' };
@@ -84,8 +108,8 @@ export const kyTiers: Tiers = { ...none, retry: '2 retries, 0.3 s × 2ⁿ⁻¹' 
 export const peerTiers: Readonly<
   Record<'got' | 'axios' | 'ofetch' | 'p-retry' | 'opossum' | 'cockatiel', Tiers>
 > = {
-  got: { ...none, retry: '2 retries, 1 s × 2ⁿ⁻¹ + ≤ 100 ms' },
-  axios: { ...none, retry: '3 retries, no delay' },
+  got: { ...none, retry: '2 retries, 1 s × 2ⁿ⁻¹ + ≤ 100 ms', perHost: httpAgentPerHost },
+  axios: { ...none, retry: '3 retries, no delay', perHost: httpAgentPerHost },
   ofetch: { ...none, retry: '1 retry, no delay' },
   'p-retry': { ...none, retry: '10 retries, 1 s × 2ⁿ⁻¹' },
   opossum: { ...none, breaker: 'one for all hosts, 50 % errors in 10 s, half-open after 30 s; 10 s timeout' },
