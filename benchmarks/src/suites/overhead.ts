@@ -185,6 +185,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
       rounds,
       warmup: { requests: warmup, concurrencies: CONCURRENCIES },
       cold: true,
+      alternate: true,
     },
     VARIANTS,
   );
@@ -226,7 +227,8 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
     `machinery costs when nothing fails. Every client runs in a child process of its own against an upstream of `,
     `its own (the upstreams live in the parent; one client runs at a time). Warm-up of ${warmup} requests per client and concurrency `,
     `(the JIT's steady state, as in a service that has run for a while), `,
-    `then ${roundsText(rounds)}, each running every figure once in table order (1 in flight first); `,
+    `then ${roundsText(rounds)}, each running every figure once (1 in flight first; table order in odd rounds, reversed `,
+    `in even ones, so that no client always runs first); `,
     `a figure is the median req/s over the rounds, a ratio the median of the per-round ratios. The peers run with `,
     `their defaults (got and axios on Node's http agent, the others on Node's default fetch); the preset with its `,
     `defaults except \`agent.limitPerHost\` where stated (its host limiter's concurrency follows it). "sockets" `,
