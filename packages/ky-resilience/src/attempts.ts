@@ -113,8 +113,9 @@ export function attemptObserver(host: AttemptObserverHost): { init: InitHook; be
       attempts += 1;
       if (host.isClosed()) return Promise.reject(new ClientClosedError(name));
       const attempt = attempts;
-      host.started();
+      // The clock first: a clock that throws then fails the attempt without counting it in flight.
       const started = host.clock();
+      host.started();
       let pending: Promise<Response>;
       try {
         pending = inner(input, requestInit);

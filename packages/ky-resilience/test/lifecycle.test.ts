@@ -304,3 +304,19 @@ test('close() refuses a bad timeout with a ClientOptionsError, and stays open', 
   await client.close({ timeout: 0 });
   assert.equal(client.closed, true);
 });
+
+test('a clock that throws fails the attempt without leaving it counted in flight; close() resolves', async (t) => {
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const client = createClient({
+    retry: false,
+    clock: () => {
+      throw new Error('clock broken');
+    },
+  });
+  const error = await client.get(upstream.url).catch((e: unknown) => e);
+  assert.match(String(error), /clock broken/);
+  assert.equal(client.stats().inFlight, 0);
+  assert.equal(upstream.counters().requests, 0, 'nothing was sent');
+  await client.close();
+});
