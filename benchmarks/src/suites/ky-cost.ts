@@ -52,8 +52,8 @@ async function runWorker(
 async function measure(settings: SuiteSettings): Promise<Measured> {
   // 1500 calls of under 50 KB each stay inside the worker's young generation.
   const calls = Math.min(settings.requests ?? (settings.smoke ? 200 : 1500), 2000);
-  const rounds = settings.rounds ?? (settings.smoke ? 1 : 5);
-  const warmup = settings.smoke ? 500 : 6000;
+  const rounds = settings.rounds ?? (settings.smoke ? 1 : 4);
+  const warmup = settings.smoke ? 500 : 4000;
   settings.log(
     `${NAME}: ${KY_COST_FIGURES.length} figures, warm-up ${warmup} calls each, ${roundsText(rounds)}`,
   );

@@ -173,9 +173,9 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
   // Steady state, as in a service that has been up for a while: the preset runs more code than bare
   // ky, so the JIT and the young-generation heap take a few thousand calls to settle (its first
-  // 2000-call round cost about twice its third in CPU per request); 3000 calls per client and
-  // concurrency gets every client there before the measured rounds.
-  const warmup = settings.smoke ? Math.min(requests, 20) : 3000;
+  // 2000-call round cost about twice its third in CPU per request); 1500 calls per client and
+  // concurrency (3000 per client before its first measured run) gets every client there.
+  const warmup = settings.smoke ? Math.min(requests, 20) : 1500;
   const samples = await runClosedLoop(
     settings,
     {

@@ -158,7 +158,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
     // 6 s of arrivals, 3× the tail delay: the slow responses reach their steady state (rate × share × delay in
     // flight per host) for the last two thirds of the run.
     count: [20, 600],
-    drainMs: [200, 2_300],
+    drainMs: [200, 2_100],
     // Two groups of seven clients, one after the other: fourteen processes at 100 calls per second at once would
     // saturate the 2 cores; two rounds (1200 calls per client in all) keep the suite within its time.
     groups: 2,
