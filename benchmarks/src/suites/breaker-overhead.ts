@@ -24,6 +24,9 @@ function rejecting(fetch: Fetch, request: Request): (calls: number) => Promise<v
   };
 }
 
+/** The opossum breakers of `figures()`: shut down after the run (their stats buckets run on an interval). */
+const opened: CircuitBreaker[] = [];
+
 function figures(): Figure[] {
   const stub = stubFetch();
   const oneHost = Array.from({ length: HOSTS }, (_, i) => new Request(`http://bench.test/resource/${i}`));
@@ -38,6 +41,7 @@ function figures(): Figure[] {
   // rolling 10 s window of stats, events per call), and with the timeout off (closest to the registry's work).
   const opossumDefaults = new CircuitBreaker(stub);
   const opossumNoTimeout = new CircuitBreaker(stub, { timeout: false });
+  opened.push(opossumDefaults, opossumNoTimeout);
 
   return [
     { id: 'bare', label: 'stubbed fetch, no breaker', run: sequential(stub, oneHost) },
@@ -76,11 +80,17 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
   const calls = settings.requests ?? (settings.smoke ? 2_000 : 20_000);
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
   const list = figures();
-  const samples = await measureFigures(settings, NAME, list, {
-    calls,
-    rounds,
-    warmupCalls: Math.min(calls, 10_000),
-  });
+  let samples: Awaited<ReturnType<typeof measureFigures>>;
+  try {
+    samples = await measureFigures(settings, NAME, list, {
+      calls,
+      rounds,
+      warmupCalls: Math.min(calls, 10_000),
+    });
+  } finally {
+    // Nothing of this suite may outlive it in the parent, which hosts every later suite's upstreams.
+    for (const breaker of opened.splice(0)) breaker.shutdown();
+  }
   const table = samples.table(list, (f) => (f.id === 'bare' ? undefined : 'bare'));
   const comparisons = [
     `breaker registry (one host) ÷ bare cockatiel execute, time per call: ${samples.ratio('breaker-one', 'cockatiel')}`,

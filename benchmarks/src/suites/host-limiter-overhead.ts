@@ -12,9 +12,12 @@ const LIMIT = 5;
 
 function batched(fetch: Fetch, requests: readonly Request[]): (calls: number) => Promise<void> {
   return async (calls) => {
+    // Exactly `calls` calls: the last batch is partial when `calls` is not a multiple of BATCH.
     const pending: Promise<Response>[] = new Array(BATCH);
     for (let done = 0; done < calls; done += BATCH) {
-      for (let i = 0; i < BATCH; i += 1) pending[i] = fetch(requests[i]!);
+      const n = Math.min(BATCH, calls - done);
+      pending.length = n;
+      for (let i = 0; i < n; i += 1) pending[i] = fetch(requests[i]!);
       await Promise.all(pending);
     }
   };

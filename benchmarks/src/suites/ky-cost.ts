@@ -52,6 +52,10 @@ async function runWorker(
 async function measure(settings: SuiteSettings): Promise<Measured> {
   // 1500 calls of under 50 KB each stay inside the worker's young generation.
   const calls = Math.min(settings.requests ?? (settings.smoke ? 200 : 1500), 2000);
+  if (settings.requests !== undefined && settings.requests > calls)
+    settings.log(
+      `${NAME}: --requests ${settings.requests} capped at ${calls} (a round must fit the young generation)`,
+    );
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 4);
   const warmup = settings.smoke ? 500 : 4000;
   settings.log(
