@@ -145,7 +145,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
       ...clientColumns(['retry', 'breaker', 'budget']),
       'success, all rounds (rounds: min–max)',
       'upstream attempts per call, all rounds (rounds: min–max)',
-      'p50',
+      `p50 of ${count}`,
       `p99 of ${count} (min–max)`,
       'p99 ÷ ky',
       'unfinished at the cutoff',

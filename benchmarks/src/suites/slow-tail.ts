@@ -173,8 +173,8 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
   const table = markdownTable(
     [
       ...clientColumns(['retry', 'perHost']),
-      'p50',
-      'p90',
+      `p50 of ${count}`,
+      `p90 of ${count}`,
       `p99 of ${count} (min–max)`,
       `within ${DEADLINE_MS / 1000} s, all rounds (min–max)`,
       'success, all rounds',
