@@ -228,7 +228,9 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
   ];
   const method = [
     `A ${ERROR_RATE * 100} % brownout: each upstream request fails with 503 (no Retry-After) with probability ${ERROR_RATE}, drawn `,
-    `from the upstream's seeded random (the same seed for every client in a round; seeds 1, 2, 3... by round). Open loop: `,
+    `from the upstream's seeded random (the same seed for every client in a round; seeds 1, 2, 3... by round; one draw `,
+    `per upstream request in arrival order, so a client's retries shift which later requests fail: every client sees `,
+    `the same error rate and sequence of draws, not the same calls failing). Open loop: `,
     `${count} GETs issued at ${rate} per second, the same schedule for every client; calls still pending ${drainMs / 1000} s `,
     `after the last one was issued are aborted. Every client with its defaults (and the preset with its retry budget off), in a process of its own, against an `,
     `upstream of its own; all clients run at once, each from a fresh instance, ${roundsText(rounds)}. The success rate and `,

@@ -233,7 +233,8 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
       'opossum `timeout` fails the call but has no retry, so it cannot meet a deadline on the slow 5 %.',
   ];
   const method = [
-    `A slow tail: ${SLOW_RATE * 100} % of responses (seeded random, the same seed for every client in a round) wait ${tailMs / 1000} s `,
+    `A slow tail: ${SLOW_RATE * 100} % of responses (seeded random, the same seed for every client in a round, one draw per `,
+    `upstream request in arrival order, so retries shift which later requests are slow) wait ${tailMs / 1000} s `,
     `before the response head. Open loop: ${count} GETs at ${rate} per second to one host (${count / rate} s of arrivals, `,
     `${(count / rate / (tailMs / 1000)).toFixed(0)}× the tail delay, so the slow responses in flight reach their steady state); calls pending `,
     `${drainMs / 1000} s after the last one was issued are aborted and count as unfinished (not within the deadline). Every client with its `,
