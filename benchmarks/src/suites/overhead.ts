@@ -173,9 +173,10 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
   const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
   // Steady state, as in a service that has been up for a while: the preset runs more code than bare
   // ky, so the JIT and the young-generation heap take a few thousand calls to settle (its first
-  // 2000-call round cost about twice its third in CPU per request); 1500 calls per client and
-  // concurrency (3000 per client before its first measured run) gets every client there.
-  const warmup = settings.smoke ? Math.min(requests, 20) : 1500;
+  // 2000-call round cost about twice its third in CPU per request); 1000 calls per client and
+  // concurrency, then the first measured run's 5000, get every client there before the rounds that follow
+  // (a figure is a median of three).
+  const warmup = settings.smoke ? Math.min(requests, 20) : 1000;
   const samples = await runClosedLoop(
     settings,
     {

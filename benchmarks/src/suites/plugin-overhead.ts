@@ -172,7 +172,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
   // Warm-up per client and concurrency (64 in flight first: it also opens the pool's sockets), as in the
   // overhead suite: V8's steady state, where bare ky's CPU per request has stopped falling (it falls by half
   // or more over its first few thousand requests), as in a service that has run for a while.
-  const warmupBatch = settings.smoke ? 64 : 2000;
+  const warmupBatch = settings.smoke ? 64 : 1500;
   const options: ClientOptions = { limitPerHost: LIMIT_PER_HOST, keepAliveTimeout: CLIENT_KEEP_ALIVE };
   // No cold start: the agents and the upstreams keep idle sockets for minutes, so the measured runs reuse them.
   const samples = await runClosedLoop(
