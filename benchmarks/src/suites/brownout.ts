@@ -9,6 +9,7 @@ import {
   formatMs,
   formatPercent,
   latencyPercentile,
+  perHostCaps,
   type RunOutcome,
   runScenario,
   type Scenario,
@@ -124,6 +125,7 @@ function figuresOf(outcome: RunOutcome, count: number): Figures {
 
 async function measure(settings: SuiteSettings): Promise<Measured> {
   const { plan, results, figs, med } = await runScenario(NAME, settings, CLIENTS, SCENARIO, figuresOf);
+  const caps = await perHostCaps(CLIENTS, settings);
   const { rounds, rate, count, drainMs } = plan;
   const two = (n: number): string => n.toFixed(2);
   /** Over every call of every round: Σ ok ÷ Σ calls, Σ upstream attempts ÷ Σ calls. */
@@ -143,7 +145,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
 
   const table = markdownTable(
     [
-      ...clientColumns(['retry', 'breaker', 'budget']),
+      ...clientColumns(['retry', 'breaker', 'budget', 'perHost']),
       'success, all rounds (rounds: min–max)',
       'upstream attempts per call, all rounds (rounds: min–max)',
       `p50 of ${count}`,
@@ -155,7 +157,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
       const list = figs.get(c.id)!;
       const lower = list.some((f) => f.p99LowerBound);
       return [
-        ...clientCells(c, ['retry', 'breaker', 'budget']),
+        ...clientCells(c, ['retry', 'breaker', 'budget', 'perHost'], caps),
         `${formatPercent(pooled(c.id).success)} (${range(
           list.map((f) => f.success),
           formatPercent,
@@ -173,7 +175,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
         String(med(c.id, (f) => f.unfinished)),
       ];
     }),
-    ['left', 'left', 'left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
+    ['left', 'left', 'left', 'left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
   );
   const checks = [
     goal(

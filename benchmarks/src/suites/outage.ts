@@ -6,6 +6,7 @@ import {
   formatMs,
   latencies,
   latencyPercentile,
+  perHostCaps,
   type RunOutcome,
   runScenario,
 } from '../lib/faults.ts';
@@ -60,6 +61,8 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
     },
     figuresOf,
   );
+  const caps = await perHostCaps(faultClients, settings);
+
   const { rounds, rate, count, drainMs } = plan;
   const med = (id: string, pick: (f: Figures) => number | undefined): number | undefined => {
     const values = figs
@@ -83,7 +86,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
   };
   const table = markdownTable(
     [
-      ...clientColumns(['retry', 'breaker', 'budget']),
+      ...clientColumns(['retry', 'breaker', 'budget', 'perHost']),
       'upstream attempts per call, all rounds (rounds: min–max)',
       'calls that never reached the upstream',
       'failed call, breaker open, all rounds: p50 / p99 / max (n)',
@@ -101,7 +104,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
             ? 'never opened'
             : `${formatMs(fast.p50)} / ${formatMs(fast.p99)} / ${formatMs(fast.max)} (${fast.n})`;
       return [
-        ...clientCells(c, ['retry', 'breaker', 'budget']),
+        ...clientCells(c, ['retry', 'breaker', 'budget', 'perHost'], caps),
         `${two(attempts(c.id))} (${two(Math.min(...list.map((f) => f.attemptsPerCall)))}–${two(Math.max(...list.map((f) => f.attemptsPerCall)))})`,
         `${med(c.id, (f) => f.fastFailed)} of ${count}`,
         open,
@@ -109,7 +112,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
         String(med(c.id, (f) => f.unfinished)),
       ];
     }),
-    ['left', 'left', 'left', 'left', 'right', 'right', 'right', 'right', 'right'],
+    ['left', 'left', 'left', 'left', 'left', 'right', 'right', 'right', 'right', 'right'],
   );
 
   const checks = [

@@ -6,6 +6,7 @@ import {
   faultPlan,
   formatMs,
   perClient,
+  perHostCaps,
   type RunOutcome,
   runFaultSuite,
   upstreamTarget,
@@ -62,6 +63,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
     },
   ];
   const results = await runFaultSuite(NAME, settings, faultClients, runs, rounds);
+  const caps = await perHostCaps(faultClients, settings);
   const figs = perClient(results, faultClients, 'recovery', (o) => figuresOf(o, outageMs));
   /** Median over rounds; a round without the event counts as beyond the window. */
   const med = (id: string, pick: (f: Figures) => number | undefined): number => {
@@ -79,18 +81,18 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
       : `not measured: > ${formatMs(windowMs)}, beyond the run (its breaker's open period is in the breaker column)`;
   const table = markdownTable(
     [
-      ...clientColumns(['retry', 'breaker']),
+      ...clientColumns(['retry', 'breaker', 'perHost']),
       'recovery → first success',
       'recovery → full throughput',
       'calls issued after the recovery that failed',
     ],
     faultClients.map((c) => [
-      ...clientCells(c, ['retry', 'breaker']),
+      ...clientCells(c, ['retry', 'breaker', 'perHost'], caps),
       cell(med(c.id, (f) => f.firstSuccess)),
       cell(med(c.id, (f) => f.fullThroughput)),
       String(med(c.id, (f) => f.failedAfter)),
     ]),
-    ['left', 'left', 'left', 'right', 'right', 'right'],
+    ['left', 'left', 'left', 'left', 'right', 'right', 'right'],
   );
   const notes = [
     'A breaker trades recovery time for load on the failing upstream: it stops sending until it half-opens (the preset after 5 s, ' +
