@@ -29,7 +29,7 @@ const DOWN_KINDS = [
   {
     id: 'hang',
     label: 'hangs',
-    text: 'a server that accepts connections and never answers (its calls hold a connection until a timeout, none of which fires within the run: every client’s is ≥ 10 s)',
+    text: 'a server that accepts connections and never answers (its calls hold a connection until a timeout; none fires within the run: every client’s is 10 s or more, or it has none)',
   },
   {
     id: 'refused',
