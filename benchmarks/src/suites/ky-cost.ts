@@ -100,9 +100,10 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
     `Warm-up of ${warmup} calls, then ${roundsText(rounds)} of ${calls} calls; before each round two full garbage collections, then the growth of the used `,
     'heap over the run divided by the calls: the bytes allocated per call (a figure is the median over the rounds). ',
     "The µs per call exclude garbage collection (which the allocations cost later) and carry the machine's noise. ",
-    "Bytes allocated do not depend on the machine's load, unlike time; they vary by a few hundred bytes between ",
-    "processes with the JIT's choices (V8's allocation-site tracking adds to some objects): read differences under ",
-    'about 0.5 KB as equal.',
+    "Bytes allocated do not depend on the machine's load, unlike time, but they move with the JIT's choices (V8 keeps ",
+    'optimising, and its allocation-site tracking adds to some objects): the rounds of one process differ by 1 to 2 KB, ',
+    'and by up to 5 KB for the timeout tiers; between runs a figure moved by up to 2 KB. Read differences under about ',
+    '2 KB as equal.',
   ].join('');
   return {
     summary: 'Bytes allocated per ky call by each plugin alone and by the preset, over a stubbed fetch.',
