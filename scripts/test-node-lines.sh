@@ -9,7 +9,7 @@ lines=(${lines[*]})
 status=0
 for v in "${lines[@]}"; do
   echo "=== Node $v"
-  if ! npx -y -p "node@$v" -- node --test --test-timeout=120000 \
+  if ! npx -y -p "node@$v" -- node --test --test-concurrency=2 --test-timeout=120000 \
     "packages/*/test/**/*.test.ts" "examples/*/test/**/*.test.ts"; then
     echo "=== Node $v: FAILED"
     status=1
