@@ -42,7 +42,16 @@ test('caps hold under 500 parallel requests with aborts, resets and errors mixed
     }
   });
   await Promise.all(calls);
-  for (let i = 0; i < 400 && (agent.stats().inFlight !== 0 || agent.stats().waiting !== 0); i++) {
+  // undici's own pool counters (`running`, `queued`) settle a few turns after the agent's.
+  const busy = (): boolean => {
+    const s = agent.stats();
+    return (
+      s.inFlight !== 0 ||
+      s.waiting !== 0 ||
+      Object.values(s.origins).some((o) => o.running !== 0 || o.queued !== 0)
+    );
+  };
+  for (let i = 0; i < 400 && busy(); i++) {
     await new Promise((r) => setTimeout(r, 5));
   }
   const c = upstream.counters();
