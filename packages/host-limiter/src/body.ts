@@ -1,6 +1,6 @@
 import type { BodyConsumer } from './body-handoff.ts';
 import { receivedInFull } from './body-received.ts';
-import { keepResponseFields } from './response-fields.ts';
+import { withBody } from './response-fields.ts';
 
 /** What the finalizer of an unread body needs: never the response itself. */
 type Lease = { release: () => void; reader: ReadableStreamDefaultReader<Uint8Array> };
@@ -85,16 +85,7 @@ export function releaseWithBody(response: Response, release: () => void, consume
     },
     { highWaterMark: 0 },
   );
-  const wrapped = keepResponseFields(
-    new Response(stream, {
-      status: response.status,
-      statusText: response.statusText,
-      headers: response.headers,
-    }),
-    response.url,
-    response.redirected,
-    response.type,
-  );
+  const wrapped = withBody(response, stream);
   lease = { release: finish, reader };
   // Tied to the body stream, not to the response: a caller may keep only the stream (`response.body`
   // piped on, ky's download progress), and a stream still read must never be cut short.

@@ -133,12 +133,8 @@ export function createHostLimiter(options?: HostLimiterOptions): HostLimiter {
   };
 
   const afterHead = (permit: Permit, response: Response, consumer: BodyConsumer | undefined): Response => {
-    let released = false;
-    const release = (): void => {
-      if (released) return;
-      released = true;
-      scheduler.release(permit);
-    };
+    // `scheduler.release` gives a permit back once, however often it is called.
+    const release = (): void => scheduler.release(permit);
     try {
       if (
         maxPause !== false &&

@@ -1,5 +1,5 @@
 import type { BodyConsumer, BodyHandle, BodyWatcher } from './body-handoff.ts';
-import { keepResponseFields } from './response-fields.ts';
+import { withBody } from './response-fields.ts';
 
 /** What a read of a body yields. */
 export type ReadResult = Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
@@ -150,16 +150,7 @@ export class BodyTap implements BodyConsumer, BodyHandle {
       this.#end(undefined);
       return response;
     }
-    const wrapped = keepResponseFields(
-      new Response(this.stream(head), {
-        status: response.status,
-        statusText: response.statusText,
-        headers: response.headers,
-      }),
-      response.url,
-      response.redirected,
-      response.type,
-    );
+    const wrapped = withBody(response, this.stream(head));
     this.guard(wrapped);
     return wrapped;
   }

@@ -1,5 +1,5 @@
 import type { BodyTap, ReadResult } from './body-tap.ts';
-import { keepResponseFields } from './response-fields.ts';
+import { withBody } from './response-fields.ts';
 
 /** Statuses whose Response cannot carry a body. */
 const NULL_BODY_STATUSES: readonly number[] = [101, 103, 204, 205, 304];
@@ -105,11 +105,11 @@ export async function bufferResponse(response: Response, maxSize: number, tap?: 
     chunks.push(result.value);
     size += result.value.byteLength;
     if (size > maxSize) {
-      return rebuild(response, stitch(chunks, reader));
+      return withBody(response, stitch(chunks, reader));
     }
   }
   reader.releaseLock();
-  return rebuild(response, concat(chunks, size));
+  return withBody(response, concat(chunks, size));
 }
 
 async function bufferTapped(response: Response, maxSize: number, tap: BodyTap): Promise<Response> {
@@ -129,13 +129,13 @@ async function bufferTapped(response: Response, maxSize: number, tap: BodyTap): 
     chunks.push(result.value);
     size += result.value.byteLength;
     if (size > maxSize) {
-      const copy = rebuild(response, tap.stream(chunks));
+      const copy = withBody(response, tap.stream(chunks));
       tap.guard(copy);
       return copy;
     }
   }
   tap.release();
-  return rebuild(response, concat(chunks, size));
+  return withBody(response, concat(chunks, size));
 }
 
 function concat(chunks: readonly Uint8Array[], size: number): Uint8Array<ArrayBuffer> {
@@ -172,18 +172,4 @@ function stitch(
       await reader.cancel(reason);
     },
   });
-}
-
-function rebuild(original: Response, body: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>): Response {
-  // A constructed Response has an empty `url`, `redirected` false and `type` 'default': keep the originals.
-  return keepResponseFields(
-    new Response(body, {
-      status: original.status,
-      statusText: original.statusText,
-      headers: original.headers,
-    }),
-    original.url,
-    original.redirected,
-    original.type,
-  );
 }

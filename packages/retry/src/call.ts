@@ -79,6 +79,8 @@ export class RetryCall {
     kyTimeout: number | false | undefined = undefined,
   ) {
     this.#kyTimeout = kyTimeout ?? 10_000;
+    // ky's timeout off (the timeout plugin turns it off): a ky TimeoutError can only be the total's.
+    this.#kyTimeoutIsTotal = this.#kyTimeout === false;
     this.#settings = settings;
     this.#shared = shared;
     this.#inner = inner;
@@ -206,8 +208,7 @@ export class RetryCall {
   fetch(input: Request | string | URL, requestInit?: RequestInit): Promise<Response> {
     const attempt = ++this.#attempts;
     const kyTimeout = this.#kyTimeout;
-    if (kyTimeout === false) this.#kyTimeoutIsTotal = true;
-    else if (this.#deadline !== undefined) {
+    if (kyTimeout !== false && this.#deadline !== undefined) {
       // ky bounds the attempt by the smaller of its timeout and what is left of the total.
       const left = this.#remaining() as number;
       this.#kyTimeoutIsTotal = left <= kyTimeout;

@@ -1,14 +1,19 @@
 /**
- * `response` (built over a new body with `new Response()`) given the `url`, `redirected` and `type` of the
- * response it stands for, which the constructor cannot set, and a `clone()` that keeps them too: ky hands
- * each `afterResponse` hook a clone, and `Response.prototype.clone` would give `''`, `false` and `'default'`.
+ * A `Response` like `original` (status, status text, headers) over a new `body`, with the `url`,
+ * `redirected` and `type` of `original`, which `new Response()` cannot set. Its clones keep them
+ * too: ky hands each `afterResponse` hook a clone, and `Response.prototype.clone` would give `''`,
+ * `false` and `'default'`.
  */
-export function keepResponseFields(
-  response: Response,
-  url: string,
-  redirected: boolean,
-  type: Response['type'],
-): Response {
+export function withBody(original: Response, body: ConstructorParameters<typeof Response>[0]): Response {
+  const response = new Response(body, {
+    status: original.status,
+    statusText: original.statusText,
+    headers: original.headers,
+  });
+  return keepFields(response, original.url, original.redirected, original.type);
+}
+
+function keepFields(response: Response, url: string, redirected: boolean, type: Response['type']): Response {
   Object.defineProperties(response, {
     url: { value: url, enumerable: true, configurable: true },
     redirected: { value: redirected, enumerable: true, configurable: true },
@@ -19,5 +24,5 @@ export function keepResponseFields(
 }
 
 function cloneKeepingFields(this: Response): Response {
-  return keepResponseFields(Response.prototype.clone.call(this), this.url, this.redirected, this.type);
+  return keepFields(Response.prototype.clone.call(this), this.url, this.redirected, this.type);
 }

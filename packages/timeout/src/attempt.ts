@@ -9,7 +9,7 @@ import {
   type ResilienceTimeoutErrorInit,
 } from './errors.ts';
 import type { ResolvedTimeoutLimits, Timers } from './options.ts';
-import { keepResponseFields } from './response-fields.ts';
+import { withBody } from './response-fields.ts';
 import { type OneShot, startTimer } from './timer.ts';
 
 /** The fetch signature a ky `fetch` option has. */
@@ -203,16 +203,7 @@ class Attempt {
       },
       { highWaterMark: 0 },
     );
-    return keepResponseFields(
-      new Response(stream, {
-        status: response.status,
-        statusText: response.statusText,
-        headers: response.headers,
-      }),
-      response.url,
-      response.redirected,
-      response.type,
-    );
+    return withBody(response, stream);
   }
 
   /** The body left to the consumer of a hand-off: the same timers, as its watcher (this object). */
