@@ -63,7 +63,7 @@ function isNormalizedOrigin(origin: string): boolean {
   if (match === null) return false;
   const host = match[1] as string;
   const port = match[2];
-  if (port !== undefined && port === (origin.charCodeAt(4) === 115 ? '443' : '80')) return false;
+  if (port !== undefined && port === (origin.startsWith('https:') ? '443' : '80')) return false;
   return !numericLabel.test(host) || dottedQuad.test(host);
 }
 
