@@ -223,3 +223,39 @@ test('switched off, the breaker is absent and its context key is refused', async
     (e: unknown) => isClientOptionsError(e) && e.option === "context['@ky-resilience/circuit-breaker']",
   );
 });
+
+test('with the breaker open, a call is rejected within the turn of the event loop that made it', async (t) => {
+  // The fail-fast path must not wait for a timer, a socket or a queue: its latency is then the CPU it
+  // takes, whatever the process's other work. A counter bumped by setImmediate measures turns.
+  const upstream = await startUpstream({ routes: { '/down': { steps: [{ status: 503 }] } } });
+  t.after(() => upstream.close());
+  const client = createClient({
+    circuitBreaker: { policy: { kind: 'consecutive', failures: 2 } },
+    retry: { limit: 1, backoff: { base: 1 }, budget: false },
+  });
+  t.after(() => client.close());
+  const first = await client.get(`${upstream.url}/down`).catch((e: unknown) => e);
+  assert.ok(isHTTPError(first));
+  const requests = upstream.counters('/down').requests;
+  assert.equal(requests, 2);
+  const turnsPerCall: number[] = [];
+  for (let i = 0; i < 5; i += 1) {
+    let turns = 0;
+    let settled = false;
+    const spin = (): void => {
+      if (settled) return;
+      turns += 1;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    const error = await client
+      .get(`${upstream.url}/down`)
+      .text()
+      .catch((e: unknown) => e);
+    settled = true;
+    assert.ok(isCircuitOpenError(error), String(error));
+    turnsPerCall.push(turns);
+  }
+  assert.deepEqual(turnsPerCall, [0, 0, 0, 0, 0]);
+  assert.equal(upstream.counters('/down').requests, requests);
+});
