@@ -160,7 +160,8 @@ export function resolveClientOptions(options: unknown): ClientPlan {
       throw pluginError('timeout', error);
     }
   }
-  const connectBound = smallest(limits?.attempt, limits?.headers);
+  // With the attempt limit off, the total bounds the connect phase (the attempt's never exceeds it).
+  const connectBound = smallest(limits?.attempt, limits?.headers, limits?.total);
   const timeoutConnect = timeout === false ? undefined : timeout.connect;
 
   // The agent owns the connect timer; the timeout tier only labels its errors with the limit.
@@ -199,7 +200,12 @@ export function resolveClientOptions(options: unknown): ClientPlan {
       );
     }
     if (explicit !== undefined && explicit > 0 && connectBound !== undefined && explicit > connectBound) {
-      const which = limits?.headers === connectBound ? 'timeout.headers' : 'timeout.attempt';
+      const which =
+        limits?.headers === connectBound
+          ? 'timeout.headers'
+          : limits?.attempt === connectBound
+            ? 'timeout.attempt'
+            : 'timeout.total';
       throw new ClientOptionsError(
         'agent.connectTimeout',
         explicit,

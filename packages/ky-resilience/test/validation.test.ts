@@ -64,6 +64,13 @@ test('cross-tier rules: attempt within total, connect within attempt, limiter wi
     2_000,
   );
   refuses({ timeout: { connect: 1_000 }, agent: { connectTimeout: 2_000 } }, 'timeout.connect', 1_000);
+  // With the attempt limit off, the total bounds the connect and headers phases.
+  refuses(
+    { timeout: { total: 5_000, attempt: false }, agent: { connectTimeout: 6_000 } },
+    'agent.connectTimeout',
+    6_000,
+  );
+  refuses({ timeout: { total: 5_000, attempt: false, headers: 6_000 } }, 'timeout.headers', 6_000);
   refuses({ agent: { limitPerHost: 4 }, hostLimiter: { concurrency: 5 } }, 'hostLimiter.concurrency', 5);
   refuses(
     { agent: { limit: 50 }, hostLimiter: { globalConcurrency: 60 } },
@@ -102,6 +109,10 @@ test('defaults that depend on another tier shrink to fit instead of failing', as
   const short = createClient({ timeout: { attempt: 2_000 } });
   t.after(() => short.close());
   assert.equal(short.agent?.options.connectTimeout, 2_000);
+  // attempt off, total 3 s: the connect timeout defaults to the total.
+  const noAttempt = createClient({ timeout: { total: 3_000, attempt: false } });
+  t.after(() => noAttempt.close());
+  assert.equal(noAttempt.agent?.options.connectTimeout, 3_000);
   // the limiter's caps default to the agent's.
   const narrow = createClient({ agent: { limit: 8, limitPerHost: 3 } });
   t.after(() => narrow.close());

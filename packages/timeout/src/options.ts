@@ -117,14 +117,17 @@ const orderedPairs: readonly (readonly [keyof TimeoutLimits, keyof TimeoutLimits
   ['headers', 'attempt'],
   ['connect', 'attempt'],
   ['connect', 'headers'],
+  // With `attempt` off, nothing above them but `total` (with `attempt` on, implied by the pairs above).
+  ['headers', 'total'],
+  ['connect', 'total'],
 ];
 
 /**
  * Merges `overrides` over `base` and validates the result. Values given in `overrides` win; a
  * value taken from `base` that would exceed a limit given in `overrides` shrinks to it (setting
  * `total: 5_000` alone lowers the default `attempt` to 5 000 ms). Two given values in the wrong
- * order (`attempt` above `total`, `headers` or `connect` above `attempt`, `connect` above
- * `headers`) are an error. `prefix` goes before option names in errors
+ * order (`attempt` above `total`, `headers` or `connect` above `attempt` or, with `attempt` off,
+ * above `total`, `connect` above `headers`) are an error. `prefix` goes before option names in errors
  * (`"context['@ky-resilience/timeout']."` for a request's overrides).
  */
 export function resolveLimits(

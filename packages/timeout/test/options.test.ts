@@ -94,6 +94,19 @@ test('headers and connect may not exceed attempt, nor connect headers', () => {
   assert.equal(optionsError(() => timeoutPlugin({ headers: 500, connect: 600 })).option, 'connect');
   assert.doesNotThrow(() => timeoutPlugin({ attempt: false, headers: 20_000, connect: 20_000 }));
   assert.doesNotThrow(() => timeoutPlugin({ headers: false, connect: 5_000 }));
+  // With attempt off, total bounds them: above it they could never trip.
+  const headers = optionsError(() => timeoutPlugin({ attempt: false, headers: 40_000 }));
+  assert.equal(headers.option, 'headers');
+  assert.equal(headers.value, 40_000);
+  assert.match(headers.message, /at most `total` \(30000 ms\)/);
+  assert.equal(
+    optionsError(() => timeoutPlugin({ attempt: false, total: 5_000, connect: 5_001 })).option,
+    'connect',
+  );
+  assert.doesNotThrow(() =>
+    timeoutPlugin({ attempt: false, total: false, headers: 40_000, connect: 40_000 }),
+  );
+  assert.doesNotThrow(() => timeoutPlugin({ attempt: false, total: 5_000, headers: 5_000, connect: 5_000 }));
   // bodyIdle is not ordered against attempt: it matters when attempt is off or larger.
   assert.doesNotThrow(() => timeoutPlugin({ attempt: 1_000, bodyIdle: 5_000 }));
 });
