@@ -1,4 +1,4 @@
-import type { AgentOptions, ResilientAgent } from '@ky-resilience/agent';
+import { type AgentOptions, AgentOptionsError, type ResilientAgent } from '@ky-resilience/agent';
 import { contextKey as breakerContextKey, type CircuitBreakerOptions } from '@ky-resilience/circuit-breaker';
 import {
   type HostLimiter,
@@ -349,11 +349,24 @@ function agentCaps(agent: AgentPlan): { limit: number; perHost: number } {
   if (agent.kind === 'shared') {
     return { limit: agent.agent.options.limit, perHost: agent.agent.options.limitPerHost };
   }
-  const limit = Number.isSafeInteger(agent.options.limit) ? (agent.options.limit as number) : 100;
-  const perHost = Number.isSafeInteger(agent.options.limitPerHost)
-    ? (agent.options.limitPerHost as number)
-    : Math.min(10, limit === 0 ? 10 : limit);
+  const { limit: givenLimit, limitPerHost: givenPerHost } = agent.options;
+  // A bad value is the agent's to report, when it is created: no cap is derived from it.
+  if (!isAgentCount(givenLimit) || !isAgentCount(givenPerHost)) return { limit: 0, perHost: 0 };
+  const limit = givenLimit ?? 100;
+  const perHost = givenPerHost ?? Math.min(10, limit === 0 ? 10 : limit);
+  // Checked here, as the agent checks it: the limiter's caps derive from these, and it is built first.
+  if (limit > 0 && perHost > limit) {
+    throw pluginError('agent', new AgentOptionsError('limitPerHost', perHost, `at most limit (${limit})`));
+  }
   return { limit, perHost };
+}
+
+/** `limit` or `limitPerHost` as the agent accepts it (absent: the agent's default). */
+function isAgentCount(value: unknown): value is number | undefined {
+  return (
+    value === undefined ||
+    (Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= 1_000_000)
+  );
 }
 
 function resolveKy(value: unknown, on: Readonly<Record<string, boolean>>): ClientKyOptions {

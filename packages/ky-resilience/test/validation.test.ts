@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createAgent } from '@ky-resilience/agent';
+import { createAgent, isAgentOptionsError } from '@ky-resilience/agent';
 import { isHostLimiterOptionsError } from '@ky-resilience/host-limiter';
 import { isRetryOptionsError } from '@ky-resilience/retry';
 import { isTimeoutOptionsError } from '@ky-resilience/timeout';
@@ -53,6 +53,16 @@ test('a plugin’s own refusal is reported under the tier’s path, with the plu
   refuses({ timeout: 30_000 }, 'timeout', 30_000);
   refuses({ name: '' }, 'name', '');
   refuses({ clock: 5 }, 'clock', 5);
+});
+
+test('an agent limitPerHost above its limit is reported as the agent option, not as the limiter cap derived from it', () => {
+  const explicit = refuses({ agent: { limit: 5, limitPerHost: 6 } }, 'agent.limitPerHost', 6);
+  assert.ok(isAgentOptionsError(explicit.cause));
+  // The agent's default limit (100) is the bound when only limitPerHost is given.
+  refuses({ agent: { limitPerHost: 200 } }, 'agent.limitPerHost', 200);
+  // A bad agent value is the agent's to name, even when the limiter would derive its caps from it.
+  refuses({ agent: { limit: Number.NaN, limitPerHost: 200 } }, 'agent.limit', Number.NaN);
+  refuses({ agent: { limit: 10, limitPerHost: -1 } }, 'agent.limitPerHost', -1);
 });
 
 test('cross-tier rules: attempt within total, connect within attempt, limiter within the agent', () => {
