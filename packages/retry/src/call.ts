@@ -195,8 +195,17 @@ export class RetryCall {
     return left !== undefined && left <= 0 ? 'total-timeout' : undefined;
   }
 
-  #isAborted(): boolean {
-    return this.#signal?.aborted === true;
+  /**
+   * True when the caller aborted the call. A `Request` given to ky as its input carries the caller's
+   * signal, which ky's options do not show: the first attempt's request follows it (through ky's own
+   * signal), and its reason is the error an abort rejects with. ky aborts that signal on its own
+   * timeouts too, but then with a reason of its own while the attempt fails with ky's `TimeoutError`.
+   */
+  #isAborted(error: unknown): boolean {
+    const caller = this.#signal;
+    if (caller !== undefined) return caller.aborted;
+    const first = this.#request?.signal;
+    return first?.aborted === true && error === first.reason;
   }
 
   /**
@@ -221,7 +230,11 @@ export class RetryCall {
       // The tiers below (host limiter, timeouts) leave their body work to this attempt's hand-off.
       handoff = new AttemptHandoff(inner);
       const forwarded: RequestInit = { ...requestInit };
-      const caller = this.#signal;
+      // Without a signal in ky's options (a `Request` input may carry one), a retry follows the first
+      // attempt's request, which this call holds: its signal follows the caller's until ky's own
+      // timeout aborts it (then it is left out).
+      const first = this.#request?.signal;
+      const caller = this.#signal ?? (attempt > 1 && first?.aborted === false ? first : undefined);
       if (caller !== undefined) forwarded.signal = withCallerSignal(input, requestInit, caller);
       (forwarded as Record<symbol, BodyHandoff>)[bodyHandoffKey] = handoff;
       pending = Promise.resolve(inner(input, forwarded));
@@ -287,7 +300,7 @@ export class RetryCall {
   /** ky's `retry.shouldRetry`: true to retry, false not to; throws the typed budget and Retry-After errors. */
   shouldRetry(error: Error): boolean {
     const settings = this.#settings;
-    const failure = classifyFailure(error, this.#isAborted(), this.#kyTimeoutIsTotal);
+    const failure = classifyFailure(error, this.#isAborted(error), this.#kyTimeoutIsTotal);
     this.#accountFailure(failure);
     const refused = this.#refusal(failure);
     if (refused !== undefined) {
@@ -366,7 +379,7 @@ export class RetryCall {
   giveUp(error: Error, request: Request | undefined): Error {
     let decision = this.#decisions?.get(error);
     if (decision === undefined || decision.retry) {
-      const failure = classifyFailure(error, this.#isAborted(), this.#kyTimeoutIsTotal);
+      const failure = classifyFailure(error, this.#isAborted(error), this.#kyTimeoutIsTotal);
       // ky gives up without asking shouldRetry once the limit is reached: the last failure counts here.
       this.#accountFailure(failure);
       const refused = this.#refusal(failure);
