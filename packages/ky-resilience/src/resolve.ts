@@ -231,29 +231,36 @@ export function resolveClientOptions(options: unknown): ClientPlan {
   let hostLimiter: HostLimiterOptions | HostLimiter | undefined = sharedLimiter;
   if (limiter !== false && sharedLimiter === undefined) {
     const caps = agentCaps(agent);
+    const capLimit = caps?.limit ?? 0;
+    const capPerHost = caps?.perHost ?? 0;
     const result: Record<string, unknown> = { ...limiter };
     const perKeyByOrigin = limiter.key === undefined;
     const concurrency = givenNumber(limiter.concurrency);
     const globalConcurrency = givenNumber(limiter.globalConcurrency);
-    if (caps.limit > 0 && globalConcurrency !== undefined && globalConcurrency > caps.limit) {
+    if (capLimit > 0 && globalConcurrency !== undefined && globalConcurrency > capLimit) {
       throw new ClientOptionsError(
         'hostLimiter.globalConcurrency',
         globalConcurrency,
-        `expected at most the agent's limit (${caps.limit}): requests beyond it would wait inside the agent, within the attempt timeout`,
+        `expected at most the agent's limit (${capLimit}): requests beyond it would wait inside the agent, within the attempt timeout`,
       );
     }
-    if (perKeyByOrigin && caps.perHost > 0 && concurrency !== undefined && concurrency > caps.perHost) {
+    if (perKeyByOrigin && capPerHost > 0 && concurrency !== undefined && concurrency > capPerHost) {
       throw new ClientOptionsError(
         'hostLimiter.concurrency',
         concurrency,
-        `expected at most the agent's limitPerHost (${caps.perHost}): requests beyond it would wait inside the agent, within the attempt timeout`,
+        `expected at most the agent's limitPerHost (${capPerHost}): requests beyond it would wait inside the agent, within the attempt timeout`,
       );
     }
-    if (limiter.globalConcurrency === undefined && caps.limit > 0) {
-      result.globalConcurrency = Math.max(caps.limit, concurrency ?? 0);
+    // An agent without a cap (0) leaves the limiter none there either (Infinity); with `agent: false`
+    // (or a bad agent value, which the agent reports) the limiter keeps its own defaults.
+    const known = caps !== undefined;
+    const agentLimit = caps !== undefined && caps.limit > 0 ? caps.limit : Number.POSITIVE_INFINITY;
+    const agentPerHost = caps !== undefined && caps.perHost > 0 ? caps.perHost : Number.POSITIVE_INFINITY;
+    if (limiter.globalConcurrency === undefined && known) {
+      result.globalConcurrency = Math.max(agentLimit, concurrency ?? 0);
     }
-    if (limiter.concurrency === undefined && perKeyByOrigin && caps.perHost > 0) {
-      result.concurrency = Math.min(caps.perHost, globalConcurrency ?? caps.perHost);
+    if (limiter.concurrency === undefined && perKeyByOrigin && known) {
+      result.concurrency = Math.min(agentPerHost, globalConcurrency ?? agentLimit);
     }
     hostLimiter = result as HostLimiterOptions;
   }
@@ -343,15 +350,18 @@ export function resolveClientOptions(options: unknown): ClientPlan {
   };
 }
 
-/** The agent's caps (0 = none), as the agent computes its defaults. */
-function agentCaps(agent: AgentPlan): { limit: number; perHost: number } {
-  if (agent.kind === 'off') return { limit: 0, perHost: 0 };
+/**
+ * The agent's caps (0 = none), as the agent computes its defaults; `undefined` when unknown: no
+ * agent (`agent: false`), or a bad value the agent reports when it is created.
+ */
+function agentCaps(agent: AgentPlan): { limit: number; perHost: number } | undefined {
+  if (agent.kind === 'off') return undefined;
   if (agent.kind === 'shared') {
     return { limit: agent.agent.options.limit, perHost: agent.agent.options.limitPerHost };
   }
   const { limit: givenLimit, limitPerHost: givenPerHost } = agent.options;
   // A bad value is the agent's to report, when it is created: no cap is derived from it.
-  if (!isAgentCount(givenLimit) || !isAgentCount(givenPerHost)) return { limit: 0, perHost: 0 };
+  if (!isAgentCount(givenLimit) || !isAgentCount(givenPerHost)) return undefined;
   const limit = givenLimit ?? 100;
   const perHost = givenPerHost ?? Math.min(10, limit === 0 ? 10 : limit);
   // Checked here, as the agent checks it: the limiter's caps derive from these, and it is built first.

@@ -132,6 +132,29 @@ test('defaults that depend on another tier shrink to fit instead of failing', as
   assert.equal(narrow.limiter?.stats(upstream.origin)?.limit, 3);
 });
 
+test('an agent without a cap (limit or limitPerHost 0) gives the limiter no cap of its own there', async (t) => {
+  const { startUpstream } = await import('@ky-resilience/testing');
+  const upstream = await startUpstream({ routes: { '*': { steps: [{ delayHeadersMs: 50 }] } } });
+  t.after(() => upstream.close());
+  /** The upstream's peak of requests in flight for 24 parallel calls to one host. */
+  const peak = async (agent: { limit?: number; limitPerHost?: number }): Promise<number> => {
+    const client = createClient({ agent, retry: false });
+    upstream.reset();
+    await Promise.all(Array.from({ length: 24 }, () => client.get(`${upstream.url}/x`).text()));
+    await client.close();
+    return upstream.counters().peakInFlight;
+  };
+  // No per-host cap: the global cap (20) is the only bound, as in the agent.
+  assert.equal(await peak({ limit: 20, limitPerHost: 0 }), 20);
+  // No cap at all: every call is in flight at once.
+  assert.equal(await peak({ limit: 0, limitPerHost: 0 }), 24);
+  // No global cap: the per-host cap still holds.
+  assert.equal(await peak({ limit: 0, limitPerHost: 3 }), 3);
+  const open = createClient({ agent: { limit: 0 } });
+  t.after(() => open.close());
+  assert.equal(open.stats().limiter?.active, 0);
+});
+
 test('a shared agent with a connect timeout that differs from timeout.connect is refused', async (t) => {
   const agent = createAgent({ connectTimeout: 3_000 });
   t.after(() => agent.close());
