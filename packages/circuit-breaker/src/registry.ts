@@ -9,6 +9,7 @@ import {
   type CircuitBreakerOptions,
   contextKey,
   type ResolvedOptions,
+  type ResolvedPolicy,
   resolveOptions,
   resolveRequestOptions,
 } from './options.ts';
@@ -111,6 +112,45 @@ function checkOwnState(path: string, ownState: unknown): void {
   }
   if (value !== CircuitState.Closed && value !== CircuitState.Isolated) {
     throw new CircuitSnapshotError(`${path}.value`, 'expected 0 (closed), 1 (open) or 3 (isolated)');
+  }
+}
+
+function isCount(value: unknown, max: number): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= max;
+}
+
+/**
+ * The saved counters must be what the policy's breaker writes: cockatiel's `ConsecutiveBreaker` and
+ * `CountBreaker` take any value and then never open (a count of `'x'` or `undefined` turns into NaN,
+ * samples of another length are never filled). The window breaker checks its own buckets.
+ */
+function checkBreakerState(path: string, policy: ResolvedPolicy, state: unknown): void {
+  if (policy.kind === 'consecutive') {
+    if (!isCount(state, Number.MAX_SAFE_INTEGER)) {
+      throw new CircuitSnapshotError(
+        path,
+        'expected the count of failures in a row (an integer of at least 0)',
+      );
+    }
+    return;
+  }
+  if (policy.kind !== 'count') return;
+  const size = policy.size;
+  if (!isRecord(state)) throw new CircuitSnapshotError(path, 'expected an object');
+  const { samples, currentSample, successes, failures } = state;
+  if (
+    !Array.isArray(samples) ||
+    samples.length !== size ||
+    !samples.every((sample) => sample === true || sample === false || sample === null)
+  ) {
+    throw new CircuitSnapshotError(`${path}.samples`, `expected ${size} samples, each true, false or null`);
+  }
+  if (!isCount(currentSample, size - 1)) {
+    throw new CircuitSnapshotError(`${path}.currentSample`, `expected an integer from 0 to ${size - 1}`);
+  }
+  const counted = (value: boolean): number => samples.filter((sample) => sample === value).length;
+  if (successes !== counted(true) || failures !== counted(false)) {
+    throw new CircuitSnapshotError(path, 'expected successes and failures to match the samples');
   }
 }
 
@@ -268,6 +308,7 @@ export class CircuitBreakerRegistry {
       const nextProbeAt = optionalTime(`${path}.nextProbeAt`, saved.nextProbeAt);
       const lastUsed = optionalTime(`${path}.lastUsed`, saved.lastUsed);
       checkOwnState(`${path}.policy.ownState`, saved.policy.ownState);
+      checkBreakerState(`${path}.policy.breakerState`, this.#options.policy, saved.policy.breakerState);
       const host: HostSnapshot = {
         host: saved.host,
         state: saved.state as CircuitStateName,

@@ -427,3 +427,58 @@ test('restore wraps cockatiel’s refusal of malformed saved counters in a Circu
   assert.ok(error.cause instanceof TypeError);
   assert.equal(breakers.size, 0);
 });
+
+test('restore refuses saved counters the consecutive and count breakers would take and then never open on', async () => {
+  const cases = [
+    { policy: { kind: 'consecutive', failures: 3 }, breakerState: 'x', path: '' },
+    { policy: { kind: 'consecutive', failures: 3 }, breakerState: undefined, path: '' },
+    { policy: { kind: 'consecutive', failures: 3 }, breakerState: 1.5, path: '' },
+    {
+      policy: { kind: 'count', size: 4, minimumCalls: 2 },
+      breakerState: { samples: [false], currentSample: 0, successes: 0, failures: 1 },
+      path: '.samples',
+    },
+    {
+      policy: { kind: 'count', size: 4, minimumCalls: 2 },
+      breakerState: { samples: [null, null, null, null], currentSample: 4, successes: 0, failures: 0 },
+      path: '.currentSample',
+    },
+    {
+      policy: { kind: 'count', size: 4, minimumCalls: 2 },
+      breakerState: { samples: [false, false, null, null], currentSample: 2, successes: 0, failures: 0 },
+      path: '',
+    },
+  ] as const;
+  for (const { policy, breakerState, path } of cases) {
+    const breakers = circuitBreakerPlugin({ policy });
+    const saved = {
+      ...breakers.toJSON(),
+      hosts: [{ host: 'http://a.test', state: 'closed', policy: { ownState: { value: 0 }, breakerState } }],
+    };
+    let error: unknown;
+    try {
+      breakers.restore(saved);
+    } catch (e) {
+      error = e;
+    }
+    const label = `${policy.kind} ${JSON.stringify(breakerState)}`;
+    assert.ok(isCircuitSnapshotError(error), label);
+    assert.equal(error.path, `hosts[0].policy.breakerState${path}`, label);
+    assert.equal(breakers.size, 0, label);
+  }
+  // Well-formed counters of both policies still restore, and keep counting toward the threshold.
+  const consecutive = circuitBreakerPlugin({ policy: { kind: 'consecutive', failures: 3 } });
+  const failing = consecutive.wrapFetch(async () => new Response('down', { status: 503 }));
+  await failing('http://a.test/');
+  await failing('http://a.test/');
+  const restoredConsecutive = circuitBreakerPlugin({ policy: { kind: 'consecutive', failures: 3 } });
+  restoredConsecutive.restore(JSON.parse(JSON.stringify(consecutive.toJSON())));
+  await restoredConsecutive.wrapFetch(async () => new Response('down', { status: 503 }))('http://a.test/');
+  assert.equal(restoredConsecutive.state('http://a.test'), 'open');
+  const count = circuitBreakerPlugin({ policy: { kind: 'count', size: 4, minimumCalls: 2 } });
+  await count.wrapFetch(async () => new Response('down', { status: 503 }))('http://a.test/');
+  const restoredCount = circuitBreakerPlugin({ policy: { kind: 'count', size: 4, minimumCalls: 2 } });
+  restoredCount.restore(JSON.parse(JSON.stringify(count.toJSON())));
+  await restoredCount.wrapFetch(async () => new Response('down', { status: 503 }))('http://a.test/');
+  assert.equal(restoredCount.state('http://a.test'), 'open');
+});
