@@ -139,7 +139,7 @@ export type CircuitBreakerOptions = {
   halfOpenProbes?: number;
   /**
    * A response whose head takes this long (clock ms from the call) counts as a failure, though
-   * the caller still gets it. `false`: speed does not count.
+   * the caller still gets it. Above 0 (0 would make every call slow). `false`: speed does not count.
    * @default false
    * @example { slowCallMs: 2_000 }
    */
@@ -169,7 +169,8 @@ export type CircuitBreakerOptions = {
   maxHosts?: number;
   /**
    * A breaker unused for this long is dropped (clock ms). Keep it above the longest open period,
-   * or an open breaker of an idle host comes back closed. `false`: kept until evicted.
+   * or an open breaker of an idle host comes back closed. Above 0 (0 would drop every breaker a
+   * millisecond after its last call). `false`: kept until evicted.
    * @default 600_000 (10 minutes)
    * @example { idleTtlMs: 3_600_000 }
    */
@@ -321,6 +322,14 @@ function duration(
   return value;
 }
 
+/** Refuses 0 for a duration where it would silently defeat the breaker (`false` is the way to turn it off). */
+function aboveZero(name: string, value: number | false, why: string): number | false {
+  if (value === 0) {
+    throw new CircuitBreakerOptionsError(name, value, `expected false or a number above 0: with 0, ${why}`);
+  }
+  return value;
+}
+
 function ratio(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value >= 1) {
@@ -411,11 +420,19 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     policy: resolvePolicy(given.policy),
     halfOpenAfter: resolveHalfOpenAfter(given.halfOpenAfter),
     halfOpenProbes: integer('halfOpenProbes', given.halfOpenProbes, 1, 1, 10_000),
-    slowCallMs: duration('slowCallMs', given.slowCallMs, false, true),
+    slowCallMs: aboveZero(
+      'slowCallMs',
+      duration('slowCallMs', given.slowCallMs, false, true),
+      'every call would count as slow; false turns slow calls off',
+    ),
     isFailure: optionalFunction('isFailure', given.isFailure),
     key: optionalFunction('key', given.key),
     maxHosts: integer('maxHosts', given.maxHosts, 1_000, 1, 10_000_000),
-    idleTtlMs: duration('idleTtlMs', given.idleTtlMs, 600_000, true),
+    idleTtlMs: aboveZero(
+      'idleTtlMs',
+      duration('idleTtlMs', given.idleTtlMs, 600_000, true),
+      'a breaker would be dropped a millisecond after its last call, open or not; false keeps breakers until evicted',
+    ),
     clock: clock ?? (() => Date.now()),
     onStateChange: optionalFunction('onStateChange', given.onStateChange),
     onRejected: optionalFunction('onRejected', given.onRejected),

@@ -315,6 +315,8 @@ test('bad options throw a CircuitBreakerOptionsError naming the option and the v
     [{ halfOpenAfter: {} }, 'halfOpenAfter'],
     [{ halfOpenProbes: 0 }, 'halfOpenProbes'],
     [{ slowCallMs: Number.NaN }, 'slowCallMs'],
+    [{ slowCallMs: 0 }, 'slowCallMs'],
+    [{ idleTtlMs: 0 }, 'idleTtlMs'],
     [{ maxHosts: 0 }, 'maxHosts'],
     [{ idleTtlMs: true }, 'idleTtlMs'],
     [{ clock: 5 }, 'clock'],
