@@ -79,8 +79,13 @@ export class Registry {
     return this.#detached.size;
   }
 
-  /** Every entry: the LRU's (expired ones not yet purged included), then the detached ones. */
+  /**
+   * Every entry: the LRU's, then the detached ones. Expired entries are purged first (a busy one
+   * moves to the detached ones): the LRU's iteration skips expired entries, and would miss the
+   * waiters of a key busy for longer than `hostTtl` without a lookup.
+   */
   *entries(): IterableIterator<HostEntry> {
+    this.#lru.purgeStale();
     for (const entry of this.#lru.values()) yield entry;
     yield* this.#detached.values();
   }
