@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import { Exchange, type ExchangeCall, type ResponseHead } from './exchange.ts';
 import type { OutgoingRequest } from './fetch-request.ts';
 import { makeResponse } from './fetch-response.ts';
+import { type QueueNotice, queueNoticeKey } from './queue-notice.ts';
 import { planRedirect, REDIRECT_STATUSES } from './redirect.ts';
 import { bodyLength, collectBody, type OutgoingBody } from './request-body.ts';
 import { withDefaultHeaders } from './request-headers.ts';
@@ -61,10 +62,13 @@ export class FetchCall implements ExchangeCall {
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   /** True while the call counts in the dispatcher (from its start to its response or failure). */
   #entered = false;
+  /** The caller's queue notice (see `queue-notice.ts`), given to each of the call's requests. */
+  readonly #notice: QueueNotice | undefined;
 
-  constructor(dispatcher: CallDispatcher, request: OutgoingRequest) {
+  constructor(dispatcher: CallDispatcher, request: OutgoingRequest, notice?: QueueNotice) {
     this.#dispatcher = dispatcher;
     this.#request = request;
+    this.#notice = notice;
     this.#promise = new Promise<Response>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -144,16 +148,16 @@ export class FetchCall implements ExchangeCall {
     );
     const exchange = new Exchange(this);
     this.#exchange = exchange;
-    this.#dispatcher.dispatchInCall(
-      {
-        origin: url.origin,
-        path: requestPath(url),
-        method: request.method,
-        headers,
-        body: dispatchBody(body),
-      },
-      exchange as unknown as Dispatcher.DispatchHandler,
-    );
+    const options: Dispatcher.DispatchOptions = {
+      origin: url.origin,
+      path: requestPath(url),
+      method: request.method,
+      headers,
+      body: dispatchBody(body),
+    };
+    if (this.#notice !== undefined)
+      (options as unknown as Record<symbol, unknown>)[queueNoticeKey] = this.#notice;
+    this.#dispatcher.dispatchInCall(options, exchange as unknown as Dispatcher.DispatchHandler);
   }
 
   #fail(cause: unknown): void {

@@ -1,5 +1,6 @@
 import { type CallDispatcher, FetchCall } from './fetch-call.ts';
 import { FALLBACK, toOutgoing } from './fetch-request.ts';
+import { queueNoticeOf } from './queue-notice.ts';
 
 /**
  * A `fetch` that runs directly on `dispatcher.dispatch()` instead of undici's implementation of the fetch
@@ -21,6 +22,6 @@ export function createLeanFetch(
       return Promise.reject(error);
     }
     if (request === FALLBACK) return fallback(input, init);
-    return new FetchCall(dispatcher, request).start();
+    return new FetchCall(dispatcher, request, init == null ? undefined : queueNoticeOf(init)).start();
   }) as typeof globalThis.fetch;
 }

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Dispatcher } from 'undici';
 import { AgentClosedError, AgentQueueFullError } from './errors.ts';
+import { type QueueNotice, queueNoticeKey, tell } from './queue-notice.ts';
 
 const require = createRequire(import.meta.url);
 // Loaded by path: the undici entry point would install a global dispatcher as a side effect.
@@ -445,6 +446,9 @@ class Tracked {
   queuedForHost = false;
   readonly origin: string;
   #controller: Controller | undefined;
+  /** The caller's queue notice (the lean fetch's requests may carry one), and whether it was told `queued`. */
+  readonly #notice: QueueNotice | undefined;
+  #noticeQueued = false;
 
   constructor(owner: LimitedDispatcher, options: Dispatcher.DispatchOptions, handler: AnyHandler) {
     this.#owner = owner;
@@ -452,6 +456,14 @@ class Tracked {
     this.#handler = handler;
     this.#modern = typeof handler.onRequestStart === 'function';
     this.origin = String(options.origin);
+    this.#notice = (options as unknown as Record<symbol, QueueNotice | undefined>)[queueNoticeKey];
+  }
+
+  /** Tells the caller's notice that the request left the queue, if it was told it waited. */
+  #leaveQueue(): void {
+    if (!this.#noticeQueued) return;
+    this.#noticeQueued = false;
+    tell(this.#notice as QueueNotice, 'dequeued');
   }
 
   /** The controller handed to a handler of the controller interface (made only for such handlers). */
@@ -493,11 +505,17 @@ class Tracked {
   wait(): void {
     this.#state = 'waiting';
     this.#announce(undefined);
+    // A request moving from the queue of `limit` to its origin's waits on: it was told once.
+    if (this.#notice !== undefined && !this.#noticeQueued && this.#state === 'waiting') {
+      this.#noticeQueued = true;
+      tell(this.#notice, 'queued');
+    }
   }
 
   /** Admitted, holding its slots; it starts on the next turn. */
   launching(): void {
     this.#state = 'launching';
+    this.#leaveQueue();
   }
 
   start(): void {
@@ -510,6 +528,7 @@ class Tracked {
       return;
     }
     this.#state = 'started';
+    this.#leaveQueue();
     // The caller gets its abort now: an abort while the connection is being opened then frees the slots at
     // once (undici takes an abort only once it writes the request, after the connect).
     this.#announce(undefined);

@@ -12,6 +12,14 @@ import type { ResolvedTimeoutLimits, Timers } from './options.ts';
 import { withBody } from './response-fields.ts';
 import { type OneShot, startTimer } from './timer.ts';
 
+/**
+ * The agent's queue-notice protocol, known by name (`Symbol.for`) so that separately installed copies agree:
+ * an attempt puts itself in its fetch's `init` under this key; a fetch that queues requests (the agent's,
+ * beyond its `limit` or `limitPerHost`) calls `queued()` when the request has to wait and `dequeued()` when it
+ * leaves the queue for the network. Any other fetch ignores it.
+ */
+const queueNoticeKey: symbol = Symbol.for('@ky-resilience/queue-notice@1');
+
 /** The fetch signature a ky `fetch` option has. */
 export type FetchFunction = (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
 
@@ -85,6 +93,8 @@ class Attempt {
   #attemptTimer: OneShot | undefined;
   #idleTimer: OneShot | undefined;
   #rejectHead: ((error: unknown) => void) | undefined;
+  /** True while the request waits in its fetch's own queue (see `queueNoticeKey`): no head timer runs. */
+  #queued = false;
   #bodyController: ReadableStreamDefaultController<Uint8Array> | undefined;
   #bodyHandle: BodyHandle | undefined;
 
@@ -138,6 +148,40 @@ class Attempt {
     if (this.#rejectHead !== undefined) this.#rejectHead(error);
     if (this.#bodyController !== undefined) this.#bodyController.error(error);
     if (this.#bodyHandle !== undefined) this.#bodyHandle.fail(error);
+  }
+
+  /** Starts the attempt and headers timers (at the attempt's start, and again when it leaves a queue). */
+  #startHeadTimers(): void {
+    const { limits, timers } = this.#settings;
+    if (limits.headers !== false) {
+      const limit = limits.headers;
+      this.#headersTimer = startTimer(timers, limit, () =>
+        this.#fire(new HeadersTimeoutError(this.#errorInit(limit))),
+      );
+    }
+    if (limits.attempt !== false) {
+      const limit = limits.attempt;
+      this.#attemptTimer = startTimer(timers, limit, () =>
+        this.#fire(new AttemptTimeoutError(this.#errorInit(limit))),
+      );
+    }
+  }
+
+  // ---- the queue notice (see `queueNoticeKey`): time queued in the fetch is not the attempt's ----
+
+  /** The request waits in the fetch's queue: the attempt and headers timers stop. */
+  queued(): void {
+    if (this.#ended || this.#queued) return;
+    this.#queued = true;
+    this.#headersTimer?.clear();
+    this.#attemptTimer?.clear();
+  }
+
+  /** The request left the queue for the network: the attempt and headers limits start again, in full. */
+  dequeued(): void {
+    if (this.#ended || !this.#queued) return;
+    this.#queued = false;
+    this.#startHeadTimers();
   }
 
   // ---- the body watcher (of a hand-off's consumer, or of the attempt's own wrapper) ----
@@ -213,27 +257,16 @@ class Attempt {
   }
 
   run(inner: FetchFunction, init: RequestInit | undefined): Promise<Response> {
-    const { limits, timers, consumer } = this.#settings;
+    const { limits, consumer } = this.#settings;
     const input = this.#input;
     // No `once` option (it costs an options record per listener): `handleEvent` ends the attempt, which removes it.
     this.#callerSignal?.addEventListener('abort', this);
     return new Promise<Response>((resolve, reject) => {
       this.#rejectHead = reject;
-      if (limits.headers !== false) {
-        const limit = limits.headers;
-        this.#headersTimer = startTimer(timers, limit, () =>
-          this.#fire(new HeadersTimeoutError(this.#errorInit(limit))),
-        );
-      }
-      if (limits.attempt !== false) {
-        const limit = limits.attempt;
-        this.#attemptTimer = startTimer(timers, limit, () =>
-          this.#fire(new AttemptTimeoutError(this.#errorInit(limit))),
-        );
-      }
+      this.#startHeadTimers();
       let pending: Promise<Response>;
       try {
-        const forwarded: RequestInit = { ...init, signal: this.#controller.signal };
+        const forwarded: RequestInit = { ...init, signal: this.#controller.signal, [queueNoticeKey]: this };
         pending = inner(input, consumer === undefined ? forwarded : setHandoff(forwarded, consumer, inner));
       } catch (error) {
         pending = Promise.reject(error);

@@ -1,0 +1,37 @@
+/**
+ * The queue-notice protocol, known by name (`Symbol.for`) so that a separately installed copy of a tier
+ * understands it. A caller of the agent's fetch may put a {@link QueueNotice} in `init` under this key: when the
+ * request has to wait in the agent's queue (its `limit` or its origin's `limitPerHost` is taken), the agent
+ * calls `queued()`; when the request leaves the queue for the network, `dequeued()`. A request that never waits
+ * hears nothing; one aborted while it waits hears no `dequeued()`. A redirect's next request may wait again.
+ * The timeout tier uses it to keep queue time out of its attempt and headers limits.
+ */
+export const queueNoticeKey: unique symbol = Symbol.for(
+  '@ky-resilience/queue-notice@1',
+) as typeof queueNoticeKey;
+
+/** What travels in `init[queueNoticeKey]`. */
+export type QueueNotice = {
+  /** The request waits in the agent's queue: nothing has been sent. */
+  queued(): void;
+  /** The request left the queue and is being sent. */
+  dequeued(): void;
+};
+
+/** The notice in `init`, or `undefined` when there is none (or it is not one). */
+export function queueNoticeOf(init: unknown): QueueNotice | undefined {
+  if (typeof init !== 'object' || init === null) return undefined;
+  const notice = (init as Record<symbol, unknown>)[queueNoticeKey] as Partial<QueueNotice> | undefined;
+  return typeof notice?.queued === 'function' && typeof notice.dequeued === 'function'
+    ? (notice as QueueNotice)
+    : undefined;
+}
+
+/** Tells `notice` (a caller's code) something; what it throws must not break the agent's bookkeeping. */
+export function tell(notice: QueueNotice, what: 'queued' | 'dequeued'): void {
+  try {
+    notice[what]();
+  } catch {
+    // The caller's notice failed: the request goes on regardless.
+  }
+}

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startUpstream } from '@ky-resilience/testing';
+import { createAgent } from '../src/index.ts';
+
+const noticeKey = Symbol.for('@ky-resilience/queue-notice@1');
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** A notice that records what it is told, by request name. */
+function recorder(log: string[], name: string): { queued(): void; dequeued(): void } {
+  return {
+    queued: () => log.push(`${name} queued`),
+    dequeued: () => log.push(`${name} dequeued`),
+  };
+}
+
+test('a request that waits in the agent queue is told queued, then dequeued when it leaves for the network', async (t) => {
+  // `/hold` answers a head and never ends its body: the first request keeps the origin's only slot.
+  const upstream = await startUpstream({
+    routes: { '/hold': { steps: [{ stallBody: true, bodyPrefix: 'x' }] }, '/ok': {} },
+  });
+  const agent = createAgent({ limitPerHost: 1 });
+  t.after(async () => {
+    await agent.destroy();
+    await upstream.close();
+  });
+  const log: string[] = [];
+  const holder = new AbortController();
+  const first = await agent.fetch(`${upstream.url}/hold`, {
+    signal: holder.signal,
+    [noticeKey]: recorder(log, 'first'),
+  } as RequestInit);
+  assert.equal(first.status, 200);
+  const second = agent.fetch(`${upstream.url}/ok`, { [noticeKey]: recorder(log, 'second') } as RequestInit);
+  const third = new AbortController();
+  const aborted = agent.fetch(`${upstream.url}/ok`, {
+    signal: third.signal,
+    [noticeKey]: recorder(log, 'third'),
+  } as RequestInit);
+  await turn();
+  assert.deepEqual(log, ['second queued', 'third queued']);
+  assert.equal(upstream.counters('/ok').requests, 0);
+  // Aborted while it waits: it never leaves the queue for the network.
+  third.abort(new Error('caller'));
+  await assert.rejects(aborted, /caller/);
+  holder.abort();
+  await first.text().catch(() => undefined);
+  const response = await second;
+  assert.equal(response.status, 200);
+  await response.text();
+  assert.deepEqual(log, ['second queued', 'third queued', 'second dequeued']);
+  assert.equal(upstream.counters('/ok').requests, 1);
+});
+
+test('a notice that throws does not disturb the request, and other values under the key are ignored', async (t) => {
+  const upstream = await startUpstream({
+    routes: { '/hold': { steps: [{ stallBody: true, bodyPrefix: 'x' }] }, '/ok': {} },
+  });
+  const agent = createAgent({ limitPerHost: 1 });
+  t.after(async () => {
+    await agent.destroy();
+    await upstream.close();
+  });
+  const holder = new AbortController();
+  const first = await agent.fetch(`${upstream.url}/hold`, {
+    signal: holder.signal,
+    [noticeKey]: 'not a notice',
+  } as RequestInit);
+  const told: string[] = [];
+  const second = agent.fetch(`${upstream.url}/ok`, {
+    [noticeKey]: {
+      queued: () => {
+        told.push('queued');
+        throw new Error('notice broke');
+      },
+      dequeued: () => {
+        told.push('dequeued');
+        throw new Error('notice broke');
+      },
+    },
+  } as RequestInit);
+  await turn();
+  holder.abort();
+  await first.text().catch(() => undefined);
+  const response = await second;
+  assert.equal(response.status, 200);
+  await response.text();
+  assert.deepEqual(told, ['queued', 'dequeued']);
+  // The slot came back: the next request goes straight through.
+  const next = await agent.fetch(`${upstream.url}/ok`);
+  assert.equal(next.status, 200);
+  await next.text();
+  assert.equal(upstream.counters('/ok').requests, 2);
+});
