@@ -199,7 +199,15 @@ export class CircuitBreakerRegistry {
         if (reason !== 'delete') breaker.detach();
       },
     });
+    // ky runs every init hook of a call on one options object: the calls whose fetch this registry
+    // has wrapped already. The same kyOptions installed twice on a ky chain (a child instance
+    // extended with it again) would otherwise pass each attempt through the breaker twice: every
+    // failure counted twice, and the inner pass turning away the outer pass's half-open probe, so
+    // that no probe ever reached the host and the circuit stayed half-open for good.
+    const wrappedCalls = new WeakSet<object>();
     const init: InitHook = (callOptions) => {
+      if (wrappedCalls.has(callOptions)) return;
+      wrappedCalls.add(callOptions);
       const overrides = resolveRequestOptions(callOptions.context?.[contextKey]);
       if (overrides?.bypass === true) return;
       const inner: FetchFunction =

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startUpstream } from '@ky-resilience/testing';
+import { timeoutPlugin } from '@ky-resilience/timeout';
 import ky from 'ky';
 import { circuitBreakerPlugin, isCircuitOpenError, isCircuitSnapshotError } from '../src/index.ts';
 import { closeAfter, fakeClock, recordChanges, rejection, until } from './helpers.ts';
@@ -233,4 +234,36 @@ test('context overrides: bypass skips the breaker, key groups calls', async (t) 
   breakers.isolate(upstream.origin);
   await rejection(api.get(upstream.url, { context: { '@ky-resilience/circuit-breaker': { bypass: true } } }));
   assert.equal(upstream.counters().requests, 2, 'the bypassed call reached the upstream');
+});
+
+test('the same kyOptions installed twice on a ky chain guards each attempt once: failures count once, probes reach the host', async (t) => {
+  const upstream = closeAfter(t, await startUpstream());
+  for (const between of [false, true]) {
+    upstream.route('/x', { steps: [{ status: 503 }, { status: 503 }, { status: 503 }, { status: 200 }] });
+    const time = fakeClock();
+    const changes = recordChanges();
+    const breakers = circuitBreakerPlugin({
+      policy: { kind: 'consecutive', failures: 3 },
+      clock: time.clock,
+      onStateChange: changes.listener,
+    });
+    const base = ky.create({ retry: 0, throwHttpErrors: false }).extend(breakers.kyOptions);
+    // A child instance extended with the same fragment again, right after it or with another plugin between.
+    const api = (between ? base.extend(timeoutPlugin()) : base).extend(breakers.kyOptions);
+    const before = upstream.counters('/x').requests;
+    for (let i = 0; i < 2; i += 1) await api.get(`${upstream.url}/x`);
+    assert.equal(breakers.state(upstream.origin), 'closed', 'two failures of three');
+    await api.get(`${upstream.url}/x`);
+    assert.equal(breakers.state(upstream.origin), 'open');
+    time.advance(5_000);
+    const probe = await api.get(`${upstream.url}/x`);
+    assert.equal(probe.status, 200, 'the probe reached the host');
+    assert.equal(breakers.state(upstream.origin), 'closed');
+    assert.equal(upstream.counters('/x').requests - before, 4);
+    assert.deepEqual(changes.list, [
+      'closed>open:failures',
+      'open>half-open:probe-due',
+      'half-open>closed:probes-succeeded',
+    ]);
+  }
 });
