@@ -5,6 +5,7 @@ import type { AddressGuard } from './address-guard.ts';
 import type { DnsCache, ResolvedAddress } from './dns-cache.ts';
 import { BlockedAddressError, ConnectTimeoutError } from './errors.ts';
 import type { NormalizedTlsOptions } from './options.ts';
+import { stampSocketErrors } from './socket-stamp.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -103,6 +104,7 @@ export function createConnector(options: ConnectorOptions): buildConnectorType.c
           if (open <= 0) sockets.delete(origin);
           else sockets.set(origin, open);
         });
+        stampSocketErrors(socket as Socket);
         finish(null, socket as Socket);
       }) as unknown as Socket;
     };

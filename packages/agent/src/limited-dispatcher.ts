@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { Dispatcher } from 'undici';
 import { AgentClosedError, AgentQueueFullError } from './errors.ts';
 import { type QueueNotice, queueNoticeKey, tell } from './queue-notice.ts';
+import { bytesReadBefore } from './socket-stamp.ts';
 
 const require = createRequire(import.meta.url);
 // Loaded by path: the undici entry point would install a global dispatcher as a side effect.
@@ -30,20 +31,21 @@ function hasIdempotencyKey(headers: Dispatcher.DispatchOptions['headers']): bool
 }
 
 /**
- * A keep-alive socket the server closed before any byte of this response, on a connection that had already
- * carried a response (bytes were read before this request). The server's close of an idle connection races
+ * A keep-alive socket the server closed (FIN: "other side closed") or reset (RST: `ECONNRESET`, `EPIPE`) before
+ * this response's head, on a connection that had already carried a response (bytes were read on it before). The server's close of an idle connection races
  * with our write; it is the one failure after which a request is replayed at this layer, when `mayReplay`
  * allows it: an idempotent method (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) or an `Idempotency-Key` header,
  * and no body or a body that can be sent again as it is (a string or bytes; a stream cannot).
  */
 function isStaleConnectionClose(error: unknown): boolean {
   const e = error as { code?: unknown; message?: unknown; socket?: { bytesRead?: unknown } } | null;
-  return (
-    e?.code === 'UND_ERR_SOCKET' &&
-    e.message === 'other side closed' &&
-    typeof e.socket?.bytesRead === 'number' &&
-    e.socket.bytesRead > 0
-  );
+  if (e?.code === 'UND_ERR_SOCKET') {
+    return (
+      e.message === 'other side closed' && typeof e.socket?.bytesRead === 'number' && e.socket.bytesRead > 0
+    );
+  }
+  // The same race seen as a reset: the server's kernel answers the request's bytes on a closed socket with RST.
+  return (e?.code === 'ECONNRESET' || e?.code === 'EPIPE') && (bytesReadBefore(error) ?? 0) > 0;
 }
 
 export type LimiterCounters = {

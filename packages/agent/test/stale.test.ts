@@ -9,7 +9,10 @@ import { failure } from './helpers.ts';
  * connection without answering the second one: what a client sees when the server's idle timeout closes a
  * keep-alive socket just as the next request goes out.
  */
-async function staleServer(closeOn: 'first' | 'second' = 'second'): Promise<{
+async function staleServer(
+  closeOn: 'first' | 'second' = 'second',
+  how: 'close' | 'reset' = 'close',
+): Promise<{
   port: number;
   seen: string[];
   answered: number;
@@ -45,7 +48,10 @@ async function staleServer(closeOn: 'first' | 'second' = 'second'): Promise<{
           state.answered++;
           socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok');
         } else {
-          socket.end();
+          // `close`: a FIN (undici: "other side closed"); `reset`: an RST, as the server's kernel answers a
+          // request written to a connection the server has closed (the client reads ECONNRESET).
+          if (how === 'reset') socket.resetAndDestroy();
+          else socket.end();
           return;
         }
         end = buffer.indexOf('\r\n\r\n');
@@ -141,4 +147,38 @@ test('a PUT with a body, and a POST with an Idempotency-Key, are replayed: the l
     assert.deepEqual(server.seen, ['GET /one HTTP/1.1', `${line} HTTP/1.1`, `${line} HTTP/1.1`]);
     assert.equal(agent.stats().staleRetries, 1);
   }
+});
+
+test('a GET reset (RST) on a keep-alive socket that carried a response is replayed once on a new connection', async (t) => {
+  const server = await staleServer('second', 'reset');
+  t.after(() => server.close());
+  const agent = createAgent({ limitPerHost: 1 });
+  t.after(() => agent.close());
+  const url = `http://127.0.0.1:${server.port}`;
+  assert.equal(await (await agent.fetch(`${url}/one`)).text(), 'ok');
+  assert.equal(await (await agent.fetch(`${url}/two`)).text(), 'ok');
+  assert.deepEqual(server.seen, ['GET /one HTTP/1.1', 'GET /two HTTP/1.1', 'GET /two HTTP/1.1']);
+  assert.equal(server.connections, 2);
+  assert.equal(agent.stats().staleRetries, 1);
+});
+
+test('a reset is not replayed for a POST without a key, nor on a fresh connection', async (t) => {
+  const reused = await staleServer('second', 'reset');
+  t.after(() => reused.close());
+  const agent = createAgent({ limitPerHost: 1 });
+  t.after(() => agent.close());
+  const url = `http://127.0.0.1:${reused.port}`;
+  await (await agent.fetch(`${url}/one`)).text();
+  const post = (await failure(agent.fetch(`${url}/order`, { method: 'POST', body: 'x=1' }))) as {
+    code?: string;
+  };
+  assert.equal(post.code, 'ECONNRESET');
+  assert.deepEqual(reused.seen, ['GET /one HTTP/1.1', 'POST /order HTTP/1.1']);
+
+  const fresh = await staleServer('first', 'reset');
+  t.after(() => fresh.close());
+  const error = (await failure(agent.fetch(`http://127.0.0.1:${fresh.port}/fresh`))) as { code?: string };
+  assert.equal(error.code, 'ECONNRESET');
+  assert.deepEqual(fresh.seen, ['GET /fresh HTTP/1.1']);
+  assert.equal(agent.stats().staleRetries, 0);
 });
