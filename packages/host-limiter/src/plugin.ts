@@ -13,7 +13,13 @@ import { contextKey, type HostLimiterRequestOptions } from './options.ts';
 export function kyOptionsFor(
   wrap: (fetch: FetchFunction, overrides: HostLimiterRequestOptions | undefined) => FetchFunction,
 ): Options {
+  // ky runs every init hook of a call on one options object: the calls this limiter has wrapped
+  // already. The same fragment installed twice on a ky chain would otherwise make each attempt hold
+  // two slots of its key, and calls holding an outer slot would wait for an inner one (a deadlock).
+  const wrappedCalls = new WeakSet<object>();
   const init: InitHook = (callOptions) => {
+    if (wrappedCalls.has(callOptions)) return;
+    wrappedCalls.add(callOptions);
     const inner: FetchFunction =
       callOptions.fetch ?? ((input, requestInit) => globalThis.fetch(input, requestInit));
     callOptions.fetch = wrap(

@@ -64,3 +64,24 @@ test('through the agent: 200 calls over a pool of 10 with a limiter of 4 per hos
   assert.ok(upstream.counters().connections <= 4, `connections ${upstream.counters().connections}`);
   assert.deepEqual(limiter.globalStats(), { active: 0, queued: 0, hosts: 1, evictedBusy: 0 });
 });
+
+test('the same kyOptions installed twice on a ky chain limits each attempt once (no second slot, no deadlock)', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({ routes: { '/slow': { steps: [{ delayHeadersMs: 30 }] } } }),
+  );
+  for (const between of [false, true]) {
+    upstream.reset();
+    const limiter = createHostLimiter({ concurrency: 2, queueTimeout: 5_000 });
+    const base = ky.create({ retry: 0 }).extend(limiter.kyOptions);
+    // A child instance extended with the same fragment again, right after it or with another plugin between.
+    const api = (between ? base.extend(timeoutPlugin()) : base).extend(limiter.kyOptions);
+    const texts = await Promise.all(Array.from({ length: 6 }, () => api.get(`${upstream.url}/slow`).text()));
+    assert.equal(texts.length, 6);
+    const counters = upstream.counters('/slow');
+    assert.equal(counters.requests, 6);
+    assert.ok(counters.peakInFlight <= 2, 'at most two slots per key, one per attempt');
+    assert.equal(limiter.stats(upstream.origin)?.rejected, 0);
+    assert.equal(limiter.globalStats().active, 0);
+  }
+});
