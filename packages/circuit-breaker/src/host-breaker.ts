@@ -209,6 +209,38 @@ export class HostBreaker {
     this.#opens += 1;
   }
 
+  /**
+   * How the breaker would turn a call away now, or `undefined` when it would let it through (closed, an open
+   * period over, a free half-open probe slot). Changes nothing.
+   */
+  turnsAway(): RejectedState | undefined {
+    switch (this.#policy.state) {
+      case CircuitState.Isolated:
+        return 'isolated';
+      case CircuitState.Open:
+        return this.probeDue() ? undefined : 'open';
+      case CircuitState.HalfOpen:
+        return this.#freeSlots.length === 0 && this.#slotsTaken >= this.#options.halfOpenProbes
+          ? 'half-open'
+          : undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  /** The error a call turned away in `state` gets (reported to `onRejected`, as the breaker's own rejections). */
+  refuse(state: RejectedState, request: Request | undefined): CircuitOpenError {
+    const error = new CircuitOpenError({
+      host: this.host,
+      state,
+      nextProbeAt: state === 'open' ? this.#nextProbeAt : undefined,
+      now: this.#options.clock(),
+      request,
+    });
+    emit(this.#options.onRejected, { host: this.host, state, error, request });
+    return error;
+  }
+
   /** Runs one attempt through the breaker: `attempt` is called only when the breaker admits it. */
   run(
     request: Request | undefined,
@@ -475,15 +507,7 @@ export class HostBreaker {
   }
 
   #reject(state: RejectedState, request: Request | undefined): Promise<never> {
-    const error = new CircuitOpenError({
-      host: this.host,
-      state,
-      nextProbeAt: state === 'open' ? this.#nextProbeAt : undefined,
-      now: this.#options.clock(),
-      request,
-    });
-    emit(this.#options.onRejected, { host: this.host, state, error, request });
-    return Promise.reject(error);
+    return Promise.reject(this.refuse(state, request));
   }
 
   /** Maps cockatiel's own refusals (a race with a state change) to a `CircuitOpenError`. */

@@ -2,7 +2,7 @@ import { CircuitState } from 'cockatiel';
 import type { InitHook, Options } from 'ky';
 import { LRUCache } from 'lru-cache';
 import { handoffTo, setHandoff } from './body-handoff.ts';
-import { CircuitBreakerOptionsError, CircuitSnapshotError } from './errors.ts';
+import { CircuitBreakerOptionsError, type CircuitOpenError, CircuitSnapshotError } from './errors.ts';
 import { type CircuitStateName, emit } from './events.ts';
 import { HostBreaker, type HostBreakerInfo, type HostSnapshot } from './host-breaker.ts';
 import {
@@ -345,6 +345,20 @@ export class CircuitBreakerRegistry {
       }
       this.#announce(key, old?.state ?? 'closed', 'restored');
     }
+  }
+
+  /**
+   * The `CircuitOpenError` a call to `input` would get now from its breaker (open, isolated, or half-open
+   * with every probe slot taken), reported to `onRejected` and counted like the breaker's own rejections;
+   * `undefined` when the breaker would let the call through, or when the key has no breaker yet. Creates
+   * nothing and leaves the breaker's state and idle time alone. A host limiter's `beforeWait` can call it,
+   * so that a call for a host whose circuit is open fails at once instead of first waiting for a slot.
+   */
+  rejection(input: Request | string | URL): CircuitOpenError | undefined {
+    const request = asRequest(input);
+    const breaker = this.#find(this.#keyOf(input, request));
+    const state = breaker?.turnsAway();
+    return state === undefined ? undefined : (breaker as HostBreaker).refuse(state, request);
   }
 
   /** Counts of breakers by state, evictions, expiries and rejections. */

@@ -53,3 +53,44 @@ test('originOf reads an origin as the URL parser writes it', async () => {
     assert.equal(originOf(url), origin, url);
   }
 });
+
+test('rejection(input) says how the breaker would turn a call away now, without creating or changing anything', async () => {
+  const { fakeClock, until } = await import('./helpers.ts');
+  const time = fakeClock();
+  const rejected: string[] = [];
+  const breakers = circuitBreakerPlugin({
+    policy: { kind: 'consecutive', failures: 1 },
+    halfOpenAfter: 1_000,
+    clock: time.clock,
+    onRejected: (event) => rejected.push(`${event.host} ${event.state}`),
+  });
+  // No breaker for the key yet: nothing would turn the call away, and none is created.
+  assert.equal(breakers.rejection('http://a.test/x'), undefined);
+  assert.equal(breakers.size, 0);
+  const failing = breakers.wrapFetch(async () => new Response(null, { status: 503 }));
+  await failing('http://a.test/x');
+  assert.equal(breakers.state('http://a.test'), 'open');
+  const open = breakers.rejection(new Request('http://a.test/y'));
+  assert.ok(isCircuitOpenError(open));
+  assert.equal(open.state, 'open');
+  assert.equal(open.host, 'http://a.test');
+  assert.equal(open.request?.url, 'http://a.test/y');
+  assert.deepEqual(rejected, ['http://a.test open']);
+  assert.equal(breakers.stats().rejected, 1);
+  // The open period is over: the next call would be a probe.
+  time.advance(1_000);
+  assert.equal(breakers.rejection('http://a.test/z'), undefined);
+  assert.equal(breakers.state('http://a.test'), 'open');
+  // A probe in flight (it never answers) takes the only half-open slot: the next call would be turned away.
+  let started = false;
+  void breakers.wrapFetch(() => {
+    started = true;
+    return new Promise<Response>(() => {});
+  })('http://a.test/probe');
+  await until(() => started);
+  assert.equal(breakers.state('http://a.test'), 'half-open');
+  assert.equal(breakers.rejection('http://a.test/z')?.state, 'half-open');
+  breakers.isolate('http://b.test');
+  assert.equal(breakers.rejection('http://b.test/')?.state, 'isolated');
+  assert.equal(breakers.rejection('http://c.test/'), undefined);
+});

@@ -191,6 +191,15 @@ export function createHostLimiter(options?: HostLimiterOptions): HostLimiter {
       if (scheduler.closed) return Promise.reject(new HostLimiterClosedError(entry.key, request));
       const permit = scheduler.tryAcquire(entry);
       if (permit !== undefined) return run(permit, fetch, input, init, consumer);
+      if (resolved.beforeWait !== undefined) {
+        let refusal: unknown;
+        try {
+          refusal = resolved.beforeWait(input, entry.key);
+        } catch (error) {
+          refusal = error;
+        }
+        if (refusal !== undefined) return Promise.reject(refusal);
+      }
       return scheduler
         .enqueue(entry, signal, settings.queueTimeout, request)
         .then((granted) => run(granted, fetch, input, init, consumer));

@@ -122,6 +122,16 @@ export type HostLimiterOptions = {
    */
   hostTtl?: number | false;
   /**
+   * Called when a call finds no free slot (it would wait in its key's queue: the key or the limiter is full,
+   * paused, or out of rate-limit tokens) with the call's input and key. Return an error to reject the call
+   * with it at once, never queued and never sent; return `undefined` to let it wait. What it throws rejects
+   * the call too. The preset uses it to turn a call away at once when its host's circuit breaker would,
+   * instead of letting it wait for a slot first.
+   * @default none: every such call waits
+   * @example { beforeWait: (input) => breakers.rejection(input) }
+   */
+  beforeWait?: (input: Request | string | URL, key: string) => unknown;
+  /**
    * The clock, in ms since the epoch (a wall clock: `Retry-After` HTTP-dates and epoch reset values are
    * compared with it). Pauses, rate-limit tokens and idle expiry use it.
    * @default Date.now
@@ -167,6 +177,7 @@ export type ResolvedHostLimiterOptions = {
   readonly pauseOnExhausted: boolean;
   readonly maxHosts: number;
   readonly hostTtl: number | false;
+  readonly beforeWait: ((input: Request | string | URL, key: string) => unknown) | undefined;
   readonly clock: () => number;
   readonly timers: Timers | undefined;
 };
@@ -208,6 +219,7 @@ const optionKeys: readonly (keyof HostLimiterOptions)[] = [
   'pauseOnExhausted',
   'maxHosts',
   'hostTtl',
+  'beforeWait',
   'clock',
   'timers',
 ];
@@ -349,6 +361,10 @@ export function resolveHostLimiterOptions(options: unknown): ResolvedHostLimiter
   }
 
   const key = given.key === undefined ? undefined : fn<(request: Request) => string>('key', given.key);
+  const beforeWait =
+    given.beforeWait === undefined
+      ? undefined
+      : fn<(input: Request | string | URL, key: string) => unknown>('beforeWait', given.beforeWait);
   const clock = given.clock === undefined ? Date.now : fn<() => number>('clock', given.clock);
   let timers: Timers | undefined;
   if (given.timers !== undefined) {
@@ -382,6 +398,7 @@ export function resolveHostLimiterOptions(options: unknown): ResolvedHostLimiter
     pauseOnExhausted,
     maxHosts,
     hostTtl,
+    beforeWait,
     clock,
     timers,
   });

@@ -120,6 +120,25 @@ function callAside<E>(callback: ((event: E) => void) | undefined, event: E): voi
 }
 
 /**
+ * The limiter's options with a `beforeWait` that asks the breakers first (after the user's own, if any): a
+ * call that finds its host's slots taken, while the host's circuit is open, isolated or has every half-open
+ * probe out, gets the breaker's `CircuitOpenError` at once rather than after waiting for a slot.
+ */
+function withBreakerCheck(
+  options: HostLimiterOptions,
+  breakers: () => CircuitBreakerRegistry | undefined,
+): HostLimiterOptions {
+  const own = options.beforeWait;
+  return {
+    ...options,
+    beforeWait: (input, key) => {
+      const refusal = own?.(input, key);
+      return refusal !== undefined ? refusal : breakers()?.rejection(input);
+    },
+  };
+}
+
+/**
  * `instance` extended with the tiers' ky fragments, their init hooks folded into one hook that runs
  * them in the same order (an init hook that throws stops the ones after it, as in ky). ky copies
  * an instance's hook arrays and merges its options on every call, and runs each init hook: one
@@ -189,7 +208,12 @@ export function createClient(options?: ClientOptions): ResilientClient {
       ? undefined
       : isHostLimiter(plan.hostLimiter)
         ? plan.hostLimiter
-        : build('hostLimiter', () => createHostLimiter(plan.hostLimiter as HostLimiterOptions));
+        : build('hostLimiter', () =>
+            createHostLimiter(
+              // A call that would wait for a slot of a host whose breaker turns calls away fails at once instead.
+              withBreakerCheck(plan.hostLimiter as HostLimiterOptions, () => breakers),
+            ),
+          );
   const breakerOptions = plan.circuitBreaker;
   const breakers =
     breakerOptions === undefined

@@ -259,3 +259,37 @@ test('with the breaker open, a call is rejected within the turn of the event loo
   assert.deepEqual(turnsPerCall, [0, 0, 0, 0, 0]);
   assert.equal(upstream.counters('/down').requests, requests);
 });
+
+test('a call that would wait for a slot of a host whose circuit is open fails at once instead of queueing', async (t) => {
+  const upstream = await startUpstream({ routes: { '/hang': { steps: [{ delayHeadersMs: 60_000 }] } } });
+  t.after(() => upstream.close());
+  const client = createClient({ agent: { limitPerHost: 2 }, retry: false });
+  t.after(() => client.close({ timeout: 0 }).catch(() => undefined));
+  const callers = new AbortController();
+  t.after(() => callers.abort());
+  // Two calls that never get an answer hold the host's two slots.
+  const hanging = [1, 2].map(() =>
+    client.get(`${upstream.url}/hang`, { signal: callers.signal }).catch((e: unknown) => e),
+  );
+  for (let i = 0; i < 200 && upstream.counters('/hang').requests < 2; i += 1) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.equal(upstream.counters('/hang').requests, 2);
+  client.breakers?.isolate(upstream.origin);
+  let settled = false;
+  const turnedAway = client
+    .get(`${upstream.url}/hang`)
+    .catch((e: unknown) => e)
+    .finally(() => {
+      settled = true;
+    });
+  for (let i = 0; i < 20 && !settled; i += 1) await new Promise((resolve) => setImmediate(resolve));
+  assert.ok(settled, 'the call waited in the limiter queue');
+  const error = await turnedAway;
+  assert.ok(isCircuitOpenError(error), String(error));
+  assert.equal(error.state, 'isolated');
+  assert.equal(client.limiter?.stats(upstream.origin)?.queued, 0);
+  assert.equal(upstream.counters('/hang').requests, 2);
+  callers.abort();
+  await Promise.all(hanging);
+});
