@@ -168,11 +168,11 @@ async function checkClients(workers: ReadonlyMap<string, ClientWorker>): Promise
 
 async function measure(settings: SuiteSettings): Promise<Measured> {
   const requests = settings.requests ?? (settings.smoke ? 50 : 400);
-  const rounds = settings.rounds ?? (settings.smoke ? 1 : 4);
+  const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
   // Warm-up per client and concurrency (64 in flight first: it also opens the pool's sockets), as in the
   // overhead suite: V8's steady state, where bare ky's CPU per request has stopped falling (it falls by half
   // or more over its first few thousand requests), as in a service that has run for a while.
-  const warmupBatch = settings.smoke ? 64 : 1500;
+  const warmupBatch = settings.smoke ? 64 : 1200;
   const options: ClientOptions = { limitPerHost: LIMIT_PER_HOST, keepAliveTimeout: CLIENT_KEEP_ALIVE };
   // No cold start: the agents and the upstreams keep idle sockets for minutes, so the measured runs reuse them.
   const samples = await runClosedLoop(
