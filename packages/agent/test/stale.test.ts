@@ -68,18 +68,23 @@ async function staleServer(
   return state;
 }
 
-test('a GET that meets a keep-alive socket the server closed is replayed once on a new connection', async (t) => {
-  const server = await staleServer();
-  t.after(() => server.close());
-  const agent = createAgent({ limitPerHost: 1 });
-  t.after(() => agent.close());
-  const url = `http://127.0.0.1:${server.port}`;
-  assert.equal(await (await agent.fetch(`${url}/one`)).text(), 'ok');
-  assert.equal(await (await agent.fetch(`${url}/two`)).text(), 'ok');
-  assert.deepEqual(server.seen, ['GET /one HTTP/1.1', 'GET /two HTTP/1.1', 'GET /two HTTP/1.1']);
-  assert.equal(server.connections, 2);
-  assert.equal(agent.stats().staleRetries, 1);
-});
+for (const [how, seen] of [
+  ['close', 'closed (FIN: "other side closed")'],
+  ['reset', 'reset (RST: ECONNRESET)'],
+] as const) {
+  test(`a GET that meets a keep-alive socket the server ${seen} is replayed once on a new connection`, async (t) => {
+    const server = await staleServer('second', how);
+    t.after(() => server.close());
+    const agent = createAgent({ limitPerHost: 1 });
+    t.after(() => agent.close());
+    const url = `http://127.0.0.1:${server.port}`;
+    assert.equal(await (await agent.fetch(`${url}/one`)).text(), 'ok');
+    assert.equal(await (await agent.fetch(`${url}/two`)).text(), 'ok');
+    assert.deepEqual(server.seen, ['GET /one HTTP/1.1', 'GET /two HTTP/1.1', 'GET /two HTTP/1.1']);
+    assert.equal(server.connections, 2);
+    assert.equal(agent.stats().staleRetries, 1);
+  });
+}
 
 test('a POST without an Idempotency-Key is never replayed', async (t) => {
   const server = await staleServer();
@@ -147,19 +152,6 @@ test('a PUT with a body, and a POST with an Idempotency-Key, are replayed: the l
     assert.deepEqual(server.seen, ['GET /one HTTP/1.1', `${line} HTTP/1.1`, `${line} HTTP/1.1`]);
     assert.equal(agent.stats().staleRetries, 1);
   }
-});
-
-test('a GET reset (RST) on a keep-alive socket that carried a response is replayed once on a new connection', async (t) => {
-  const server = await staleServer('second', 'reset');
-  t.after(() => server.close());
-  const agent = createAgent({ limitPerHost: 1 });
-  t.after(() => agent.close());
-  const url = `http://127.0.0.1:${server.port}`;
-  assert.equal(await (await agent.fetch(`${url}/one`)).text(), 'ok');
-  assert.equal(await (await agent.fetch(`${url}/two`)).text(), 'ok');
-  assert.deepEqual(server.seen, ['GET /one HTTP/1.1', 'GET /two HTTP/1.1', 'GET /two HTTP/1.1']);
-  assert.equal(server.connections, 2);
-  assert.equal(agent.stats().staleRetries, 1);
 });
 
 test('a reset is not replayed for a POST without a key, nor on a fresh connection', async (t) => {

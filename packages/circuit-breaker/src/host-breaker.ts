@@ -517,16 +517,7 @@ export class HostBreaker {
       : isIsolatedCircuitError(error)
         ? 'isolated'
         : undefined;
-    if (state === undefined) return error;
-    const refused = new CircuitOpenError({
-      host: this.host,
-      state,
-      nextProbeAt: state === 'open' ? this.#nextProbeAt : undefined,
-      now: this.#options.clock(),
-      request,
-    });
-    emit(this.#options.onRejected, { host: this.host, state, error: refused, request });
-    return refused;
+    return state === undefined ? error : this.refuse(state, request);
   }
 
   #changed(to: CircuitStateName): void {
