@@ -85,6 +85,12 @@ export type HostLimiter = {
    * `until` that is not a finite number throws a `HostLimiterOptionsError`.
    */
   pause(key: string, until: number): void;
+  /**
+   * Asks `beforeWait` again about every request waiting for `key`, for when its answer may have changed
+   * (the preset calls it when a host's circuit opens): those it now refuses leave the queue at once, rejected
+   * with its error and never sent. Returns how many left; 0 without a `beforeWait` or an unknown key.
+   */
+  recheck(key: string): number;
 };
 
 function hostStats(entry: HostEntry, options: ResolvedHostLimiterOptions): HostStats {
@@ -201,7 +207,7 @@ export function createHostLimiter(options?: HostLimiterOptions): HostLimiter {
         if (refusal !== undefined) return Promise.reject(refusal);
       }
       return scheduler
-        .enqueue(entry, signal, settings.queueTimeout, request)
+        .enqueue(entry, signal, settings.queueTimeout, request, input)
         .then((granted) => run(granted, fetch, input, init, consumer));
     };
     return limited;
@@ -241,6 +247,12 @@ export function createHostLimiter(options?: HostLimiterOptions): HostLimiter {
       }
       const entry = registry.entryFor(key);
       scheduler.pause(entry, until);
+    },
+    recheck(key) {
+      const beforeWait = resolved.beforeWait;
+      const entry = typeof key === 'string' ? registry.peek(key) : undefined;
+      if (beforeWait === undefined || entry === undefined || entry.queue.size === 0) return 0;
+      return scheduler.recheck(entry, (waiter) => beforeWait(waiter.input ?? waiter.request ?? key, key));
     },
   };
   return limiter;

@@ -67,6 +67,33 @@ export class Scheduler {
     }
   }
 
+  /**
+   * Asks `refuse` about every waiter of `entry`, in order; a waiter it answers with an error leaves the queue
+   * and is rejected with it (never sent). Returns how many left.
+   */
+  recheck(entry: HostEntry, refuse: (waiter: Waiter) => unknown): number {
+    const refused: [Waiter, unknown][] = [];
+    for (let waiter = entry.queue.head; waiter !== undefined; waiter = waiter.next) {
+      let error: unknown;
+      try {
+        error = refuse(waiter);
+      } catch (thrown) {
+        error = thrown;
+      }
+      if (error !== undefined) refused.push([waiter, error]);
+    }
+    for (const [waiter, error] of refused) {
+      this.#drop(entry, waiter);
+      waiter.reject(error);
+    }
+    if (refused.length > 0) {
+      // The head may have changed: the next waiter could start now.
+      this.#consider(entry);
+      this.#dispatch();
+    }
+    return refused.length;
+  }
+
   /** Takes a slot of `entry` at once when one is free and nobody of the key waits; else `undefined`. */
   tryAcquire(entry: HostEntry): Permit | undefined {
     if (
@@ -97,6 +124,7 @@ export class Scheduler {
     signal: AbortSignal | undefined,
     queueTimeout: number | false,
     request: Request | undefined,
+    input?: Request | string | URL,
   ): Promise<Permit> {
     const { maxQueue, maxQueueTotal } = this.#options;
     if (entry.queue.size >= maxQueue || this.#queued >= maxQueueTotal) {
@@ -121,6 +149,7 @@ export class Scheduler {
         request,
         queueTimeout,
         deadline,
+        input,
       );
       entry.queue.push(waiter);
       this.#queued += 1;

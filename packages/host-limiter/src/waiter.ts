@@ -13,6 +13,8 @@ export class Waiter {
   readonly timeout: number | false;
   readonly deadline: number;
   readonly request: Request | undefined;
+  /** What the caller gave the limiter (a `Request`, or a URL when it gave one): for `beforeWait`. */
+  readonly input: Request | string | URL | undefined;
 
   constructor(
     resolve: () => void,
@@ -20,10 +22,12 @@ export class Waiter {
     request: Request | undefined,
     timeout: number | false,
     deadline: number,
+    input?: Request | string | URL,
   ) {
     this.resolve = resolve;
     this.reject = reject;
     this.request = request;
+    this.input = input;
     this.timeout = timeout;
     this.deadline = deadline;
   }

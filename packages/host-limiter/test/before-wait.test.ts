@@ -86,3 +86,39 @@ test('what beforeWait throws rejects the call; a bad beforeWait is an options er
   assert.equal(caught.option, 'beforeWait');
   assert.equal(caught.value, 5);
 });
+
+test('recheck(key) asks beforeWait again about the waiters of a key; those it refuses leave the queue, unsent', async () => {
+  let refuse = false;
+  const refusal = new Error('circuit open');
+  const asked: string[] = [];
+  const limiter = createHostLimiter({
+    concurrency: 1,
+    beforeWait: (input) => {
+      asked.push(String(input instanceof Request ? input.url : input));
+      return refuse ? refusal : undefined;
+    },
+  });
+  const held = heldFetch();
+  const limited = limiter.wrap(held.fetch);
+  const first = limited('http://a.test/1');
+  await tick();
+  const second = rejection(limited(new Request('http://a.test/2')));
+  const third = rejection(limited('http://a.test/3'));
+  await tick();
+  assert.equal(limiter.stats('http://a.test')?.queued, 2);
+  assert.equal(limiter.recheck('http://a.test'), 0);
+  refuse = true;
+  asked.length = 0;
+  assert.equal(limiter.recheck('http://a.test'), 2);
+  // Each waiter is asked with what its caller gave the limiter.
+  assert.deepEqual(asked, ['http://a.test/2', 'http://a.test/3']);
+  assert.equal(await second, refusal);
+  assert.equal(await third, refusal);
+  assert.equal(limiter.stats('http://a.test')?.queued, 0);
+  assert.equal(limiter.recheck('http://unknown.test'), 0);
+  held.release();
+  await first;
+  assert.deepEqual(held.calls, ['http://a.test/1']);
+  // Without a beforeWait there is nothing to ask.
+  assert.equal(createHostLimiter().recheck('http://a.test'), 0);
+});

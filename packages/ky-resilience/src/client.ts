@@ -224,6 +224,10 @@ export function createClient(options?: ClientOptions): ResilientClient {
             new CircuitBreakerRegistry({
               ...breakerOptions,
               onStateChange: (event) => {
+                // Calls already waiting for a slot of a host whose circuit just opened fail now, as later
+                // ones do (the limiter's beforeWait asks the breakers).
+                if (ownsLimiter && (event.to === 'open' || event.to === 'isolated'))
+                  limiter?.recheck(event.host);
                 callAside(breakerOptions.onStateChange, event);
                 hub.emit('breakerStateChange', () => ({
                   client: name,

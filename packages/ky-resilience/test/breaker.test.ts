@@ -260,7 +260,7 @@ test('with the breaker open, a call is rejected within the turn of the event loo
   assert.equal(upstream.counters('/down').requests, requests);
 });
 
-test('a call that would wait for a slot of a host whose circuit is open fails at once instead of queueing', async (t) => {
+test('calls that wait, or would wait, for a slot of a host whose circuit is open fail at once', async (t) => {
   const upstream = await startUpstream({ routes: { '/hang': { steps: [{ delayHeadersMs: 60_000 }] } } });
   t.after(() => upstream.close());
   const client = createClient({ agent: { limitPerHost: 2 }, retry: false });
@@ -275,7 +275,23 @@ test('a call that would wait for a slot of a host whose circuit is open fails at
     await new Promise((resolve) => setImmediate(resolve));
   }
   assert.equal(upstream.counters('/hang').requests, 2);
+  // A call that came before the circuit opened waits for a slot: it fails when the circuit opens.
+  let waiterSettled = false;
+  const waiter = client
+    .get(`${upstream.url}/hang`)
+    .catch((e: unknown) => e)
+    .finally(() => {
+      waiterSettled = true;
+    });
+  for (let i = 0; i < 20 && client.limiter?.stats(upstream.origin)?.queued !== 1; i += 1) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.equal(client.limiter?.stats(upstream.origin)?.queued, 1);
   client.breakers?.isolate(upstream.origin);
+  for (let i = 0; i < 20 && !waiterSettled; i += 1) await new Promise((resolve) => setImmediate(resolve));
+  assert.ok(waiterSettled, 'the call already waiting stayed in the limiter queue');
+  const waited = await waiter;
+  assert.ok(isCircuitOpenError(waited), String(waited));
   let settled = false;
   const turnedAway = client
     .get(`${upstream.url}/hang`)
