@@ -17,6 +17,11 @@ export type RespondContext = {
   readonly later: (ms: number, fn: () => void) => void;
   /** Called with the status when the head is sent. */
   readonly onStatus: (status: number) => void;
+  /**
+   * Called when the upstream resets the connection: the request is over for the server at that moment (the
+   * socket's close comes a loop turn later, when a client may already have sent its next request).
+   */
+  readonly onReset: () => void;
   /** Let Node advertise `Keep-Alive: timeout=N`; otherwise idle sockets are closed without warning. */
   readonly keepAliveHint: boolean;
 };
@@ -67,6 +72,7 @@ function sendHead(context: RespondContext): void {
     return;
   }
   if (step.reset === 'before-headers') {
+    context.onReset();
     socket.resetAndDestroy();
     return;
   }
@@ -95,7 +101,9 @@ function sendHead(context: RespondContext): void {
     // RST in one go may report a plain end of stream instead of ECONNRESET (libuv on Node 22).
     res.write(first === '' ? ' ' : first, () => {
       context.later(MID_BODY_RESET_DELAY_MS, () => {
-        if (!socket.destroyed) socket.resetAndDestroy();
+        if (socket.destroyed) return;
+        context.onReset();
+        socket.resetAndDestroy();
       });
     });
     return;

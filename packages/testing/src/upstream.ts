@@ -119,7 +119,7 @@ export async function startUpstream(options?: UpstreamOptions): Promise<Upstream
 
     const ownTimers = new Set<NodeJS.Timeout>();
     let finished = false;
-    res.once('close', () => {
+    const finish = (): void => {
       if (finished) return;
       finished = true;
       for (const record of records) record.end();
@@ -128,7 +128,8 @@ export async function startUpstream(options?: UpstreamOptions): Promise<Upstream
         timers.delete(timer);
       }
       ownTimers.clear();
-    });
+    };
+    res.once('close', finish);
 
     const verdict =
       state.spec.schedule === undefined
@@ -176,6 +177,7 @@ export async function startUpstream(options?: UpstreamOptions): Promise<Upstream
         onStatus: (status) => {
           for (const record of records) record.status(status);
         },
+        onReset: finish,
       });
     });
   };
