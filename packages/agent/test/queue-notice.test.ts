@@ -14,8 +14,9 @@ function recorder(log: string[], name: string): { queued(): void; dequeued(): vo
   };
 }
 
-test('a request that waits in the agent queue is told queued, then dequeued when it leaves for the network', async (t) => {
-  // `/hold` answers a head and never ends its body: the first request keeps the origin's only slot.
+/** An upstream whose `/hold` answers a head and never ends its body (the first request keeps the origin's only
+ * slot), and `/ok`; an agent with one connection per host. */
+async function heldUpstream(t: { after: (fn: () => unknown) => void }) {
   const upstream = await startUpstream({
     routes: { '/hold': { steps: [{ stallBody: true, bodyPrefix: 'x' }] }, '/ok': {} },
   });
@@ -24,6 +25,11 @@ test('a request that waits in the agent queue is told queued, then dequeued when
     await agent.destroy();
     await upstream.close();
   });
+  return { upstream, agent };
+}
+
+test('a request that waits in the agent queue is told queued, then dequeued when it leaves for the network', async (t) => {
+  const { upstream, agent } = await heldUpstream(t);
   const log: string[] = [];
   const holder = new AbortController();
   const first = await agent.fetch(`${upstream.url}/hold`, {
@@ -53,14 +59,7 @@ test('a request that waits in the agent queue is told queued, then dequeued when
 });
 
 test('a notice that throws does not disturb the request, and other values under the key are ignored', async (t) => {
-  const upstream = await startUpstream({
-    routes: { '/hold': { steps: [{ stallBody: true, bodyPrefix: 'x' }] }, '/ok': {} },
-  });
-  const agent = createAgent({ limitPerHost: 1 });
-  t.after(async () => {
-    await agent.destroy();
-    await upstream.close();
-  });
+  const { upstream, agent } = await heldUpstream(t);
   const holder = new AbortController();
   const first = await agent.fetch(`${upstream.url}/hold`, {
     signal: holder.signal,

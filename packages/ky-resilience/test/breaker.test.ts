@@ -260,6 +260,22 @@ test('with the breaker open, a call is rejected within the turn of the event loo
   assert.equal(upstream.counters('/down').requests, requests);
 });
 
+/** Waits up to `turns` event-loop turns for `condition`. */
+async function turnsUntil(condition: () => boolean, turns: number): Promise<void> {
+  for (let i = 0; i < turns && !condition(); i += 1) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** A call's outcome (its error, or its value) and whether it has settled yet. */
+function tracked(call: Promise<unknown>): { settled: () => boolean; outcome: Promise<unknown> } {
+  let done = false;
+  const outcome = call
+    .catch((e: unknown) => e)
+    .finally(() => {
+      done = true;
+    });
+  return { settled: () => done, outcome };
+}
+
 test('calls that wait, or would wait, for a slot of a host whose circuit is open fail at once', async (t) => {
   const upstream = await startUpstream({ routes: { '/hang': { steps: [{ delayHeadersMs: 60_000 }] } } });
   t.after(() => upstream.close());
@@ -271,37 +287,22 @@ test('calls that wait, or would wait, for a slot of a host whose circuit is open
   const hanging = [1, 2].map(() =>
     client.get(`${upstream.url}/hang`, { signal: callers.signal }).catch((e: unknown) => e),
   );
-  for (let i = 0; i < 200 && upstream.counters('/hang').requests < 2; i += 1) {
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+  await turnsUntil(() => upstream.counters('/hang').requests === 2, 200);
   assert.equal(upstream.counters('/hang').requests, 2);
   // A call that came before the circuit opened waits for a slot: it fails when the circuit opens.
-  let waiterSettled = false;
-  const waiter = client
-    .get(`${upstream.url}/hang`)
-    .catch((e: unknown) => e)
-    .finally(() => {
-      waiterSettled = true;
-    });
-  for (let i = 0; i < 20 && client.limiter?.stats(upstream.origin)?.queued !== 1; i += 1) {
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+  const waiter = tracked(client.get(`${upstream.url}/hang`));
+  await turnsUntil(() => client.limiter?.stats(upstream.origin)?.queued === 1, 20);
   assert.equal(client.limiter?.stats(upstream.origin)?.queued, 1);
   client.breakers?.isolate(upstream.origin);
-  for (let i = 0; i < 20 && !waiterSettled; i += 1) await new Promise((resolve) => setImmediate(resolve));
-  assert.ok(waiterSettled, 'the call already waiting stayed in the limiter queue');
-  const waited = await waiter;
+  await turnsUntil(waiter.settled, 20);
+  assert.ok(waiter.settled(), 'the call already waiting stayed in the limiter queue');
+  const waited = await waiter.outcome;
   assert.ok(isCircuitOpenError(waited), String(waited));
-  let settled = false;
-  const turnedAway = client
-    .get(`${upstream.url}/hang`)
-    .catch((e: unknown) => e)
-    .finally(() => {
-      settled = true;
-    });
-  for (let i = 0; i < 20 && !settled; i += 1) await new Promise((resolve) => setImmediate(resolve));
-  assert.ok(settled, 'the call waited in the limiter queue');
-  const error = await turnedAway;
+  // A call that comes now is turned away before it would wait.
+  const later = tracked(client.get(`${upstream.url}/hang`));
+  await turnsUntil(later.settled, 20);
+  assert.ok(later.settled(), 'the call waited in the limiter queue');
+  const error = await later.outcome;
   assert.ok(isCircuitOpenError(error), String(error));
   assert.equal(error.state, 'isolated');
   assert.equal(client.limiter?.stats(upstream.origin)?.queued, 0);

@@ -37,17 +37,29 @@ const turns = async (n: number): Promise<void> => {
   for (let i = 0; i < n; i += 1) await new Promise((resolve) => setImmediate(resolve));
 };
 
+/**
+ * An upstream whose `/hold` answers a head and never ends its body (the first call keeps the origin's only
+ * connection), `/ok`, and `/never` (no head for a minute); an agent with one connection per host.
+ */
+async function heldUpstream(t: { after: (fn: () => unknown) => void }) {
+  const upstream = await startUpstream({
+    routes: {
+      '/hold': { steps: [{ stallBody: true, bodyPrefix: 'x' }] },
+      '/ok': {},
+      '/never': { steps: [{ delayHeadersMs: 60_000 }] },
+    },
+  });
+  const agent = createAgent({ limitPerHost: 1 });
+  t.after(async () => {
+    await agent.destroy();
+    await upstream.close();
+  });
+  return { upstream, agent };
+}
+
 for (const limit of ['attempt', 'headers'] as const) {
   test(`time waiting in the agent's queue is not counted in the ${limit} limit`, async (t) => {
-    // `/hold` answers a head and never ends its body: the first call keeps the origin's only connection.
-    const upstream = await startUpstream({
-      routes: { '/hold': { steps: [{ stallBody: true, bodyPrefix: 'x' }] }, '/ok': {} },
-    });
-    const agent = createAgent({ limitPerHost: 1 });
-    t.after(async () => {
-      await agent.destroy();
-      await upstream.close();
-    });
+    const { upstream, agent } = await heldUpstream(t);
     const clock = manualTimers();
     const api = ky
       .create({ ...agent.kyOptions, retry: 0 })
@@ -81,17 +93,7 @@ for (const limit of ['attempt', 'headers'] as const) {
 }
 
 test('a call whose head never comes after it left the queue still times out', async (t) => {
-  const upstream = await startUpstream({
-    routes: {
-      '/hold': { steps: [{ stallBody: true, bodyPrefix: 'x' }] },
-      '/never': { steps: [{ delayHeadersMs: 60_000 }] },
-    },
-  });
-  const agent = createAgent({ limitPerHost: 1 });
-  t.after(async () => {
-    await agent.destroy();
-    await upstream.close();
-  });
+  const { upstream, agent } = await heldUpstream(t);
   const clock = manualTimers();
   const api = ky
     .create({ ...agent.kyOptions, retry: 0 })
