@@ -98,6 +98,22 @@ export class QueueFullError extends HostLimiterError {
 }
 
 /** The request waited `timeout` ms in the key's queue without getting a slot, and was never sent. */
+/**
+ * What held a {@link QueueTimeoutError}'s request back when its time ran out: `'key'`, every slot of its key
+ * taken; `'global'`, a slot of the key free but the limiter's `globalConcurrency` reached; `'pause'`, the key
+ * paused (after a 429/503 with Retry-After or a rate-limit reset, or `pause()`); `'rate'`, no token of the
+ * key's rate limit; `'queue'`, none of these at that moment (it was behind other waiters of the key).
+ */
+export type QueueWait = 'key' | 'global' | 'pause' | 'rate' | 'queue';
+
+const waitLabels: Readonly<Record<QueueWait, string>> = {
+  key: 'every slot of the key taken',
+  global: "the limiter's global cap reached",
+  pause: 'key paused by Retry-After or a rate-limit reset',
+  rate: "no token of the key's rate limit",
+  queue: 'behind other waiters of the key',
+};
+
 export class QueueTimeoutError extends HostLimiterError {
   override name: string = 'QueueTimeoutError';
   declare readonly code: 'ERR_KYR_QUEUE_TIMEOUT';
@@ -105,15 +121,24 @@ export class QueueTimeoutError extends HostLimiterError {
   readonly timeout: number;
   /** When the key is paused after a 429/503 with Retry-After or a rate-limit reset: until when (the limiter's clock, ms). */
   readonly pausedUntil?: number;
+  /** What held the request back when its time ran out (see {@link QueueWait}). */
+  readonly waitedFor: QueueWait;
 
-  constructor(init: QueueRejectionInit & { readonly timeout: number; readonly pausedUntil?: number }) {
-    const paused = init.pausedUntil === undefined ? '' : ', key paused by Retry-After or a rate-limit reset';
+  constructor(
+    init: QueueRejectionInit & {
+      readonly timeout: number;
+      readonly pausedUntil?: number;
+      readonly waitedFor?: QueueWait;
+    },
+  ) {
+    const waitedFor = init.waitedFor ?? (init.pausedUntil === undefined ? 'key' : 'pause');
     super(
       'ERR_KYR_QUEUE_TIMEOUT',
-      `Queue timeout: no slot for ${init.key} within ${init.timeout} ms (${state(init)}${paused}); the request was never sent`,
+      `Queue timeout: no slot for ${init.key} within ${init.timeout} ms (${state(init)}; ${waitLabels[waitedFor]}); the request was never sent`,
       init,
     );
     this.timeout = init.timeout;
+    this.waitedFor = waitedFor;
     if (init.pausedUntil !== undefined) {
       this.pausedUntil = init.pausedUntil;
     }

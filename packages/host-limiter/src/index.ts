@@ -1,4 +1,4 @@
-export type { QueueBound, QueueFullInit, QueueRejectionInit } from './errors.ts';
+export type { QueueBound, QueueFullInit, QueueRejectionInit, QueueWait } from './errors.ts';
 export {
   HostLimiterClosedError,
   HostLimiterError,

@@ -3,6 +3,7 @@ import {
   QueueFullError,
   type QueueRejectionInit,
   QueueTimeoutError,
+  type QueueWait,
 } from './errors.ts';
 import type { HostEntry } from './host-entry.ts';
 import { maxTimeoutMs, type ResolvedHostLimiterOptions } from './options.ts';
@@ -250,11 +251,21 @@ export class Scheduler {
         new QueueTimeoutError({
           ...this.#rejection(entry, waiter.request),
           timeout: waiter.timeout === false ? 0 : waiter.timeout,
+          waitedFor: this.#heldBy(entry, now),
           ...(pausedUntil === undefined ? {} : { pausedUntil }),
         }),
       );
     }
     if (next !== Number.POSITIVE_INFINITY && entry.queue.size > 0) this.#expireAt(entry, next);
+  }
+
+  /** What keeps `entry`'s waiters from starting at `now`. */
+  #heldBy(entry: HostEntry, now: number): QueueWait {
+    if (entry.pausedUntil > now) return 'pause';
+    if (entry.active >= this.#options.concurrency) return 'key';
+    if (this.#active >= this.#options.globalConcurrency) return 'global';
+    if (entry.bucket !== undefined && entry.bucket.available(now) < 1) return 'rate';
+    return 'queue';
   }
 
   #settleIdle(entry: HostEntry): void {
