@@ -399,7 +399,27 @@ function resolveHalfOpenAfter(value: unknown): IBackoffFactory<IHalfOpenAfterBac
     value !== null &&
     typeof (value as { next?: unknown }).next === 'function'
   ) {
-    return value as IBackoffFactory<IHalfOpenAfterBackoffContext>;
+    const factory = value as IBackoffFactory<IHalfOpenAfterBackoffContext>;
+    // The first open period, asked once now (cockatiel's backoffs are immutable: next() returns a new one):
+    // a backoff without one (an empty IterableBackoff) would leave an open circuit closed to probes for good.
+    let first: unknown;
+    try {
+      first = factory.next({
+        attempt: 1,
+        result: { error: new Error('halfOpenAfter check') },
+        signal: new AbortController().signal,
+      }).duration;
+    } catch (error) {
+      throw new CircuitBreakerOptionsError('halfOpenAfter', value, `its next() threw: ${String(error)}`);
+    }
+    if (typeof first !== 'number' || !Number.isFinite(first) || first < 0) {
+      throw new CircuitBreakerOptionsError(
+        'halfOpenAfter',
+        value,
+        `expected a backoff whose first duration is a finite number of ms ≥ 0, got ${String(first)}`,
+      );
+    }
+    return factory;
   }
   throw new CircuitBreakerOptionsError(
     'halfOpenAfter',

@@ -313,6 +313,19 @@ test('bad options throw a CircuitBreakerOptionsError naming the option and the v
     [{ policy: { kind: 'window', buckets: 1.5 } }, 'policy.buckets'],
     [{ halfOpenAfter: -1 }, 'halfOpenAfter'],
     [{ halfOpenAfter: {} }, 'halfOpenAfter'],
+    // A backoff with no first duration would never let a probe through.
+    [{ halfOpenAfter: new IterableBackoff([]) }, 'halfOpenAfter'],
+    [{ halfOpenAfter: new IterableBackoff([Number.NaN]) }, 'halfOpenAfter'],
+    [
+      {
+        halfOpenAfter: {
+          next() {
+            throw new Error('broken');
+          },
+        },
+      },
+      'halfOpenAfter',
+    ],
     [{ halfOpenProbes: 0 }, 'halfOpenProbes'],
     [{ slowCallMs: Number.NaN }, 'slowCallMs'],
     [{ slowCallMs: 0 }, 'slowCallMs'],
