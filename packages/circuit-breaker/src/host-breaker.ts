@@ -126,10 +126,13 @@ const noop = (): void => {};
 class ClockedBackoff implements IBackoff<IHalfOpenAfterBackoffContext> {
   readonly #inner: IBackoffFactory<IHalfOpenAfterBackoffContext>;
   readonly #owner: HostBreaker;
+  /** The last open period the backoff gave: kept when a later one is not a finite number of ms ≥ 0. */
+  readonly #last: number;
 
-  constructor(inner: IBackoffFactory<IHalfOpenAfterBackoffContext>, owner: HostBreaker) {
+  constructor(inner: IBackoffFactory<IHalfOpenAfterBackoffContext>, owner: HostBreaker, last = 0) {
     this.#inner = inner;
     this.#owner = owner;
+    this.#last = last;
   }
 
   get duration(): number {
@@ -138,8 +141,11 @@ class ClockedBackoff implements IBackoff<IHalfOpenAfterBackoffContext> {
 
   next(context: IHalfOpenAfterBackoffContext): IBackoff<IHalfOpenAfterBackoffContext> {
     const next = this.#inner.next(context);
-    this.#owner.opened(next.duration);
-    return new ClockedBackoff(next, this.#owner);
+    const given = next.duration;
+    // A duration that is not a number (a backoff that ran out) would leave the circuit closed to probes for good.
+    const duration = typeof given === 'number' && Number.isFinite(given) && given >= 0 ? given : this.#last;
+    this.#owner.opened(duration);
+    return new ClockedBackoff(next, this.#owner, duration);
   }
 }
 
