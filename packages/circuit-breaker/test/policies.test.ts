@@ -360,47 +360,36 @@ test('a bad context override rejects the call with a CircuitBreakerOptionsError'
   assert.equal(upstream.counters().requests, 0);
 });
 
-test('halfOpenAfter takes any cockatiel backoff factory', async (t) => {
-  const upstream = closeAfter(t, await startUpstream({ routes: { '*': { steps: [{ status: 503 }] } } }));
-  const time = fakeClock();
-  const breakers = circuitBreakerPlugin({
-    policy: { kind: 'consecutive', failures: 1 },
-    halfOpenAfter: new IterableBackoff([100, 300]),
-    clock: time.clock,
-  });
-  const api = ky.create({ retry: 0 }).extend(breakers.kyOptions);
-  const durations: number[] = [];
-  await rejection(api.get(upstream.url));
-  for (let i = 0; i < 3; i += 1) {
-    const info = breakers.describe(upstream.origin);
-    durations.push((info?.nextProbeAt ?? 0) - (info?.openedAt ?? 0));
-    time.now = info?.nextProbeAt ?? 0;
+for (const [name, durations, expected] of [
+  ['halfOpenAfter takes any cockatiel backoff factory', [100, 300], [100, 300, 300]],
+  [
+    'a later open period that is not a number keeps the last one, so the circuit still probes',
+    [100, Number.NaN],
+    [100, 100, 100],
+  ],
+] as const) {
+  test(name, async (t) => {
+    const upstream = closeAfter(t, await startUpstream({ routes: { '*': { steps: [{ status: 503 }] } } }));
+    const time = fakeClock();
+    const breakers = circuitBreakerPlugin({
+      policy: { kind: 'consecutive', failures: 1 },
+      halfOpenAfter: new IterableBackoff([...durations]),
+      clock: time.clock,
+    });
+    const api = ky.create({ retry: 0 }).extend(breakers.kyOptions);
+    const seen: number[] = [];
     await rejection(api.get(upstream.url));
-  }
-  assert.deepEqual(durations, [100, 300, 300]);
-});
-
-test('a later open period that is not a number keeps the last one, so the circuit still probes', async (t) => {
-  const upstream = closeAfter(t, await startUpstream({ routes: { '*': { steps: [{ status: 503 }] } } }));
-  const time = fakeClock();
-  const breakers = circuitBreakerPlugin({
-    policy: { kind: 'consecutive', failures: 1 },
-    halfOpenAfter: new IterableBackoff([100, Number.NaN]),
-    clock: time.clock,
+    for (let i = 0; i < 3; i += 1) {
+      const info = breakers.describe(upstream.origin);
+      seen.push((info?.nextProbeAt ?? 0) - (info?.openedAt ?? 0));
+      time.now = info?.nextProbeAt ?? 0;
+      await rejection(api.get(upstream.url));
+    }
+    assert.deepEqual(seen, [...expected]);
+    // Every probe reached the upstream: the call that opened the circuit, then 3 probes.
+    assert.equal(upstream.counters().requests, 4);
   });
-  const api = ky.create({ retry: 0 }).extend(breakers.kyOptions);
-  const durations: number[] = [];
-  await rejection(api.get(upstream.url));
-  for (let i = 0; i < 3; i += 1) {
-    const info = breakers.describe(upstream.origin);
-    durations.push((info?.nextProbeAt ?? 0) - (info?.openedAt ?? 0));
-    time.now = info?.nextProbeAt ?? 0;
-    await rejection(api.get(upstream.url));
-  }
-  assert.deepEqual(durations, [100, 100, 100]);
-  // Every probe reached the upstream: the call that opened the circuit, then 3 probes.
-  assert.equal(upstream.counters().requests, 4);
-});
+}
 
 test('wrapFetch puts the breakers around a plain fetch (string URLs keyed by origin)', async (t) => {
   const upstream = closeAfter(t, await startUpstream({ routes: { '*': { steps: [{ status: 500 }] } } }));
