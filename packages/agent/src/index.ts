@@ -23,4 +23,5 @@ export {
   isConnectTimeoutError,
   isDnsLookupError,
 } from './errors.ts';
-export type { AgentOptions, AgentTlsOptions, PemInput } from './options.ts';
+export type { AgentOptions, AgentTlsOptions, NormalizedAgentOptions, PemInput } from './options.ts';
+export { normalizeAgentOptions } from './options.ts';

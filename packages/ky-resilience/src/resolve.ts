@@ -1,4 +1,4 @@
-import { type AgentOptions, AgentOptionsError, type ResilientAgent } from '@ky-resilience/agent';
+import { type AgentOptions, normalizeAgentOptions, type ResilientAgent } from '@ky-resilience/agent';
 import { contextKey as breakerContextKey, type CircuitBreakerOptions } from '@ky-resilience/circuit-breaker';
 import {
   type HostLimiter,
@@ -351,32 +351,19 @@ export function resolveClientOptions(options: unknown): ClientPlan {
 }
 
 /**
- * The agent's caps (0 = none), as the agent computes its defaults; `undefined` when unknown: no
- * agent (`agent: false`), or a bad value the agent reports when it is created.
+ * The agent's caps (0 = none), as the agent computes them, or `undefined` without an agent
+ * (`agent: false`). The agent's own validation runs here (the limiter's caps derive from these, and
+ * the limiter is built first), so a bad `limit` or `limitPerHost` is reported as the agent's option.
  */
 function agentCaps(agent: AgentPlan): { limit: number; perHost: number } | undefined {
   if (agent.kind === 'off') return undefined;
-  if (agent.kind === 'shared') {
-    return { limit: agent.agent.options.limit, perHost: agent.agent.options.limitPerHost };
+  let options: { limit: number; limitPerHost: number };
+  try {
+    options = agent.kind === 'shared' ? agent.agent.options : normalizeAgentOptions(agent.options);
+  } catch (error) {
+    throw pluginError('agent', error);
   }
-  const { limit: givenLimit, limitPerHost: givenPerHost } = agent.options;
-  // A bad value is the agent's to report, when it is created: no cap is derived from it.
-  if (!isAgentCount(givenLimit) || !isAgentCount(givenPerHost)) return undefined;
-  const limit = givenLimit ?? 100;
-  const perHost = givenPerHost ?? Math.min(10, limit === 0 ? 10 : limit);
-  // Checked here, as the agent checks it: the limiter's caps derive from these, and it is built first.
-  if (limit > 0 && perHost > limit) {
-    throw pluginError('agent', new AgentOptionsError('limitPerHost', perHost, `at most limit (${limit})`));
-  }
-  return { limit, perHost };
-}
-
-/** `limit` or `limitPerHost` as the agent accepts it (absent: the agent's default). */
-function isAgentCount(value: unknown): value is number | undefined {
-  return (
-    value === undefined ||
-    (Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= 1_000_000)
-  );
+  return { limit: options.limit, perHost: options.limitPerHost };
 }
 
 function resolveKy(value: unknown, on: Readonly<Record<string, boolean>>): ClientKyOptions {
