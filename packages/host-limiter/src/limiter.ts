@@ -181,6 +181,16 @@ export function createHostLimiter(options?: HostLimiterOptions): HostLimiter {
     );
   };
 
+  /** What `beforeWait` answers for a call that would wait: an error (returned or thrown) or `undefined`. */
+  const refusalOf = (input: Request | string | URL, key: string): unknown => {
+    if (resolved.beforeWait === undefined) return undefined;
+    try {
+      return resolved.beforeWait(input, key);
+    } catch (error) {
+      return error;
+    }
+  };
+
   const wrap = (fetch: FetchFunction, overrides?: HostLimiterRequestOptions): FetchFunction => {
     const settings = resolveRequestOptions(overrides, resolved.queueTimeout);
     const limited: FetchFunction = (input, init) => {
@@ -197,15 +207,8 @@ export function createHostLimiter(options?: HostLimiterOptions): HostLimiter {
       if (scheduler.closed) return Promise.reject(new HostLimiterClosedError(entry.key, request));
       const permit = scheduler.tryAcquire(entry);
       if (permit !== undefined) return run(permit, fetch, input, init, consumer);
-      if (resolved.beforeWait !== undefined) {
-        let refusal: unknown;
-        try {
-          refusal = resolved.beforeWait(input, entry.key);
-        } catch (error) {
-          refusal = error;
-        }
-        if (refusal !== undefined) return Promise.reject(refusal);
-      }
+      const refusal = refusalOf(input, entry.key);
+      if (refusal !== undefined) return Promise.reject(refusal);
       return scheduler
         .enqueue(entry, signal, settings.queueTimeout, request, input)
         .then((granted) => run(granted, fetch, input, init, consumer));
@@ -249,10 +252,9 @@ export function createHostLimiter(options?: HostLimiterOptions): HostLimiter {
       scheduler.pause(entry, until);
     },
     recheck(key) {
-      const beforeWait = resolved.beforeWait;
       const entry = typeof key === 'string' ? registry.peek(key) : undefined;
-      if (beforeWait === undefined || entry === undefined || entry.queue.size === 0) return 0;
-      return scheduler.recheck(entry, (waiter) => beforeWait(waiter.input ?? waiter.request ?? key, key));
+      if (resolved.beforeWait === undefined || entry === undefined || entry.queue.size === 0) return 0;
+      return scheduler.recheck(entry, (waiter) => refusalOf(waiter.input, key));
     },
   };
   return limiter;

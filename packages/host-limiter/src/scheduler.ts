@@ -70,17 +70,12 @@ export class Scheduler {
 
   /**
    * Asks `refuse` about every waiter of `entry`, in order; a waiter it answers with an error leaves the queue
-   * and is rejected with it (never sent). Returns how many left.
+   * and is rejected with it (never sent). `refuse` does not throw. Returns how many left.
    */
   recheck(entry: HostEntry, refuse: (waiter: Waiter) => unknown): number {
     const refused: [Waiter, unknown][] = [];
     for (let waiter = entry.queue.head; waiter !== undefined; waiter = waiter.next) {
-      let error: unknown;
-      try {
-        error = refuse(waiter);
-      } catch (thrown) {
-        error = thrown;
-      }
+      const error = refuse(waiter);
       if (error !== undefined) refused.push([waiter, error]);
     }
     for (const [waiter, error] of refused) {
@@ -125,7 +120,7 @@ export class Scheduler {
     signal: AbortSignal | undefined,
     queueTimeout: number | false,
     request: Request | undefined,
-    input?: Request | string | URL,
+    input: Request | string | URL,
   ): Promise<Permit> {
     const { maxQueue, maxQueueTotal } = this.#options;
     if (entry.queue.size >= maxQueue || this.#queued >= maxQueueTotal) {

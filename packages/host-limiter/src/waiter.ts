@@ -14,7 +14,7 @@ export class Waiter {
   readonly deadline: number;
   readonly request: Request | undefined;
   /** What the caller gave the limiter (a `Request`, or a URL when it gave one): for `beforeWait`. */
-  readonly input: Request | string | URL | undefined;
+  readonly input: Request | string | URL;
 
   constructor(
     resolve: () => void,
@@ -22,7 +22,7 @@ export class Waiter {
     request: Request | undefined,
     timeout: number | false,
     deadline: number,
-    input?: Request | string | URL,
+    input: Request | string | URL,
   ) {
     this.resolve = resolve;
     this.reject = reject;

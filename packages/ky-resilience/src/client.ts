@@ -132,6 +132,7 @@ function withBreakerCheck(
   return {
     ...options,
     beforeWait: (input, key) => {
+      // Any value but undefined is a refusal, as the limiter reads it.
       const refusal = own?.(input, key);
       return refusal !== undefined ? refusal : breakers()?.rejection(input);
     },
@@ -211,7 +212,9 @@ export function createClient(options?: ClientOptions): ResilientClient {
         : build('hostLimiter', () =>
             createHostLimiter(
               // A call that would wait for a slot of a host whose breaker turns calls away fails at once instead.
-              withBreakerCheck(plan.hostLimiter as HostLimiterOptions, () => breakers),
+              plan.circuitBreaker === undefined
+                ? (plan.hostLimiter as HostLimiterOptions)
+                : withBreakerCheck(plan.hostLimiter as HostLimiterOptions, () => breakers),
             ),
           );
   const breakerOptions = plan.circuitBreaker;
