@@ -32,10 +32,11 @@ function hasIdempotencyKey(headers: Dispatcher.DispatchOptions['headers']): bool
 
 /**
  * A keep-alive socket the server closed (FIN: "other side closed") or reset (RST: `ECONNRESET`, `EPIPE`) before
- * this response's head, on a connection that had already carried a response (bytes were read on it before). The server's close of an idle connection races
- * with our write; it is the one failure after which a request is replayed at this layer, when `mayReplay`
- * allows it: an idempotent method (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) or an `Idempotency-Key` header,
- * and no body or a body that can be sent again as it is (a string or bytes; a stream cannot).
+ * this response's head, on a connection that had already carried a response (bytes were read on it before).
+ * The server's close of an idle connection races with our write; it is the one failure after which a request
+ * is replayed at this layer, when `mayReplay` allows it: an idempotent method (GET, HEAD, OPTIONS, TRACE, PUT,
+ * DELETE) or an `Idempotency-Key` header, and no body or a body that can be sent again as it is (a string or
+ * bytes; a stream cannot).
  */
 function isStaleConnectionClose(error: unknown): boolean {
   const e = error as { code?: unknown; message?: unknown; socket?: { bytesRead?: unknown } } | null;
