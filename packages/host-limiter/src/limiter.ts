@@ -88,7 +88,8 @@ export type HostLimiter = {
   /**
    * Asks `beforeWait` again about every request waiting for `key`, for when its answer may have changed
    * (the preset calls it when a host's circuit opens): those it now refuses leave the queue at once, rejected
-   * with its error and never sent. Returns how many left; 0 without a `beforeWait` or an unknown key.
+   * with its error and never sent. Returns how many left; 0 without a `beforeWait` or an unknown key. A `key`
+   * that is not a string throws a `HostLimiterOptionsError`.
    */
   recheck(key: string): number;
 };
@@ -252,7 +253,8 @@ export function createHostLimiter(options?: HostLimiterOptions): HostLimiter {
       scheduler.pause(entry, until);
     },
     recheck(key) {
-      const entry = typeof key === 'string' ? registry.peek(key) : undefined;
+      if (typeof key !== 'string') throw new HostLimiterOptionsError('recheck.key', key, 'expected a string');
+      const entry = registry.peek(key);
       if (resolved.beforeWait === undefined || entry === undefined || entry.queue.size === 0) return 0;
       return scheduler.recheck(entry, (waiter) => refusalOf(waiter.input, key));
     },

@@ -121,4 +121,9 @@ test('recheck(key) asks beforeWait again about the waiters of a key; those it re
   assert.deepEqual(held.calls, ['http://a.test/1']);
   // Without a beforeWait there is nothing to ask.
   assert.equal(createHostLimiter().recheck('http://a.test'), 0);
+  assert.throws(
+    () => limiter.recheck(5 as never),
+    (error: unknown) =>
+      isHostLimiterOptionsError(error) && error.option === 'recheck.key' && error.value === 5,
+  );
 });
