@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { startUpstream } from '../src/index.ts';
 import { send } from './helpers.ts';
 
-const BIN = fileURLToPath(new URL('../bin/ky-resilience-upstream.ts', import.meta.url));
+const BIN = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 
 type Run = { child: ChildProcess; stdout: () => string; stderr: () => string; exit: Promise<number | null> };
 

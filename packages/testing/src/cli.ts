@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { isUpstreamOptionsError, type ScenarioName, scenarioNames, startUpstream } from '../src/index.ts';
+import { isUpstreamOptionsError, type ScenarioName, scenarioNames, startUpstream } from './index.ts';
 
 const USAGE = `Usage: ky-resilience-upstream [options]
 
