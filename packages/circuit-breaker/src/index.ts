@@ -25,7 +25,7 @@ export type {
   CircuitBreakerRequestOptions,
 } from './options.ts';
 export { contextKey, defaultHalfOpenAfter, defaultPolicy } from './options.ts';
-export type { CircuitBreakerSnapshot, CircuitBreakerStats, FetchFunction } from './registry.ts';
+export type { CircuitBreakerSnapshot, CircuitBreakerStats, FetchFunction, HostArgument } from './registry.ts';
 export { CircuitBreakerRegistry, circuitBreakerPlugin } from './registry.ts';
 export type { WindowBreakerSettings, WindowBreakerState } from './window-breaker.ts';
 export { WindowBreaker } from './window-breaker.ts';

@@ -18,6 +18,15 @@ import {
 export type FetchFunction = (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
 
 /** Every breaker's saved state: `toJSON()` output, `restore()` input. Plain JSON. */
+/**
+ * The host a manual control (`state`, `describe`, `isolate`, `reset`) acts on: a breaker key, or a URL
+ * (a string, a `URL` or a `Request`) of the host. With the default key, a URL string that is not itself
+ * a breaker's key stands for its origin, so `'https://api.example/'` and `'https://api.example/items'`
+ * mean `'https://api.example'`. With a `key` option, a string is always the key itself, and a `URL` or
+ * a `Request` is keyed by `key(request)`.
+ */
+export type HostArgument = string | URL | Request;
+
 export type CircuitBreakerSnapshot = {
   readonly version: 1;
   /** The clock's time when it was taken. */
@@ -225,22 +234,25 @@ export class CircuitBreakerRegistry {
     return this.#wrap(fetch, undefined);
   }
 
-  /** The state of `host`'s breaker (`'closed'` for a key without one). */
-  state(host: string): CircuitStateName {
-    return this.#find(host)?.state ?? 'closed';
+  /**
+   * The state of `host`'s breaker (`'closed'` for a key without one). `host` is a key, or a URL of
+   * the host (see {@link HostArgument}).
+   */
+  state(host: HostArgument): CircuitStateName {
+    return this.#find(this.#hostKey(host))?.state ?? 'closed';
   }
 
   /** Details of `host`'s breaker, or `undefined` when there is none. Does not refresh its age. */
-  describe(host: string): HostBreakerInfo | undefined {
-    return this.#find(host)?.info();
+  describe(host: HostArgument): HostBreakerInfo | undefined {
+    return this.#find(this.#hostKey(host))?.info();
   }
 
   /**
    * Holds `host`'s circuit open (creating its breaker if needed): every call is rejected with a
    * `CircuitOpenError` of state `isolated` until {@link reset}. Isolated breakers are never evicted.
    */
-  isolate(host: string): void {
-    const key = checkHost(host);
+  isolate(host: HostArgument): void {
+    const key = checkHost(this.#hostKey(host));
     let breaker = this.#isolated.get(key);
     if (breaker === undefined) {
       breaker = this.#find(key);
@@ -261,8 +273,8 @@ export class CircuitBreakerRegistry {
    * open circuit). Calls still in flight on the old breaker are not counted. Emits `onStateChange`
    * with reason `reset` when the state was not `closed`.
    */
-  reset(host: string): void {
-    const key = checkHost(host);
+  reset(host: HostArgument): void {
+    const key = checkHost(this.#hostKey(host));
     const old = this.#find(key);
     if (old === undefined) return;
     this.#drop(key, old);
@@ -438,6 +450,26 @@ export class CircuitBreakerRegistry {
   }
 
   /** The breaker of `key`, if it has one that has not expired; does not refresh it. */
+  /**
+   * The key a manual control means by `host`: a URL object or a Request is keyed as a call to it
+   * would be; a string is the key itself, except that with the default key an absolute http(s) URL
+   * that is not the key of a breaker stands for its origin (`'https://api.example/'`,
+   * `'https://API.example:443/items'`). Anything else is returned as it is, for `checkHost`.
+   */
+  #hostKey(host: unknown): string {
+    if (typeof host === 'string') {
+      if (this.#options.key !== undefined || !httpUrl.test(host) || this.#find(host) !== undefined) {
+        return host;
+      }
+      return originOf(host);
+    }
+    if (host instanceof URL) {
+      return this.#keyOf(host, this.#options.key === undefined ? undefined : new Request(host));
+    }
+    const request = asRequest(host);
+    return request === undefined ? (host as string) : this.#keyOf(request, request);
+  }
+
   #find(key: string): HostBreaker | undefined {
     const isolated = this.#isolated.get(key);
     if (isolated !== undefined) return isolated;
@@ -489,6 +521,9 @@ export class CircuitBreakerRegistry {
     });
   }
 }
+
+/** An absolute http(s) URL (the scheme is case-insensitive, as the URL parser reads it). */
+const httpUrl = /^https?:\/\//i;
 
 function checkHost(host: unknown): string {
   if (typeof host !== 'string' || host === '') {

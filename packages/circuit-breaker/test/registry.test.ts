@@ -119,6 +119,50 @@ test('reset(host) closes an open circuit with fresh counters', async (t) => {
   assert.equal(breakers.size, 1);
 });
 
+test('the manual controls take the host as a URL too: a URL string with a path or a trailing slash, a URL object, a Request', async (t) => {
+  const upstream = closeAfter(t, await startUpstream({ routes: { '/down': { steps: [{ status: 503 }] } } }));
+  const breakers = circuitBreakerPlugin({ policy: { kind: 'consecutive', failures: 1 } });
+  const api = ky.create({ retry: 0 }).extend(breakers.kyOptions);
+  await rejection(api.get(`${upstream.url}/down`));
+  const forms = [
+    upstream.origin,
+    `${upstream.origin}/`,
+    `${upstream.origin}/down?x=1`,
+    upstream.origin.replace('http:', 'HTTP:'),
+    new URL(upstream.origin),
+    new Request(`${upstream.url}/other`),
+  ];
+  for (const form of forms) {
+    assert.equal(breakers.state(form), 'open', String(form));
+    assert.equal(breakers.describe(form)?.host, upstream.origin, String(form));
+  }
+  // isolate() of a URL with a trailing slash (a ky baseUrl) holds the host's own breaker.
+  breakers.isolate(`${upstream.origin}/`);
+  assert.equal(breakers.size, 1);
+  assert.equal(breakers.state(upstream.origin), 'isolated');
+  breakers.reset(new URL(`${upstream.origin}/down`));
+  assert.equal(breakers.state(upstream.origin), 'closed');
+  assert.equal((await api.get(`${upstream.url}/ok`)).status, 200);
+  // A key that is not a URL, and a URL that is a per-call key of its own, are taken as they are.
+  const call = (key: string) =>
+    api.get(`${upstream.url}/down`, { context: { '@ky-resilience/circuit-breaker': { key } } });
+  await rejection(call('payments'));
+  await rejection(call(`${upstream.origin}/v2`));
+  assert.equal(breakers.state('payments'), 'open');
+  assert.equal(breakers.state(`${upstream.origin}/v2`), 'open');
+  assert.equal(breakers.state(upstream.origin), 'closed');
+});
+
+test('with a key option, a string is the key itself and a URL is keyed by key(request)', () => {
+  const breakers = circuitBreakerPlugin({ key: (request) => new URL(request.url).hostname });
+  breakers.isolate(new URL('https://api.example/items'));
+  assert.equal(breakers.state('api.example'), 'isolated');
+  assert.equal(breakers.state('https://api.example/'), 'closed');
+  breakers.isolate('https://api.example/');
+  assert.equal(breakers.state('https://api.example/'), 'isolated');
+  assert.equal(breakers.size, 2);
+});
+
 test('toJSON and restore carry open, isolated and closed breakers (with counters) to a new registry', async (t) => {
   const upstream = closeAfter(t, await startUpstream({ routes: { '*': { steps: [{ status: 503 }] } } }));
   const time = fakeClock();
