@@ -11,7 +11,7 @@ export {
   QueueFullError,
   QueueTimeoutError,
 } from './errors.ts';
-export type { FetchFunction, HostLimiter, HostStats, LimiterStats } from './limiter.ts';
+export type { FetchFunction, HostLimiter, HostStats, KeyArgument, LimiterStats } from './limiter.ts';
 export { createHostLimiter, hostLimiterPlugin } from './limiter.ts';
 export type { HostLimiterOptions, HostLimiterRequestOptions, Timers } from './options.ts';
 export { contextKey, defaultHostLimiterOptions, maxTimeoutMs } from './options.ts';

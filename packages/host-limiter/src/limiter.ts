@@ -54,6 +54,18 @@ export type LimiterStats = {
 };
 
 /** A limiter: one set of slots and queues, shared by everything that uses it. */
+/**
+ * The key a control (`stats`, `pause`, `recheck`) acts on: a key, or a URL (a string, a `URL` or a
+ * `Request`) of the host. With the default key, a URL string that is not itself a known key stands
+ * for its origin, so `'https://api.example/'` and `'https://api.example/items'` mean
+ * `'https://api.example'`. With a `key` option, a string is always the key itself, and a `URL` or a
+ * `Request` is keyed by `key(request)`.
+ */
+export type KeyArgument = string | URL | Request;
+
+/** An absolute http(s) URL (the scheme is case-insensitive, as the URL parser reads it). */
+const httpUrl = /^https?:\/\//i;
+
 export type HostLimiter = {
   /**
    * The ky options fragment (an `init` hook) that sends each attempt of a call through this
@@ -67,8 +79,11 @@ export type HostLimiter = {
   wrap(fetch: FetchFunction, overrides?: HostLimiterRequestOptions): FetchFunction;
   /** The key a request is limited by (the `key` option, by default the origin). */
   keyOf(input: Request | string | URL): string;
-  /** A snapshot of `key` (by default an origin such as `http://127.0.0.1:8080`); `undefined` when the registry does not know it. */
-  stats(key: string): HostStats | undefined;
+  /**
+   * A snapshot of `key` (by default an origin such as `http://127.0.0.1:8080`); `undefined` when the
+   * registry does not know it. `key` may also be a URL of the host (see {@link KeyArgument}).
+   */
+  stats(key: KeyArgument): HostStats | undefined;
   /** A snapshot of the whole limiter. */
   globalStats(): LimiterStats;
   /**
@@ -84,14 +99,14 @@ export type HostLimiter = {
    * new request of the key starts before then. A pause is only ever extended, never shortened. A
    * `until` that is not a finite number throws a `HostLimiterOptionsError`.
    */
-  pause(key: string, until: number): void;
+  pause(key: KeyArgument, until: number): void;
   /**
    * Asks `beforeWait` again about every request waiting for `key`, for when its answer may have changed
    * (the preset calls it when a host's circuit opens): those it now refuses leave the queue at once, rejected
    * with its error and never sent. Returns how many left; 0 without a `beforeWait` or an unknown key. A `key`
    * that is not a string throws a `HostLimiterOptionsError`.
    */
-  recheck(key: string): number;
+  recheck(key: KeyArgument): number;
 };
 
 function hostStats(entry: HostEntry, options: ResolvedHostLimiterOptions): HostStats {
@@ -217,12 +232,28 @@ export function createHostLimiter(options?: HostLimiterOptions): HostLimiter {
     return limited;
   };
 
+  // The key a control (`stats`, `pause`, `recheck`) means: a URL object or a Request is keyed as a
+  // request to it would be; a string is the key itself, except that with the default key an absolute
+  // http(s) URL that is not a known key stands for its origin (a ky `baseUrl` ends with a slash).
+  // Anything else is `undefined`.
+  const controlKey = (key: unknown): string | undefined => {
+    if (typeof key === 'string') {
+      if (resolved.key !== undefined || !httpUrl.test(key) || registry.peek(key) !== undefined) return key;
+      try {
+        return new URL(key).origin;
+      } catch {
+        return key;
+      }
+    }
+    return key instanceof URL || asRequest(key) !== undefined ? keyOf(key as URL | Request) : undefined;
+  };
   const limiter: HostLimiter = {
     kyOptions: kyOptionsFor((fetch, overrides) => wrap(fetch, overrides)),
     wrap,
     keyOf,
     stats(key) {
-      const entry = registry.peek(key);
+      const found = controlKey(key);
+      const entry = found === undefined ? undefined : registry.peek(found);
       return entry === undefined ? undefined : hostStats(entry, resolved);
     },
     globalStats() {
@@ -239,8 +270,11 @@ export function createHostLimiter(options?: HostLimiterOptions): HostLimiter {
     get closed() {
       return scheduler.closed;
     },
-    pause(key, until) {
-      if (typeof key !== 'string') throw new HostLimiterOptionsError('pause.key', key, 'expected a string');
+    pause(host, until) {
+      const key = controlKey(host);
+      if (key === undefined) {
+        throw new HostLimiterOptionsError('pause.key', host, 'expected a key (a string) or a URL');
+      }
       if (typeof until !== 'number' || !Number.isFinite(until)) {
         // NaN would clear a pause in force; Infinity would hold the key for good, with no way to lift it.
         throw new HostLimiterOptionsError(
@@ -252,8 +286,11 @@ export function createHostLimiter(options?: HostLimiterOptions): HostLimiter {
       const entry = registry.entryFor(key);
       scheduler.pause(entry, until);
     },
-    recheck(key) {
-      if (typeof key !== 'string') throw new HostLimiterOptionsError('recheck.key', key, 'expected a string');
+    recheck(host) {
+      const key = controlKey(host);
+      if (key === undefined) {
+        throw new HostLimiterOptionsError('recheck.key', host, 'expected a key (a string) or a URL');
+      }
       const entry = registry.peek(key);
       if (resolved.beforeWait === undefined || entry === undefined || entry.queue.size === 0) return 0;
       return scheduler.recheck(entry, (waiter) => refusalOf(waiter.input, key));

@@ -111,3 +111,51 @@ test('idle keys expire after hostTtl on the limiter’s clock; busy ones stay ac
   assert.equal(limiter.stats('busy')?.active, 0);
   assert.equal(time.asked.length, 0, 'no timers for idle expiry');
 });
+
+test('stats, pause and recheck take the host as a URL too: a URL string with a path or a trailing slash, a URL object, a Request', async (t) => {
+  const upstream = closeAfter(t, await startUpstream(stall));
+  const time = manualTime(Date.now());
+  const limiter = createHostLimiter({ concurrency: 1, clock: time.clock, timers: time.timers });
+  const api = ky.create({ retry: 0 }).extend(limiter.kyOptions);
+  const held = await api.get(`${upstream.url}/stall`);
+  const forms = [
+    upstream.origin,
+    `${upstream.origin}/`,
+    `${upstream.origin}/stall?x=1`,
+    upstream.origin.replace('http:', 'HTTP:'),
+    new URL(upstream.origin),
+    new Request(`${upstream.url}/other`),
+  ];
+  for (const form of forms) {
+    assert.equal(limiter.stats(form)?.key, upstream.origin, String(form));
+    assert.equal(limiter.stats(form)?.active, 1, String(form));
+  }
+  // pause() of a URL with a trailing slash (a ky baseUrl) pauses the host's own key.
+  const until = time.clock() + 10_000;
+  limiter.pause(`${upstream.origin}/`, until);
+  assert.equal(limiter.globalStats().hosts, 1);
+  assert.equal(limiter.stats(upstream.origin)?.pausedUntil, until);
+  assert.equal(limiter.recheck(new URL(`${upstream.origin}/x`)), 0);
+  await held.body?.cancel();
+  // A key that is not a URL, and a URL that is a per-request key of its own, are taken as they are.
+  limiter.pause('tenant-a', until);
+  assert.equal(limiter.stats('tenant-a')?.pausedUntil, until);
+  const v2 = `${upstream.origin}/v2`;
+  const own = await api.get(`${upstream.url}/stall`, { context: { [key]: { key: v2 } } });
+  assert.equal(limiter.stats(v2)?.key, v2);
+  assert.equal(limiter.stats(v2)?.active, 1);
+  assert.equal(limiter.stats(upstream.origin)?.active, 0);
+  await own.body?.cancel();
+  assert.equal(limiter.globalStats().hosts, 3);
+});
+
+test('with a key option, a string is the key itself and a URL is keyed by key(request)', () => {
+  const limiter = createHostLimiter({ key: (request) => new URL(request.url).hostname });
+  const until = Date.now() + 10_000;
+  limiter.pause(new URL('https://api.example/items'), until);
+  assert.equal(limiter.stats('api.example')?.pausedUntil, until);
+  assert.equal(limiter.stats('https://api.example/'), undefined);
+  limiter.pause('https://api.example/', until);
+  assert.equal(limiter.stats('https://api.example/')?.pausedUntil, until);
+  assert.equal(limiter.globalStats().hosts, 2);
+});
