@@ -2,9 +2,10 @@ import type { BeforeErrorHook, InitHook, Options } from 'ky';
 import { TimeoutError } from 'ky';
 import { type FetchFunction, runAttempt } from './attempt.ts';
 import { handoffTo } from './body-handoff.ts';
-import { TotalTimeoutError } from './errors.ts';
+import { TimeoutOptionsError, TotalTimeoutError } from './errors.ts';
 import {
   contextKey,
+  maxTimeoutMs,
   type ResolvedTimeoutLimits,
   resolveLimits,
   resolveTimeoutOptions,
@@ -12,6 +13,24 @@ import {
 } from './options.ts';
 
 const contextPrefix = `context['${contextKey}'].`;
+
+/**
+ * The call's total: the plugin's `total` (instance or context), lowered by a `totalTimeout` given
+ * to ky for this call (per request, or by an instance extended after the plugin). The plugin's own
+ * fragment sets `totalTimeout` to the instance's `total`, so another value was given by the
+ * caller. Like a `retry` limit given to ky with the retry plugin, it can only shorten the call.
+ */
+function callTotal(total: number | false, given: unknown, instanceTotal: number | false): number | false {
+  if (given === undefined || given === false || given === instanceTotal) return total;
+  if (typeof given !== 'number' || !Number.isFinite(given) || given < 0 || given > maxTimeoutMs) {
+    throw new TimeoutOptionsError(
+      'totalTimeout',
+      given,
+      `expected false or a finite number from 0 to ${maxTimeoutMs} (it can only lower \`total\`)`,
+    );
+  }
+  return total === false || given < total ? given : total;
+}
 
 function hostOf(url: string): string {
   try {
@@ -34,7 +53,8 @@ function hostOf(url: string): string {
  * A request overrides any limit through `context: { '@ky-resilience/timeout': { attempt: 2_000 } }`;
  * the merged limits are validated when the call starts (a bad value throws a `TimeoutOptionsError`
  * from the ky call). The plugin owns ky's `timeout` and `totalTimeout` for the calls it handles:
- * set `total` rather than `totalTimeout`.
+ * set `total` rather than `totalTimeout`. A `totalTimeout` given to ky for a call (per request, or
+ * by an instance extended after the plugin) can only lower `total`; ky's `timeout` is ignored.
  *
  * Which timeouts are retried is the retry plugin's decision: with ky's retry alone, none of
  * these errors is retried unless `retry.shouldRetry` says so.
@@ -48,11 +68,19 @@ export function timeoutPlugin(options?: TimeoutOptions): Options {
 
   const limitsOf = (context: Record<string, unknown> | undefined): ResolvedTimeoutLimits =>
     resolveLimits(base, context?.[contextKey], contextPrefix);
+  // Where a call whose total was lowered by ky's `totalTimeout` keeps it for `beforeError`, which
+  // does not see ky's `totalTimeout`. Enumerable, so that the plugins extended after this one,
+  // which copy the context to add state of their own, keep it.
+  const loweredTotalKey = Symbol('@ky-resilience/timeout lowered total');
 
   const init: InitHook = (callOptions) => {
     const limits = limitsOf(callOptions.context);
+    const total = callTotal(limits.total, callOptions.totalTimeout, base.total);
     callOptions.timeout = false;
-    callOptions.totalTimeout = limits.total;
+    callOptions.totalTimeout = total;
+    if (total !== limits.total) {
+      callOptions.context = { ...callOptions.context, [loweredTotalKey]: total };
+    }
     const inner: FetchFunction =
       callOptions.fetch ?? ((input, requestInit) => globalThis.fetch(input, requestInit));
     let attempts = 0;
@@ -72,7 +100,8 @@ export function timeoutPlugin(options?: TimeoutOptions): Options {
     // ky's own TimeoutError only: ky runs this hook for any error named `TimeoutError`, and a
     // caller's `AbortSignal.timeout()` rejects with such a DOMException, which stays the caller's.
     if (!(error instanceof TimeoutError)) return error;
-    const { total } = limitsOf(callOptions.context);
+    const context = callOptions.context as Record<PropertyKey, unknown> | undefined;
+    const total = (context?.[loweredTotalKey] as number | undefined) ?? limitsOf(context).total;
     if (total === false) return error;
     return new TotalTimeoutError({
       host: hostOf(request.url),
