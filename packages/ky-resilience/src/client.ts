@@ -15,7 +15,7 @@ import { EventHub } from './event-hub.ts';
 import { type ClientEventMap, type ClientEventName, clientEventNames, isClientEventName } from './events.ts';
 import { type ClientOptions, isHostLimiter } from './options.ts';
 import { pluginError } from './plugin-error.ts';
-import { resolveClientOptions } from './resolve.ts';
+import { checkConnectOverride, resolveClientOptions, tierContextKeys } from './resolve.ts';
 
 /** Options of `client.close()`. */
 export type ClientCloseOptions = {
@@ -318,10 +318,15 @@ export function createClient(options?: ClientOptions): ResilientClient {
     },
   });
 
-  // A request may not override a tier that is switched off.
+  // A request may not override a tier that is switched off, nor the agent's connect timer: the
+  // timeout tier's `connect` only labels the agent's error, so a per-request value other than the
+  // agent's connect timeout would be accepted and do nothing (the rule `timeout.connect` follows
+  // at creation). This runs after the caller's `init` hooks, which may set the overrides.
   const offContextKeys = plan.offContextKeys;
+  const timeoutKey = tierContextKeys.timeout;
+  const checkConnect = timeout !== undefined;
+  const agentConnect = agent?.options.connectTimeout;
   const guard: InitHook = (callOptions) => {
-    if (offContextKeys.size === 0) return;
     const context = callOptions.context;
     if (context === undefined) return;
     for (const [key, tier] of offContextKeys) {
@@ -333,19 +338,24 @@ export function createClient(options?: ClientOptions): ResilientClient {
         );
       }
     }
+    if (checkConnect) {
+      const override = context[timeoutKey];
+      if (typeof override === 'object' && override !== null && 'connect' in override) {
+        checkConnectOverride((override as { connect?: unknown }).connect, agentConnect);
+      }
+    }
   };
 
-  // The base: the agent's fetch, the tiers' ownership of ky's timeout and retry, the guard, then
-  // the user's ky options (their init hooks run before the tiers', so they can set overrides).
+  // The base: the agent's fetch and the tiers' ownership of ky's timeout and retry, then the user's
+  // ky options (their init hooks run before the guard and the tiers', so they can set overrides).
   const base: Options = {
-    hooks: { init: [guard] },
     ...(agent === undefined ? {} : { fetch: agent.fetch }),
     ...(timeout === undefined ? { timeout: false, totalTimeout: false } : {}),
     ...(retry === undefined ? { retry: 0 } : {}),
   };
-  // Per attempt, the init hook that runs last wraps outermost: timeouts (innermost), the breaker,
-  // the limiter, retry (body buffering, headers), then the observer.
-  const tiers: Options[] = [];
+  // The guard first; then, per attempt, the init hook that runs last wraps outermost: timeouts
+  // (innermost), the breaker, the limiter, retry (body buffering, headers), then the observer.
+  const tiers: Options[] = [{ hooks: { init: [guard] } }];
   if (timeout !== undefined) tiers.push(timeout);
   if (breakers !== undefined) tiers.push(breakers.kyOptions);
   if (limiter !== undefined) tiers.push(limiter.kyOptions);

@@ -322,6 +322,21 @@ export function resolveClientOptions(options: unknown): ClientPlan {
   }
 
   const ky = resolveKy(given.ky, on);
+  // An instance-wide override of the timeout tier's `connect` follows the per-request rule.
+  const kyTimeoutContext = isPlainObject(ky.context) ? ky.context[tierContextKeys.timeout] : undefined;
+  if (on.timeout && isPlainObject(kyTimeoutContext) && 'connect' in kyTimeoutContext) {
+    const agentConnect =
+      agent.kind === 'own'
+        ? agent.options.connectTimeout
+        : agent.kind === 'shared'
+          ? agent.agent.options.connectTimeout
+          : undefined;
+    checkConnectOverride(
+      kyTimeoutContext.connect,
+      agentConnect,
+      `ky.context['${tierContextKeys.timeout}'].connect`,
+    );
+  }
   const events = resolveEvents(given.events, on);
 
   const offContextKeys = new Map<string, string>();
@@ -415,4 +430,27 @@ function resolveEvents(value: unknown, on: Readonly<Record<string, boolean>>): P
     }
   }
   return value as Partial<ClientEventListeners>;
+}
+
+/**
+ * A per-request `connect` of the timeout tier must be the agent's connect timeout (`false` when the
+ * agent has none, or there is no agent): the agent owns the timer, and a request cannot change it.
+ */
+export function checkConnectOverride(value: unknown, agentConnect: number | undefined, path?: string): void {
+  if (value === undefined) return;
+  const option = path ?? `context['${tierContextKeys.timeout}'].connect`;
+  if (agentConnect === undefined) {
+    if (value === false) return;
+    throw new ClientOptionsError(
+      option,
+      value,
+      'the agent tier is switched off (agent: false): the connect timer belongs to the agent',
+    );
+  }
+  if (value === agentConnect || (value === false && agentConnect === 0)) return;
+  throw new ClientOptionsError(
+    option,
+    value,
+    `differs from the agent's connectTimeout (${agentConnect === 0 ? 'off' : `${agentConnect} ms`}), which owns the connect timer: a request cannot change it`,
+  );
 }
