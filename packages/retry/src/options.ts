@@ -271,7 +271,7 @@ const MAX_BUFFER = 1024 * 1024 * 1024;
  * @throws {RetryOptionsError} naming the option and the value.
  */
 export function resolveRetryOptions(options: unknown): { settings: RetrySettings; shared: RetryShared } {
-  const given = options ?? {};
+  const given = options === undefined ? {} : options;
   assertPlainObject('options', given);
   assertKnownKeys('', given, INSTANCE_KEYS);
   const { budget: budgetOption, clock: clockOption, now: nowOption, random: randomOption, ...rest } = given;

@@ -63,6 +63,9 @@ describe('option validation', () => {
     refused({ now: 1 }, 'now');
     refused({ random: 0.5 }, 'random');
     refused('fast', 'options');
+    // null is not "no options" (undefined is): refused, as the timeout plugin and a per-request null are.
+    refused(null, 'options');
+    refused([], 'options');
   });
 
   test('unknown keys are errors', () => {
