@@ -32,6 +32,8 @@ export function decorrelatedJitter(
       'must be a finite number >= 0 (milliseconds)',
     );
   }
-  const high = Math.max(base, previous * 3);
+  // `previous * 3` overflows to Infinity above Number.MAX_VALUE / 3; `0 * Infinity` would then be NaN
+  // (clamped to `cap`) where the formula gives `base`. Any cap is at most Number.MAX_VALUE.
+  const high = Math.max(base, Math.min(previous * 3, Number.MAX_VALUE));
   return clampDelay(base + drawRandom(random) * (high - base), cap);
 }

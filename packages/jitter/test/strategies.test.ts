@@ -108,6 +108,15 @@ describe('decorrelatedJitter: min(cap, random_between(base, previous * 3))', () 
     assert.equal(decorrelatedJitter(0, constant(0.7)), 100);
   });
 
+  it('gives base for random() = 0 even when previous * 3 overflows (it gave cap)', () => {
+    const options = { base: 1, cap: Number.MAX_VALUE };
+    assert.equal(decorrelatedJitter(Number.MAX_VALUE / 2, constant(0), options), 1);
+    assert.equal(decorrelatedJitter(Number.MAX_VALUE, constant(0), options), 1);
+    const top = decorrelatedJitter(Number.MAX_VALUE, constant(almostOne), options);
+    assert.ok(top > Number.MAX_VALUE * 0.999 && top <= Number.MAX_VALUE, String(top));
+    assert.equal(decorrelatedJitter(Number.MAX_VALUE, constant(0.5), options), Number.MAX_VALUE / 2 + 0.5);
+  });
+
   it('stays at 0 with base 0 (a property of the AWS formula)', () => {
     assert.equal(decorrelatedJitter(undefined, constant(0.5), { base: 0 }), 0);
     assert.equal(decorrelatedJitter(0, constant(0.5), { base: 0 }), 0);
