@@ -32,6 +32,11 @@ export type BodyWatcher = {
   readonly end: (error?: unknown) => void;
   /** Call `end` as soon as the body settles, even while nobody reads it (a reset between reads). */
   readonly settleUnread?: boolean | undefined;
+  /**
+   * The consumer hands the body out as a stream instead of reading it inside the attempt: its end
+   * now waits for whoever reads it, which may be never. Called at most once, before `end`.
+   */
+  readonly exposed?: (() => void) | undefined;
 };
 
 /** Returned by {@link BodyConsumer.watch}. */

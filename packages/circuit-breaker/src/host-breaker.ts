@@ -12,6 +12,7 @@ import {
   isBrokenCircuitError,
   isIsolatedCircuitError,
 } from 'cockatiel';
+import type { BodyConsumer } from './body-handoff.ts';
 import { defaultIsFailure } from './classify.ts';
 import { CircuitOpenError, type RejectedState } from './errors.ts';
 import { type CircuitStateName, emit, type FailureDetail, type StateChangeReason } from './events.ts';
@@ -247,11 +248,16 @@ export class HostBreaker {
     return error;
   }
 
-  /** Runs one attempt through the breaker: `attempt` is called only when the breaker admits it. */
+  /**
+   * Runs one attempt through the breaker: `attempt` is called only when the breaker admits it.
+   * `consumer`: the tier above that reads the response body inside the attempt (the body hand-off),
+   * if any: a closed circuit then records the outcome when the body has been read (see `#runClosed`).
+   */
   run(
     request: Request | undefined,
     signal: AbortSignal | null | undefined,
     attempt: () => Promise<Response>,
+    consumer?: BodyConsumer,
   ): Promise<Response> {
     const policy = this.#policy;
     switch (policy.state) {
@@ -267,7 +273,7 @@ export class HostBreaker {
         break;
       }
       case CircuitState.Closed:
-        return this.#runClosed(policy, request, signal, attempt);
+        return this.#runClosed(policy, request, signal, attempt, consumer);
     }
     return new Promise<Response>((resolve, reject) => {
       let delivered: (() => void) | undefined;
@@ -317,24 +323,47 @@ export class HostBreaker {
    * circuit has opened it when the caller sees it. An outcome that arrives after the circuit left the
    * closed state is not recorded: only a probe decides a half-open circuit, and the counts start over
    * when it closes again.
+   *
+   * A successful head whose body a tier above reads inside the attempt (`consumer`, the body
+   * hand-off: the retry tier's buffering) is not a success yet: the outcome is recorded when the body
+   * has been read, so a connection lost or an attempt timeout while the body arrives counts as the
+   * failure it is (with the same classification as an error before the head). A body that tier hands
+   * out unread instead (`BodyWatcher.exposed`) is a success at once, as without a hand-off.
    */
   #runClosed(
     policy: CircuitBreakerPolicy,
     request: Request | undefined,
     signal: AbortSignal | null | undefined,
     attempt: () => Promise<Response>,
+    consumer: BodyConsumer | undefined,
   ): Promise<Response> {
-    const consecutive = this.#consecutive;
     const started = this.#start();
     return call(attempt).then(
       (response) => {
         const verdict = this.#responseVerdict(response, request, started);
         if (verdict === SUCCESS) {
-          if (
-            policy.state === CircuitState.Closed &&
-            (consecutive === undefined || consecutive.state !== 0)
-          ) {
-            this.#trip.success(CircuitState.Closed);
+          if (consumer === undefined || response.body === null) {
+            this.#closedSuccess(policy);
+          } else {
+            let settled = false;
+            const success = (): void => {
+              if (settled) return;
+              settled = true;
+              this.#closedSuccess(policy);
+            };
+            consumer.watch(response, {
+              exposed: success,
+              end: (error?: unknown) => {
+                if (settled) return;
+                if (error === undefined) {
+                  success();
+                  return;
+                }
+                settled = true;
+                const failure = this.#errorVerdict(error, request, started, signal);
+                if (failure !== undefined) void this.#record(policy, failure);
+              },
+            });
           }
           return response;
         }
@@ -348,6 +377,18 @@ export class HostBreaker {
         });
       },
     );
+  }
+
+  /**
+   * A success of the closed state, given straight to the trip breaker (all cockatiel's closed state
+   * does with one; for the consecutive policy, only after failures: a success at a count of 0
+   * changes nothing). Not recorded once the circuit has left the closed state.
+   */
+  #closedSuccess(policy: CircuitBreakerPolicy): void {
+    const consecutive = this.#consecutive;
+    if (policy.state === CircuitState.Closed && (consecutive === undefined || consecutive.state !== 0)) {
+      this.#trip.success(CircuitState.Closed);
+    }
   }
 
   /** Records a verdict of the closed state in cockatiel (an `execute()` whose result is the verdict). */

@@ -408,7 +408,7 @@ export class CircuitBreakerRegistry {
       // A body hand-off addressed to this wrapper goes on to the next one (the response is passed up as is).
       const consumer = handoffTo(init, guarded);
       const forwarded = consumer === undefined ? init : setHandoff({ ...init }, consumer, inner);
-      return breaker.run(request, init?.signal ?? request?.signal, () => inner(input, forwarded));
+      return breaker.run(request, init?.signal ?? request?.signal, () => inner(input, forwarded), consumer);
     };
     return guarded;
   }

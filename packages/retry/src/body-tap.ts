@@ -197,13 +197,16 @@ export class BodyTap implements BodyConsumer, BodyHandle {
   }
 
   /**
-   * The safety nets of a body handed out as a stream: watchers that ask for it end as soon as the
-   * body settles, read or not; every watcher ends once `carrier` is garbage-collected unread.
+   * The body is handed out as a stream (every watcher is told, see `BodyWatcher.exposed`), with its
+   * safety nets: watchers that ask for it end as soon as the body settles, read or not; every
+   * watcher ends once `carrier` is garbage-collected unread.
    */
   guard(carrier: Response): void {
     if (this.#ended) return;
     this.#reader ??= (this.#response as Response).body!.getReader();
-    const early = (this.#watchers as BodyWatcher[]).filter((watcher) => watcher.settleUnread === true);
+    const watchers = this.#watchers as BodyWatcher[];
+    for (const watcher of watchers) watcher.exposed?.();
+    const early = watchers.filter((watcher) => watcher.settleUnread === true);
     if (early.length > 0) {
       const settle = (error?: unknown): void => {
         if (this.#ended || this.#settledEarly) return;

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { retryPlugin } from '@ky-resilience/retry';
+import { startUpstream } from '@ky-resilience/testing';
+import { isAttemptTimeoutError, timeoutPlugin } from '@ky-resilience/timeout';
+import ky from 'ky';
+import { circuitBreakerPlugin, isCircuitOpenError } from '../src/index.ts';
+import { closeAfter, rejection } from './helpers.ts';
+
+// The order of DESIGN §2 and the READMEs: the timeout tiers innermost, then the breaker, then the
+// retry tier, whose fetch wrapper is the outer one and reads each body inside the attempt (on
+// Node's own fetch, so the body really is read from the socket after the head).
+function stack(breakers: ReturnType<typeof circuitBreakerPlugin>, retry: Parameters<typeof retryPlugin>[0]) {
+  return ky
+    .extend(timeoutPlugin({ attempt: 2_000 }))
+    .extend(breakers.kyOptions)
+    .extend(retryPlugin({ random: () => 0, budget: false, ...retry }));
+}
+
+test('a connection reset while the body arrives counts as a failure when the retry tier reads the body', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({ routes: { '*': { steps: [{ reset: 'mid-body', bodyPrefix: '{"a":' }] } } }),
+  );
+  const breakers = circuitBreakerPlugin({ policy: { kind: 'consecutive', failures: 2 } });
+  const api = stack(breakers, { limit: 1, backoff: { strategy: 'full', base: 1 } });
+  // Two attempts, two heads of 200 whose bodies are cut: the second failure opens the circuit.
+  const first = await rejection(api.get(upstream.url).text());
+  assert.ok(!isCircuitOpenError(first), 'the first call fails with the reset itself');
+  assert.equal(upstream.counters().requests, 2);
+  assert.equal(breakers.state(upstream.origin), 'open');
+  const second = await rejection(api.get(upstream.url).text());
+  assert.ok(isCircuitOpenError(second));
+  assert.equal(upstream.counters().requests, 2, 'the open circuit sent nothing');
+});
+
+test('an attempt timeout while the body stalls counts as a failure', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({ routes: { '*': { steps: [{ stallBody: true, bodyPrefix: '[' }] } } }),
+  );
+  const breakers = circuitBreakerPlugin({ policy: { kind: 'consecutive', failures: 1 } });
+  const api = ky
+    .extend(timeoutPlugin({ attempt: 300 }))
+    .extend(breakers.kyOptions)
+    .extend(retryPlugin({ limit: 0, budget: false }));
+  const error = await rejection(api.get(upstream.url).text());
+  assert.ok(isAttemptTimeoutError(error), String(error));
+  assert.equal(breakers.state(upstream.origin), 'open');
+});
+
+test('a body read to its end is a success: it resets the consecutive count between two failures', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: {
+        '*': {
+          steps: [
+            { reset: 'mid-body', bodyPrefix: '{' },
+            { status: 200 },
+            { reset: 'mid-body', bodyPrefix: '{' },
+            { status: 200 },
+          ],
+        },
+      },
+    }),
+  );
+  const breakers = circuitBreakerPlugin({ policy: { kind: 'consecutive', failures: 2 } });
+  const api = stack(breakers, { limit: 0 });
+  await rejection(api.get(upstream.url).text());
+  assert.equal(await api.get(upstream.url).text(), '{"ok":true,"route":"/","n":1}');
+  await rejection(api.get(upstream.url).text());
+  assert.equal(breakers.state(upstream.origin), 'closed', 'failure, success, failure: never two in a row');
+});
+
+test('a body the retry tier hands out unread (bufferBody: false) is a success at its head', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: { '*': { steps: [{ status: 503 }, { status: 200 }, { status: 503 }, { status: 200 }] } },
+    }),
+  );
+  const breakers = circuitBreakerPlugin({ policy: { kind: 'consecutive', failures: 2 } });
+  const api = stack(breakers, { limit: 0, bufferBody: false });
+  await rejection(api.get(upstream.url));
+  // The body of this 200 is never read: its success is recorded all the same.
+  const unread = await api.get(upstream.url);
+  assert.equal(unread.status, 200);
+  await rejection(api.get(upstream.url));
+  assert.equal(breakers.state(upstream.origin), 'closed', 'the unread 200 reset the count');
+  await unread.body?.cancel();
+});
