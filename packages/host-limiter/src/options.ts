@@ -20,7 +20,8 @@ export type HostLimiterOptions = {
   /**
    * Requests of one key (by default one origin) in flight at once. A positive integer, or
    * `Infinity` for no per-key cap. At most `globalConcurrency`; when only `globalConcurrency` is
-   * given and is lower, the default shrinks to it. Keep it below `globalConcurrency`: that is what
+   * given, the default shrinks to at most one below it (`globalConcurrency − 1`, at least 1), so
+   * that one host never holds every global slot. Keep it below `globalConcurrency`: that is what
    * stops one slow host from taking every global slot (see the fairness policy in the README).
    * @default 10
    * @example { concurrency: 5 }
@@ -273,7 +274,8 @@ export function resolveHostLimiterOptions(options: unknown): ResolvedHostLimiter
       : count('globalConcurrency', given.globalConcurrency, 1);
   let concurrency: number;
   if (given.concurrency === undefined) {
-    concurrency = Math.min(d.concurrency, globalConcurrency);
+    // Below the global cap whenever it can be: one slow host then never holds every global slot.
+    concurrency = Math.min(d.concurrency, Math.max(1, globalConcurrency - 1));
   } else {
     concurrency = count('concurrency', given.concurrency, 1);
     if (concurrency > globalConcurrency) {

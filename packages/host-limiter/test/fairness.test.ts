@@ -72,3 +72,21 @@ test('a slow host cannot take every global slot: the per-host cap leaves room fo
   await slow.close();
   await Promise.allSettled(stuck);
 });
+
+test('with only globalConcurrency given, a hanging host still leaves a slot to the others', async (t) => {
+  const hanging = closeAfter(t, await startUpstream({ routes: { '*': { steps: [{ stallBody: true }] } } }));
+  const healthy = closeAfter(t, await startUpstream());
+  const limiter = createHostLimiter({ globalConcurrency: 3, queueTimeout: false });
+  const api = ky.create({ retry: 0 }).extend(limiter.kyOptions);
+  const stuck = Array.from({ length: 5 }, () => api.get(hanging.url));
+  await until(() => limiter.stats(hanging.origin)?.queued === 3);
+  assert.equal(
+    limiter.stats(hanging.origin)?.active,
+    2,
+    'the default per-host cap is one below the global cap',
+  );
+  for (let i = 0; i < 5; i += 1) assert.match(await api.get(healthy.url).text(), /"ok":true/);
+  assert.equal(healthy.counters().requests, 5);
+  await hanging.close();
+  await Promise.allSettled(stuck);
+});

@@ -79,7 +79,13 @@ test('defaults, Infinity and shrinking', () => {
   createHostLimiter({ maxQueue: 0, queueTimeout: false, maxPause: false, hostTtl: false, rate: 0.5 });
   const small = createHostLimiter({ globalConcurrency: 4 });
   small.pause('k', 0);
-  assert.equal(small.stats('k')?.limit, 4, 'the default per-key limit shrinks to the global one');
+  assert.equal(small.stats('k')?.limit, 3, 'the default per-key limit shrinks to one below the global one');
+  const one = createHostLimiter({ globalConcurrency: 1 });
+  one.pause('k', 0);
+  assert.equal(one.stats('k')?.limit, 1, 'at least 1');
+  const big = createHostLimiter({ globalConcurrency: 50 });
+  big.pause('k', 0);
+  assert.equal(big.stats('k')?.limit, 10, 'the default 10 below a larger global cap');
   assert.equal(typeof hostLimiterPlugin().hooks?.init?.[0], 'function');
 });
 
