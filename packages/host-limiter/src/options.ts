@@ -260,8 +260,10 @@ function fn<T>(name: string, value: unknown): T {
 
 /** Validates the options and fills in the defaults. Throws a {@link HostLimiterOptionsError}. */
 export function resolveHostLimiterOptions(options: unknown): ResolvedHostLimiterOptions {
+  if (options !== undefined && !isPlainObject(options)) {
+    throw new HostLimiterOptionsError('options', options, 'expected an object');
+  }
   const given = options ?? {};
-  if (!isPlainObject(given)) throw new HostLimiterOptionsError('options', options, 'expected an object');
   for (const key of Object.keys(given)) {
     if (!(optionKeys as readonly string[]).includes(key) && given[key] !== undefined) {
       throw new HostLimiterOptionsError(key, given[key], `unknown option (known: ${optionKeys.join(', ')})`);

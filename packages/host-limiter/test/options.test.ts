@@ -63,6 +63,7 @@ test('bad options throw a HostLimiterOptionsError naming the option and the valu
     assert.match(error.message, new RegExp(`\`${option}\``));
   }
   assert.equal(refused('fast').option, 'options');
+  assert.equal(refused(null).option, 'options', 'null is not "no options"');
   assert.match(refused({ maxQueue: 100, maxQueueTotal: 50 }).message, /at least `maxQueue` \(100\)/);
 });
 
