@@ -251,7 +251,8 @@ export class HostBreaker {
   /**
    * Runs one attempt through the breaker: `attempt` is called only when the breaker admits it.
    * `consumer`: the tier above that reads the response body inside the attempt (the body hand-off),
-   * if any: a closed circuit then records the outcome when the body has been read (see `#runClosed`).
+   * if any: the outcome of a successful head is then recorded when the body has been read (see
+   * `#runClosed`), a half-open probe's too (its slot stays taken until then).
    */
   run(
     request: Request | undefined,
@@ -283,9 +284,45 @@ export class HostBreaker {
         const phase = this.#phase;
         const started = this.#start();
         return call(attempt).then(
-          (response): Verdict => {
-            delivered = () => resolve(response);
-            return this.#responseVerdict(response, request, started);
+          (response): Verdict | Promise<Verdict> => {
+            const verdict = this.#responseVerdict(response, request, started);
+            if (verdict !== SUCCESS || consumer === undefined || response.body === null) {
+              delivered = () => resolve(response);
+              return verdict;
+            }
+            // The tier above reads the body once it has the response: the response goes up now,
+            // and the probe is decided when its body has been read (or handed out unread).
+            resolve(response);
+            return new Promise<Verdict>((settle) => {
+              let settled = false;
+              consumer.watch(response, {
+                exposed: () => {
+                  if (settled) return;
+                  settled = true;
+                  settle(SUCCESS);
+                },
+                end: (error?: unknown) => {
+                  if (settled) return;
+                  settled = true;
+                  if (error === undefined) {
+                    settle(SUCCESS);
+                    return;
+                  }
+                  const failure = this.#errorVerdict(error, request, started, signal);
+                  if (failure !== undefined) {
+                    settle(failure);
+                  } else if (!probe) {
+                    settle(Promise.reject(UNCOUNTED));
+                  } else {
+                    settle(
+                      new Promise<Verdict>((free) =>
+                        this.#free({ phase, settle: free, recorded: execution }),
+                      ),
+                    );
+                  }
+                },
+              });
+            });
           },
           (error: unknown): Verdict | Promise<Verdict> => {
             delivered = () => reject(error);

@@ -5,7 +5,7 @@ import { startUpstream } from '@ky-resilience/testing';
 import { isAttemptTimeoutError, timeoutPlugin } from '@ky-resilience/timeout';
 import ky from 'ky';
 import { circuitBreakerPlugin, isCircuitOpenError } from '../src/index.ts';
-import { closeAfter, rejection } from './helpers.ts';
+import { closeAfter, fakeClock, rejection } from './helpers.ts';
 
 // The order of DESIGN §2 and the READMEs: the timeout tiers innermost, then the breaker, then the
 // retry tier, whose fetch wrapper is the outer one and reads each body inside the attempt (on
@@ -89,4 +89,65 @@ test('a body the retry tier hands out unread (bufferBody: false) is a success at
   await rejection(api.get(upstream.url));
   assert.equal(breakers.state(upstream.origin), 'closed', 'the unread 200 reset the count');
   await unread.body?.cancel();
+});
+
+test('a half-open probe whose body is cut re-opens the circuit; one read to its end closes it', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: {
+        '*': {
+          steps: [{ status: 503 }, { status: 503 }, { reset: 'mid-body', bodyPrefix: '{' }, { status: 200 }],
+        },
+      },
+    }),
+  );
+  const time = fakeClock();
+  const breakers = circuitBreakerPlugin({
+    policy: { kind: 'consecutive', failures: 2 },
+    halfOpenAfter: 1_000,
+    clock: time.clock,
+  });
+  const api = stack(breakers, { limit: 0 });
+  await rejection(api.get(upstream.url));
+  await rejection(api.get(upstream.url));
+  assert.equal(breakers.state(upstream.origin), 'open');
+  time.advance(1_000);
+  // The probe's head is a 200, its body is cut: the probe failed.
+  await rejection(api.get(upstream.url).text());
+  assert.equal(breakers.state(upstream.origin), 'open', 'the cut body re-opened the circuit');
+  assert.equal(upstream.counters().requests, 3);
+  assert.ok(isCircuitOpenError(await rejection(api.get(upstream.url))));
+  time.advance(60_000);
+  assert.equal(await api.get(upstream.url).text(), '{"ok":true,"route":"/","n":3}');
+  assert.equal(breakers.state(upstream.origin), 'closed');
+});
+
+test('while a half-open probe reads its body, other calls are turned away as half-open', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: { '*': { steps: [{ status: 503 }, { stallBody: true, bodyPrefix: '[' }, { status: 200 }] } },
+    }),
+  );
+  const time = fakeClock();
+  const breakers = circuitBreakerPlugin({
+    policy: { kind: 'consecutive', failures: 1 },
+    halfOpenAfter: 1_000,
+    clock: time.clock,
+  });
+  const api = ky
+    .extend(timeoutPlugin({ attempt: 400 }))
+    .extend(breakers.kyOptions)
+    .extend(retryPlugin({ limit: 0, budget: false }));
+  await rejection(api.get(upstream.url));
+  time.advance(1_000);
+  const probe = rejection(api.get(upstream.url).text());
+  while (upstream.counters().requests < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+  const turnedAway = await rejection(api.get(upstream.url));
+  assert.ok(isCircuitOpenError(turnedAway));
+  assert.equal(turnedAway.state, 'half-open');
+  assert.ok(isAttemptTimeoutError(await probe));
+  assert.equal(breakers.state(upstream.origin), 'open', 'the stalled probe failed');
+  assert.equal(upstream.counters().requests, 2);
 });
