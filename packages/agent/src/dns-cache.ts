@@ -59,7 +59,7 @@ export const systemResolver: Resolver = async (hostname) => {
 };
 
 /**
- * A bounded DNS cache: answers live for min(record TTL, `ttl`), failures for `negativeTtl`; the least recently
+ * A bounded DNS cache: answers live for min(record TTL, `ttl`), failures but `EAI_AGAIN` for `negativeTtl`; the least recently
  * used host is evicted past `max` entries. Concurrent lookups of one host share a single query. Each call of
  * {@link DnsCache.lookup} returns the addresses rotated by one, so connections spread over a host's addresses.
  */
@@ -163,8 +163,11 @@ export class DnsCache {
       if (ttl > 0 && generation === this.#generation) this.#entries.set(hostname, entry);
     } catch (error) {
       this.#failures++;
-      entry = { ok: false, error, code: errorCode(error), expiresAt: this.#clock() + this.#negativeTtl };
-      if (this.#negativeTtl > 0 && this.#ttl > 0 && generation === this.#generation) {
+      const code = errorCode(error);
+      entry = { ok: false, error, code, expiresAt: this.#clock() + this.#negativeTtl };
+      // EAI_AGAIN is the resolver's own "temporary failure, try again": the one DNS failure a retry is
+      // for (the retry tier retries it), so it is not remembered. Lookups under way are still shared.
+      if (code !== 'EAI_AGAIN' && this.#negativeTtl > 0 && this.#ttl > 0 && generation === this.#generation) {
         this.#entries.set(hostname, entry);
       }
     }

@@ -60,6 +60,7 @@ export type AgentOptions = {
   dnsTtl?: number;
   /**
    * How long a failed lookup is remembered, so a dead name is not looked up in a loop. At most 10 s.
+   * `EAI_AGAIN` (a temporary failure, which the retry tier retries) is not remembered.
    * @default 2000
    * @example createAgent({ dnsNegativeTtl: 500 })
    */
