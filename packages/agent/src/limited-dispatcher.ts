@@ -71,6 +71,18 @@ class WaitQueue {
     this.#items.push(tracked);
   }
 
+  /** Puts a request back in arrival order (`seq`): usually at the end, never behind a later arrival. */
+  insert(tracked: Tracked): void {
+    let index = this.#items.length;
+    while (index > this.#head && (this.#items[index - 1] as Tracked).seq > tracked.seq) index--;
+    this.#items.splice(index, 0, tracked);
+  }
+
+  /** The first request, left in the queue. */
+  peek(): Tracked | undefined {
+    return this.#head === this.#items.length ? undefined : this.#items[this.#head];
+  }
+
   shift(): Tracked | undefined {
     if (this.#head === this.#items.length) return undefined;
     const tracked = this.#items[this.#head];
@@ -123,11 +135,16 @@ export class LimitedDispatcher extends DispatcherBase {
   #queueRefusals = 0;
   /**
    * Per origin, when the agent queues per origin itself (HTTP/1.1, `limitPerHost` > 0): requests holding one
-   * of its `limitPerHost` slots, and those waiting for one. A waiter here also holds a slot of `limit`.
+   * of its `limitPerHost` slots, and those waiting for one. A waiter here holds no slot of `limit` (as in
+   * aiohttp): a saturated origin does not keep other origins' requests waiting for `limit`.
    */
   readonly #hosts = new Map<string, HostSlots>();
   readonly #hostCap: number;
   #hostWaiting = 0;
+  /** Origins with a free slot and requests waiting for one (they wait for a slot of `limit`). */
+  readonly #ready = new Map<string, HostSlots>();
+  /** Arrival order of requests, so that the two kinds of waiters are served first come, first served. */
+  #seq = 0;
   #closed = false;
   #destroyed = false;
   /** Fetch calls under way (from their start to their response or failure): their next hops are let in after close. */
@@ -236,14 +253,17 @@ export class LimitedDispatcher extends DispatcherBase {
     refuse: boolean,
   ): boolean {
     const tracked = new Tracked(this, options, handler as AnyHandler);
+    tracked.seq = this.#seq++;
     if (refuse) {
       tracked.fail(new AgentClosedError());
       return true;
     }
-    if (this.#limit === 0 || this.#active < this.#limit) {
-      if (this.#hostFull(tracked.origin) && this.#refuse(tracked)) return true;
-      this.#active++;
-      this.#admit(tracked);
+    if (this.#hostFull(tracked.origin)) {
+      // Its origin is full: it waits for a slot of its origin, holding none of `limit`.
+      if (this.#refuse(tracked)) return true;
+      this.#queueForHost(tracked, false);
+    } else if (this.#limit === 0 || this.#active < this.#limit) {
+      this.#start(tracked);
     } else {
       if (this.#refuse(tracked)) return true;
       this.#waiting.push(tracked);
@@ -252,8 +272,20 @@ export class LimitedDispatcher extends DispatcherBase {
     return true;
   }
 
-  /** A request holding a slot of `limit`: it starts, or waits for a slot of its origin. */
-  #admit(tracked: Tracked): void {
+  /** Puts a request in its origin's queue (in arrival order), holding no slot. */
+  #queueForHost(tracked: Tracked, waited: boolean): void {
+    const host = this.#hosts.get(tracked.origin)!;
+    host.waiting ??= new WaitQueue();
+    if (waited) host.waiting.insert(tracked);
+    else host.waiting.push(tracked);
+    this.#hostWaiting++;
+    tracked.queuedForHost = true;
+    if (!waited) tracked.wait();
+  }
+
+  /** Gives a request a slot of `limit` and one of its origin (which has one free), and starts it. */
+  #start(tracked: Tracked): void {
+    this.#active++;
     if (this.#hostCap !== 0) {
       const origin = tracked.origin;
       let host = this.#hosts.get(origin);
@@ -262,14 +294,6 @@ export class LimitedDispatcher extends DispatcherBase {
         host = { running: 0, waiting: undefined };
         this.#hosts.set(origin, host);
       }
-      if (host.running >= this.#hostCap) {
-        host.waiting ??= new WaitQueue();
-        host.waiting.push(tracked);
-        this.#hostWaiting++;
-        tracked.queuedForHost = true;
-        tracked.wait();
-        return;
-      }
       host.running++;
     }
     this.#launch(tracked);
@@ -277,29 +301,49 @@ export class LimitedDispatcher extends DispatcherBase {
 
   /** @internal Called exactly once per request that got its slots (started, or launching and aborted), when it is over. */
   release(origin: string): void {
+    this.#active--;
     if (this.#hostCap !== 0) {
       const host = this.#hosts.get(origin)!;
-      const next = host.waiting?.shift();
-      if (next !== undefined) {
-        // The origin's slot passes to its next waiter, which already holds a slot of `limit`.
-        this.#hostWaiting--;
-        next.queuedForHost = false;
-        this.#launch(next);
-      } else {
-        host.running--;
-        if (host.running === 0) this.#hosts.delete(origin);
-      }
+      host.running--;
+      // Its origin has a free slot now: its first waiter may have the next free slot of `limit`.
+      if ((host.waiting?.size ?? 0) > 0) this.#ready.set(origin, host);
+      else if (host.running === 0) this.#hosts.delete(origin);
     }
-    this.#active--;
     this.#pump();
   }
 
-  /** Gives free slots of `limit` to the requests waiting for one, in order. */
+  /**
+   * Gives free slots of `limit`, in arrival order, to the requests waiting for one and to the first waiters of
+   * origins with a free slot. A request that waited for `limit` but whose origin is full by then moves to its
+   * origin's queue, in its arrival place.
+   */
   #pump(): void {
-    while (this.#waiting.size > 0 && (this.#limit === 0 || this.#active < this.#limit)) {
-      const next = this.#waiting.shift()!;
-      this.#active++;
-      this.#admit(next);
+    while (this.#limit === 0 || this.#active < this.#limit) {
+      const head = this.#waiting.peek();
+      let ready: HostSlots | undefined;
+      let readyHead: Tracked | undefined;
+      for (const [origin, host] of this.#ready) {
+        const first = host.waiting?.peek();
+        if (first === undefined || host.running >= this.#hostCap) {
+          this.#ready.delete(origin);
+          continue;
+        }
+        if (readyHead === undefined || first.seq < readyHead.seq) {
+          ready = host;
+          readyHead = first;
+        }
+      }
+      if (readyHead !== undefined && (head === undefined || readyHead.seq < head.seq)) {
+        (ready as HostSlots).waiting!.shift();
+        this.#hostWaiting--;
+        readyHead.queuedForHost = false;
+        this.#start(readyHead);
+        continue;
+      }
+      if (head === undefined) break;
+      this.#waiting.shift();
+      if (this.#hostFull(head.origin)) this.#queueForHost(head, true);
+      else this.#start(head);
     }
     this.#maybeIdle();
   }
@@ -340,9 +384,11 @@ export class LimitedDispatcher extends DispatcherBase {
       const host = this.#hosts.get(tracked.origin);
       if (host?.waiting?.remove(tracked)) {
         this.#hostWaiting--;
-        // It held a slot of `limit`.
-        this.#active--;
-        this.#pump();
+        if (host.waiting.size === 0) {
+          this.#ready.delete(tracked.origin);
+          if (host.running === 0) this.#hosts.delete(tracked.origin);
+        }
+        this.#maybeIdle();
         return;
       }
     }
@@ -370,7 +416,7 @@ export class LimitedDispatcher extends DispatcherBase {
   drain(): Promise<void> {
     this.#closed = true;
     this.#drained ??=
-      this.#active === 0 && this.#waiting.size === 0 && this.#calls === 0
+      this.#active === 0 && this.#waiting.size === 0 && this.#hostWaiting === 0 && this.#calls === 0
         ? Promise.resolve()
         : new Promise((resolve) => {
             this.#idle = resolve;
@@ -382,11 +428,11 @@ export class LimitedDispatcher extends DispatcherBase {
   abortWaiting(error: Error): void {
     this.#closed = true;
     const failed = this.#waiting.takeAll();
+    this.#ready.clear();
     for (const host of this.#hosts.values()) {
       for (const tracked of host.waiting?.takeAll() ?? []) {
         tracked.queuedForHost = false;
         this.#hostWaiting--;
-        this.#active--;
         failed.push(tracked);
       }
     }
@@ -395,7 +441,13 @@ export class LimitedDispatcher extends DispatcherBase {
   }
 
   #maybeIdle(): void {
-    if (this.#idle !== undefined && this.#active === 0 && this.#waiting.size === 0 && this.#calls === 0) {
+    if (
+      this.#idle !== undefined &&
+      this.#active === 0 &&
+      this.#waiting.size === 0 &&
+      this.#hostWaiting === 0 &&
+      this.#calls === 0
+    ) {
       const idle = this.#idle;
       this.#idle = undefined;
       idle();
@@ -431,8 +483,7 @@ class Tracked {
   readonly #handler: AnyHandler;
   readonly #modern: boolean;
   /**
-   * `waiting`: in a queue, holding no slot (or only a slot of `limit`, in its origin's queue: `forget` gives it
-   * back). `launching`: holding its slots, its start deferred to the next turn. `started`: sent, its slots given
+   * `waiting`: in a queue (for `limit`, or for its origin), holding no slot. `launching`: holding its slots, its start deferred to the next turn. `started`: sent, its slots given
    * back by `#end`. `done`: over, holding nothing.
    */
   #state: 'new' | 'waiting' | 'launching' | 'started' | 'done' = 'new';
@@ -447,6 +498,8 @@ class Tracked {
   #pausedEarly = false;
   /** True while it waits in its origin's queue of the LimitedDispatcher. */
   queuedForHost = false;
+  /** Its arrival order at the LimitedDispatcher. */
+  seq = 0;
   readonly origin: string;
   #controller: Controller | undefined;
   /** The caller's queue notice (the lean fetch's requests may carry one), and whether it was told `queued`. */

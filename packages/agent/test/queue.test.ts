@@ -11,7 +11,7 @@ import {
 } from '../src/index.ts';
 import { failure, loopback, tableResolver } from './helpers.ts';
 
-const HOSTS = ['a.test', 'b.test', 'c.test'];
+const HOSTS = ['a.test', 'b.test', 'c.test', 'd.test'];
 
 /** An upstream whose `/hold` answers a head and then never ends its body: the request keeps its connection. */
 async function setup(
@@ -94,7 +94,7 @@ test('requests beyond limitPerHost are counted: they wait in the agent, and the 
   let stats = agent.stats();
   assert.equal(stats.waiting, 2);
   assert.equal(stats.origins[a]?.queued, 2);
-  assert.equal(stats.inFlight, 3, 'the per-host waiters hold slots of limit');
+  assert.equal(stats.inFlight, 1, 'the per-host waiters hold no slot of limit (as in aiohttp)');
 
   await assertQueueFull(agent.fetch(url('a.test', '/refused')), a, 2);
   // Another origin has a free connection: it does not wait, so the full queue does not refuse it.
@@ -117,20 +117,24 @@ test('requests beyond limitPerHost are counted: they wait in the agent, and the 
 
 test('the bound counts waiters across origins and across both caps together', async (t) => {
   const { upstream, agent, url } = await setup(t, { limit: 3, limitPerHost: 1, maxQueue: 3 });
-  const held = [await hold(agent, url('a.test', '/hold')), await hold(agent, url('b.test', '/hold'))];
-  // One waiter for a.test (holds the last slot of limit), then one for b.test and one for c.test, which wait
-  // for a slot of limit.
+  const held = [
+    await hold(agent, url('a.test', '/hold')),
+    await hold(agent, url('b.test', '/hold')),
+    await hold(agent, url('c.test', '/hold')),
+  ];
+  // One waiter for a.test and one for b.test (their origins are full), then one for d.test, which waits for a
+  // slot of limit.
   const waiters = [
     agent.fetch(url('a.test', '/w')),
     agent.fetch(url('b.test', '/w')),
-    agent.fetch(url('c.test', '/w')),
+    agent.fetch(url('d.test', '/w')),
   ];
   await turn();
   const stats = agent.stats();
   assert.equal(stats.waiting, 3);
   assert.equal(stats.inFlight, 3);
   assert.equal(stats.origins[`http://a.test:${upstream.port}`]?.queued, 1);
-  await assertQueueFull(agent.fetch(url('c.test', '/refused')), `http://c.test:${upstream.port}`, 3);
+  await assertQueueFull(agent.fetch(url('d.test', '/refused')), `http://d.test:${upstream.port}`, 3);
 
   for (const h of held) await h.release();
   for (const response of await Promise.all(waiters)) {
@@ -238,4 +242,50 @@ test('close() lets the requests waiting beyond limitPerHost finish', async (t) =
   await response.text();
   await closing;
   assert.equal(agent.stats().inFlight, 0);
+});
+
+test('requests waiting for a full origin hold no slot of limit: another origin is served at once, as in aiohttp', async (t) => {
+  const { upstream, agent, url } = await setup(t, { limit: 4, limitPerHost: 2 });
+  const heldA = [await hold(agent, url('a.test', '/hold')), await hold(agent, url('a.test', '/hold'))];
+  // Eight more for a.test wait for its origin; before, each of them took a slot of limit while waiting.
+  const waitersA = Array.from({ length: 8 }, (_, i) => agent.fetch(url('a.test', `/a${i}`)));
+  await turn();
+  let stats = agent.stats();
+  assert.equal(stats.inFlight, 2);
+  assert.equal(stats.waiting, 8);
+  // b.test has free connections and limit has free slots: it is sent now, not after a.test's queue.
+  const other = await agent.fetch(url('b.test', '/other'));
+  assert.equal(other.status, 200);
+  await other.text();
+  assert.equal(upstream.counters('/other').requests, 1);
+  assert.equal(upstream.byHost(`a.test:${upstream.port}`).requests, 2, 'no a.test waiter was sent yet');
+
+  for (const h of heldA) await h.release();
+  for (const response of await Promise.all(waitersA)) {
+    assert.equal(response.status, 200);
+    await response.text();
+  }
+  stats = agent.stats();
+  assert.equal(stats.inFlight, 0);
+  assert.equal(stats.waiting, 0);
+  assert.equal(upstream.byHost(`a.test:${upstream.port}`).peakInFlight, 2, 'limitPerHost still holds');
+});
+
+test('with both caps full, waiters for limit and for an origin are served in arrival order, none left behind', async (t) => {
+  const { upstream, agent, url } = await setup(t, { limit: 1, limitPerHost: 1 });
+  const held = await hold(agent, url('a.test', '/hold'));
+  // b waits for limit; a (its origin full) for its origin; then c and d for limit.
+  const order = ['b.test', 'a.test', 'c.test', 'd.test'];
+  const waiters = order.map((host) => agent.fetch(url(host, `/w-${host}`)).then((r) => r.text()));
+  await turn();
+  assert.equal(agent.stats().waiting, 4);
+  await held.release();
+  await Promise.all(waiters);
+  const sent = upstream
+    .counters()
+    .headers.map((h) => String(h.host).split(':')[0])
+    .slice(1);
+  assert.deepEqual(sent, order);
+  assert.equal(agent.stats().inFlight, 0);
+  assert.equal(agent.stats().waiting, 0);
 });
