@@ -269,7 +269,7 @@ export class HostBreaker {
         break;
       case CircuitState.HalfOpen: {
         const slot = this.#freeSlots.shift();
-        if (slot !== undefined) return this.#takeOver(slot, request, signal, attempt);
+        if (slot !== undefined) return this.#takeOver(slot, request, signal, attempt, consumer);
         if (this.#slotsTaken >= this.#options.halfOpenProbes) return this.#reject('half-open', request);
         break;
       }
@@ -510,11 +510,17 @@ export class HostBreaker {
     };
   }
 
+  /**
+   * A caller admitted on a free probe slot: its outcome settles the slot. A successful head whose
+   * body a tier above reads inside the attempt (`consumer`) settles it when the body has been read
+   * (or handed out unread), as the probe that took the slot first would have been decided.
+   */
   #takeOver(
     slot: FreeSlot,
     request: Request | undefined,
     signal: AbortSignal | null | undefined,
     attempt: () => Promise<Response>,
+    consumer: BodyConsumer | undefined,
   ): Promise<Response> {
     const started = this.#start();
     const hand = (verdict: Verdict | undefined): Promise<unknown> => {
@@ -526,7 +532,26 @@ export class HostBreaker {
       return Promise.resolve();
     };
     return call(attempt).then(
-      (response) => hand(this.#responseVerdict(response, request, started)).then(() => response),
+      (response) => {
+        const verdict = this.#responseVerdict(response, request, started);
+        if (verdict !== SUCCESS || consumer === undefined || response.body === null) {
+          return hand(verdict).then(() => response);
+        }
+        let settled = false;
+        consumer.watch(response, {
+          exposed: () => {
+            if (settled) return;
+            settled = true;
+            void hand(SUCCESS);
+          },
+          end: (error?: unknown) => {
+            if (settled) return;
+            settled = true;
+            void hand(error === undefined ? SUCCESS : this.#errorVerdict(error, request, started, signal));
+          },
+        });
+        return response;
+      },
       (error: unknown) => {
         const verdict = this.#errorVerdict(error, request, started, signal);
         return hand(verdict).then(() => Promise.reject(error));

@@ -5,7 +5,7 @@ import { startUpstream } from '@ky-resilience/testing';
 import { isAttemptTimeoutError, timeoutPlugin } from '@ky-resilience/timeout';
 import ky from 'ky';
 import { circuitBreakerPlugin, isCircuitOpenError } from '../src/index.ts';
-import { closeAfter, fakeClock, rejection } from './helpers.ts';
+import { closeAfter, fakeClock, rejection, until } from './helpers.ts';
 
 // The order of DESIGN §2 and the READMEs: the timeout tiers innermost, then the breaker, then the
 // retry tier, whose fetch wrapper is the outer one and reads each body inside the attempt (on
@@ -150,4 +150,45 @@ test('while a half-open probe reads its body, other calls are turned away as hal
   assert.ok(isAttemptTimeoutError(await probe));
   assert.equal(breakers.state(upstream.origin), 'open', 'the stalled probe failed');
   assert.equal(upstream.counters().requests, 2);
+});
+
+test('a caller taking over the slot of an aborted probe is decided when its body has been read', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: {
+        '*': {
+          steps: [
+            { status: 503 },
+            { delayHeadersMs: 3_000 },
+            { reset: 'mid-body', bodyPrefix: '{' },
+            { status: 200 },
+          ],
+        },
+      },
+    }),
+  );
+  const time = fakeClock();
+  const breakers = circuitBreakerPlugin({
+    policy: { kind: 'consecutive', failures: 1 },
+    halfOpenAfter: 1_000,
+    clock: time.clock,
+  });
+  const api = stack(breakers, { limit: 0 });
+  await rejection(api.get(upstream.url));
+  time.advance(1_000);
+  // The probe's caller goes away before its head: the probe decides nothing, its slot is free.
+  const controller = new AbortController();
+  const aborted = rejection(api.get(upstream.url, { signal: controller.signal }).text());
+  await until(() => upstream.counters().requests === 2);
+  controller.abort();
+  await aborted;
+  assert.equal(breakers.state(upstream.origin), 'half-open');
+  // The next caller takes the slot over: a head of 200 whose body is cut is a failed probe.
+  const cut = await rejection(api.get(upstream.url).text());
+  assert.ok(!isCircuitOpenError(cut), String(cut));
+  assert.equal(breakers.state(upstream.origin), 'open', 'the cut body re-opened the circuit');
+  time.advance(60_000);
+  assert.equal(await api.get(upstream.url).text(), '{"ok":true,"route":"/","n":3}');
+  assert.equal(breakers.state(upstream.origin), 'closed');
 });
