@@ -90,3 +90,27 @@ test('a timeout `connect` under ky.context is checked at creation; with agent: f
   assert.ok(isClientOptionsError(refused));
   assert.match(refused.message, /off/);
 });
+
+test('a connect timeout equal to the attempt limit loses to it; below it, a hanging connect is a ConnectTimeoutError and a POST is retried', async (t) => {
+  const listener = await hangingListener();
+  t.after(() => listener.close());
+  const outcome = async (timeout: { attempt: number; total: number; connect?: number }) => {
+    const client = createClient({ timeout, retry: { limit: 1, budget: false } });
+    const errors: string[] = [];
+    client.on('attempt', (event) => errors.push(String((event.error as Error | undefined)?.name)));
+    const error = await failureOf(() => client.post(listener.url, { body: 'x' }));
+    await client.close({ timeout: 0 }).catch(() => {});
+    return { connect: client.agent?.options.connectTimeout, error: (error as Error).name, errors };
+  };
+  // The derived default equals the attempt limit (as 10 s and 10 s with the preset's defaults).
+  assert.deepEqual(await outcome({ attempt: 300, total: 3_000 }), {
+    connect: 300,
+    error: 'AttemptTimeoutError',
+    errors: ['AttemptTimeoutError'],
+  });
+  assert.deepEqual(await outcome({ attempt: 300, total: 3_000, connect: 200 }), {
+    connect: 200,
+    error: 'ConnectTimeoutError',
+    errors: ['ConnectTimeoutError', 'ConnectTimeoutError'],
+  });
+});
