@@ -171,6 +171,11 @@ export class HostBreaker {
   #opens = 0;
   /** Increases each time the circuit turns half-open. */
   #phase = 0;
+  /**
+   * Increases on every state change: a closed-state outcome is recorded only in the closed phase
+   * its attempt started in (one that arrives after the circuit opened and closed again is stale).
+   */
+  #epoch = 0;
   /** cockatiel probe slots taken in this half-open phase (cockatiel's successes + failures + in flight). */
   #slotsTaken = 0;
   #freeSlots: FreeSlot[] = [];
@@ -375,18 +380,19 @@ export class HostBreaker {
     consumer: BodyConsumer | undefined,
   ): Promise<Response> {
     const started = this.#start();
+    const epoch = this.#epoch;
     return call(attempt).then(
       (response) => {
         const verdict = this.#responseVerdict(response, request, started);
         if (verdict === SUCCESS) {
           if (consumer === undefined || response.body === null) {
-            this.#closedSuccess(policy);
+            this.#closedSuccess(policy, epoch);
           } else {
             let settled = false;
             const success = (): void => {
               if (settled) return;
               settled = true;
-              this.#closedSuccess(policy);
+              this.#closedSuccess(policy, epoch);
             };
             consumer.watch(response, {
               exposed: success,
@@ -398,18 +404,18 @@ export class HostBreaker {
                 }
                 settled = true;
                 const failure = this.#errorVerdict(error, request, started, signal);
-                if (failure !== undefined) void this.#record(policy, failure);
+                if (failure !== undefined) void this.#record(policy, failure, epoch);
               },
             });
           }
           return response;
         }
-        return this.#record(policy, verdict).then(() => response);
+        return this.#record(policy, verdict, epoch).then(() => response);
       },
       (error: unknown) => {
         const verdict = this.#errorVerdict(error, request, started, signal);
         if (verdict === undefined) throw error;
-        return this.#record(policy, verdict).then(() => {
+        return this.#record(policy, verdict, epoch).then(() => {
           throw error;
         });
       },
@@ -419,19 +425,27 @@ export class HostBreaker {
   /**
    * A success of the closed state, given straight to the trip breaker (all cockatiel's closed state
    * does with one; for the consecutive policy, only after failures: a success at a count of 0
-   * changes nothing). Not recorded once the circuit has left the closed state.
+   * changes nothing). Not recorded once the circuit has left the closed state of `epoch`.
    */
-  #closedSuccess(policy: CircuitBreakerPolicy): void {
+  #closedSuccess(policy: CircuitBreakerPolicy, epoch: number): void {
     const consecutive = this.#consecutive;
-    if (policy.state === CircuitState.Closed && (consecutive === undefined || consecutive.state !== 0)) {
+    if (this.#closedIn(policy, epoch) && (consecutive === undefined || consecutive.state !== 0)) {
       this.#trip.success(CircuitState.Closed);
     }
   }
 
-  /** Records a verdict of the closed state in cockatiel (an `execute()` whose result is the verdict). */
-  #record(policy: CircuitBreakerPolicy, verdict: Verdict): Promise<unknown> {
-    if (policy.state !== CircuitState.Closed) return Promise.resolve();
+  /**
+   * Records a verdict of the closed state of `epoch` in cockatiel (an `execute()` whose result is the
+   * verdict); not once the circuit has left it.
+   */
+  #record(policy: CircuitBreakerPolicy, verdict: Verdict, epoch: number): Promise<unknown> {
+    if (!this.#closedIn(policy, epoch)) return Promise.resolve();
     return policy.execute(() => verdict).catch(noop);
+  }
+
+  /** True while the circuit is still in the closed phase `epoch` (it has not opened since). */
+  #closedIn(policy: CircuitBreakerPolicy, epoch: number): boolean {
+    return policy.state === CircuitState.Closed && this.#epoch === epoch;
   }
 
   /** The verdict on an attempt's response: a failure, or success. */
@@ -632,6 +646,7 @@ export class HostBreaker {
   #changed(to: CircuitStateName): void {
     const from = this.#state;
     this.#state = to;
+    this.#epoch += 1;
     if (from === 'half-open') this.#releaseFreeSlots();
     if (to === 'half-open') {
       this.#phase += 1;

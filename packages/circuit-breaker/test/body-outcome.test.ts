@@ -5,7 +5,7 @@ import { startUpstream } from '@ky-resilience/testing';
 import { isAttemptTimeoutError, timeoutPlugin } from '@ky-resilience/timeout';
 import ky from 'ky';
 import { circuitBreakerPlugin, isCircuitOpenError } from '../src/index.ts';
-import { closeAfter, fakeClock, rejection, until } from './helpers.ts';
+import { closeAfter, fakeClock, recordChanges, rejection, until } from './helpers.ts';
 
 // The order of DESIGN §2 and the READMEs: the timeout tiers innermost, then the breaker, then the
 // retry tier, whose fetch wrapper is the outer one and reads each body inside the attempt (on
@@ -191,4 +191,44 @@ test('a caller taking over the slot of an aborted probe is decided when its body
   time.advance(60_000);
   assert.equal(await api.get(upstream.url).text(), '{"ok":true,"route":"/","n":3}');
   assert.equal(breakers.state(upstream.origin), 'closed');
+});
+
+test('a body failure of a call started before the circuit opened is not counted after it closed again', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({
+      routes: {
+        '/stall': { steps: [{ stallBody: true, bodyPrefix: '[' }] },
+        '/fail': { steps: [{ status: 503 }] },
+        '/ok': { steps: [{ status: 200 }] },
+      },
+    }),
+  );
+  const time = fakeClock();
+  const changes = recordChanges();
+  const breakers = circuitBreakerPlugin({
+    policy: { kind: 'consecutive', failures: 1 },
+    halfOpenAfter: 1_000,
+    clock: time.clock,
+    onStateChange: changes.listener,
+  });
+  const api = ky
+    .extend(timeoutPlugin({ attempt: 600 }))
+    .extend(breakers.kyOptions)
+    .extend(retryPlugin({ limit: 0, budget: false }));
+  // Admitted while closed; its body stalls until the attempt timeout.
+  const stalled = rejection(api.get(`${upstream.origin}/stall`).text());
+  await until(() => upstream.counters().requests === 1);
+  await rejection(api.get(`${upstream.origin}/fail`));
+  time.advance(1_000);
+  await api.get(`${upstream.origin}/ok`).text();
+  assert.equal(breakers.state(upstream.origin), 'closed', 'the probe closed the circuit');
+  assert.ok(isAttemptTimeoutError(await stalled));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(breakers.state(upstream.origin), 'closed', 'the stale failure did not re-open it');
+  assert.deepEqual(changes.list, [
+    'closed>open:failures',
+    'open>half-open:probe-due',
+    'half-open>closed:probes-succeeded',
+  ]);
 });
