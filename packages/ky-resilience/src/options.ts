@@ -28,8 +28,10 @@ export type ClientTierOptions = {
    * Node's global `fetch`. Unset: a new agent with the defaults of `@ky-resilience/agent`
    * (100 connections, 10 per host, keep-alive 4 s, DNS cache 5 min). Its connect timeout is
    * `agent.connectTimeout` when given (at most the effective `timeout.attempt` and
-   * `timeout.headers`), else `timeout.connect`, else `min(10_000, timeout.attempt, timeout.headers)`
-   * over the limits that are on. A shared agent keeps its own.
+   * `timeout.headers`), else `timeout.connect`, else half the smallest of `timeout.attempt`,
+   * `timeout.headers` and `timeout.total` that are on, at most 10 000 (5 000 with the defaults), so
+   * that a hanging connect fails as a `ConnectTimeoutError` before the attempt times out. A shared
+   * agent keeps its own.
    * @default {}
    * @example { agent: { limit: 200, limitPerHost: 20, connectTimeout: 2_000 } }
    */

@@ -98,6 +98,18 @@ function tierObject(name: string, value: unknown): Record<string, unknown> | fal
   return value;
 }
 
+/**
+ * The connect timeout of an agent the client creates when none is given: half the tightest limit
+ * of the timeout tier (`attempt`, `headers`, `total`), at most `clientDefaults.connectTimeout`. It
+ * must fire before that limit does: a connect that never completes then fails as a
+ * `ConnectTimeoutError` (nothing was sent, so any method is retried), not as the attempt's timeout,
+ * which could be a request that reached the server. Half leaves the attempt room for a slow connect.
+ */
+function derivedConnectTimeout(bound: number | undefined): number {
+  if (bound === undefined) return clientDefaults.connectTimeout;
+  return Math.min(clientDefaults.connectTimeout, Math.max(1, Math.floor(bound / 2)));
+}
+
 function givenNumber(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
 }
@@ -217,7 +229,7 @@ export function resolveClientOptions(options: unknown): ClientPlan {
         ? agentConnect
         : typeof timeoutConnect === 'number'
           ? timeoutConnect
-          : Math.min(clientDefaults.connectTimeout, connectBound ?? clientDefaults.connectTimeout);
+          : derivedConnectTimeout(connectBound);
     agent = {
       kind: 'own',
       options: { ...(agentOptions as AgentOptions), connectTimeout: connect as number },

@@ -91,7 +91,7 @@ test('a timeout `connect` under ky.context is checked at creation; with agent: f
   assert.match(refused.message, /off/);
 });
 
-test('a connect timeout equal to the attempt limit loses to it; below it, a hanging connect is a ConnectTimeoutError and a POST is retried', async (t) => {
+test('the derived connect timeout is half the attempt limit: a hanging connect is a ConnectTimeoutError and a POST is retried; one set equal to the attempt loses to it', async (t) => {
   const listener = await hangingListener();
   t.after(() => listener.close());
   const outcome = async (timeout: { attempt: number; total: number; connect?: number }) => {
@@ -102,15 +102,16 @@ test('a connect timeout equal to the attempt limit loses to it; below it, a hang
     await client.close({ timeout: 0 }).catch(() => {});
     return { connect: client.agent?.options.connectTimeout, error: (error as Error).name, errors };
   };
-  // The derived default equals the attempt limit (as 10 s and 10 s with the preset's defaults).
-  assert.deepEqual(await outcome({ attempt: 300, total: 3_000 }), {
-    connect: 300,
-    error: 'AttemptTimeoutError',
-    errors: ['AttemptTimeoutError'],
-  });
-  assert.deepEqual(await outcome({ attempt: 300, total: 3_000, connect: 200 }), {
+  // Derived: half of `attempt`, so the connect timer fires first and nothing was sent.
+  assert.deepEqual(await outcome({ attempt: 400, total: 3_000 }), {
     connect: 200,
     error: 'ConnectTimeoutError',
     errors: ['ConnectTimeoutError', 'ConnectTimeoutError'],
+  });
+  // Set equal to `attempt`: the attempt timer starts first and wins; the POST may have been sent.
+  assert.deepEqual(await outcome({ attempt: 300, total: 3_000, connect: 300 }), {
+    connect: 300,
+    error: 'AttemptTimeoutError',
+    errors: ['AttemptTimeoutError'],
   });
 });

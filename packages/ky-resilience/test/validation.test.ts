@@ -115,14 +115,22 @@ test('ky options owned by a tier are errors under `ky`', () => {
 });
 
 test('defaults that depend on another tier shrink to fit instead of failing', async (t) => {
-  // attempt 2 s: the agent's connect timeout defaults to 2 s, not 10 s.
+  // The defaults: the agent's connect timeout is half the attempt timeout (10 s), so it fires first.
+  const defaults = createClient();
+  t.after(() => defaults.close());
+  assert.equal(defaults.agent?.options.connectTimeout, 5_000);
+  // attempt 2 s: the agent's connect timeout defaults to 1 s, not 5 s.
   const short = createClient({ timeout: { attempt: 2_000 } });
   t.after(() => short.close());
-  assert.equal(short.agent?.options.connectTimeout, 2_000);
-  // attempt off, total 3 s: the connect timeout defaults to the total.
+  assert.equal(short.agent?.options.connectTimeout, 1_000);
+  // attempt off, total 3 s: half the total.
   const noAttempt = createClient({ timeout: { total: 3_000, attempt: false } });
   t.after(() => noAttempt.close());
-  assert.equal(noAttempt.agent?.options.connectTimeout, 3_000);
+  assert.equal(noAttempt.agent?.options.connectTimeout, 1_500);
+  // no timeout tier: the agent's own 10 s.
+  const noTimeout = createClient({ timeout: false });
+  t.after(() => noTimeout.close());
+  assert.equal(noTimeout.agent?.options.connectTimeout, 10_000);
   // the limiter's caps default to the agent's.
   const narrow = createClient({ agent: { limit: 8, limitPerHost: 3 } });
   t.after(() => narrow.close());
