@@ -4,7 +4,7 @@ const budgetExhaustedBrand: symbol = Symbol.for('@ky-resilience/retry.RetryBudge
 
 /**
  * An option of the retry plugin is unknown or has a bad value. `option` names it (`'limit'`,
- * `'budget.ratio'`, `'context.@ky-resilience/retry.limit'`, ... or the unknown key) and `value`
+ * `'budget.ratio'`, `"context['@ky-resilience/retry'].limit"`, ... or the unknown key) and `value`
  * holds what was given.
  */
 export class RetryOptionsError extends TypeError {

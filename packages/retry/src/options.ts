@@ -303,14 +303,14 @@ export function resolveRetryOptions(options: unknown): { settings: RetrySettings
 /**
  * Applies per-request overrides (the value under `context['@ky-resilience/retry']`) on top of the
  * instance's settings.
- * @throws {RetryOptionsError} naming the option (prefixed `context.@ky-resilience/retry.`) and the value.
+ * @throws {RetryOptionsError} naming the option (prefixed `context['@ky-resilience/retry'].`) and the value.
  */
 export function applyRequestOverrides(
   base: RetrySettings,
   overrides: unknown,
   shared: RetryShared,
 ): RetrySettings {
-  const prefix = `context.${contextKey}`;
+  const prefix = `context['${contextKey}']`;
   assertPlainObject(prefix, overrides);
   assertKnownKeys(prefix, overrides, SETTING_KEYS);
   const { budget, ...rest } = overrides;

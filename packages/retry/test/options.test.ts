@@ -105,10 +105,10 @@ describe('option validation', () => {
     const start = (overrides: unknown): unknown =>
       api.get('http://127.0.0.1:9/', { context: { [contextKey]: overrides } });
     for (const [overrides, option] of [
-      [{ limit: -1 }, `context.${contextKey}.limit`],
-      [{ clock: () => 0 }, `context.${contextKey}.clock`],
-      [{ budget: { ratio: 1 } }, `context.${contextKey}.budget`],
-      [5, `context.${contextKey}`],
+      [{ limit: -1 }, `context['${contextKey}'].limit`],
+      [{ clock: () => 0 }, `context['${contextKey}'].clock`],
+      [{ budget: { ratio: 1 } }, `context['${contextKey}'].budget`],
+      [5, `context['${contextKey}']`],
     ] as const) {
       assert.throws(
         () => start(overrides),
@@ -118,7 +118,7 @@ describe('option validation', () => {
     const withoutBudget = ky.extend(retryPlugin({ budget: false }));
     assert.throws(
       () => withoutBudget.get('http://127.0.0.1:9/', { context: { [contextKey]: { budget: true } } }),
-      (error: unknown) => isRetryOptionsError(error) && error.option === `context.${contextKey}.budget`,
+      (error: unknown) => isRetryOptionsError(error) && error.option === `context['${contextKey}'].budget`,
     );
   });
 });
