@@ -7,6 +7,7 @@ import {
   HeadersTimeoutError,
   type ResilienceTimeoutError,
   type ResilienceTimeoutErrorInit,
+  TotalTimeoutError,
 } from './errors.ts';
 import type { ResolvedTimeoutLimits, Timers } from './options.ts';
 import { withBody } from './response-fields.ts';
@@ -34,6 +35,15 @@ export type AttemptSettings = {
    * is then left to it, with the body-phase timers as its watcher, instead of being wrapped.
    */
   readonly consumer?: BodyConsumer | undefined;
+  /**
+   * The call's total limit, as ky runs it: its deadline on `performance.now()` (ky's clock) and the
+   * caller's own signal. ky's total timer aborts the attempt's signal; an abort at or past the
+   * deadline while the caller's own signal is not aborted is that timer, and the attempt then fails
+   * with a `TotalTimeoutError` rather than a bare `AbortError`.
+   */
+  readonly total?:
+    | { readonly deadline: number; readonly limit: number; readonly callerSignal: AbortSignal | undefined }
+    | undefined;
 };
 
 const objectToString = Object.prototype.toString;
@@ -120,8 +130,20 @@ class Attempt {
     };
   }
 
-  /** The caller's abort (this is the signal's listener): the attempt ends and the fetch is aborted with the caller's reason. */
+  /**
+   * The caller's abort (this is the signal's listener): the attempt ends and the fetch is aborted with the
+   * caller's reason; or ky's total timer, which aborts the same signal (see `AttemptSettings.total`).
+   */
   handleEvent(): void {
+    const total = this.#settings.total;
+    if (
+      total !== undefined &&
+      total.callerSignal?.aborted !== true &&
+      performance.now() >= total.deadline - 1
+    ) {
+      this.#fail(new TotalTimeoutError(this.#errorInit(total.limit)));
+      return;
+    }
     this.#end();
     this.#controller.abort((this.#callerSignal as AbortSignal).reason);
   }
@@ -142,6 +164,11 @@ class Attempt {
   #fire(error: ResilienceTimeoutError): void {
     // A caller's abort that got there first wins: the attempt then fails with the caller's reason.
     if (this.#ended || this.#callerSignal?.aborted) return;
+    this.#fail(error);
+  }
+
+  #fail(error: ResilienceTimeoutError): void {
+    if (this.#ended) return;
     this.#failure = error;
     this.#end();
     this.#controller.abort(error);

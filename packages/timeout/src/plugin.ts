@@ -83,6 +83,15 @@ export function timeoutPlugin(options?: TimeoutOptions): Options {
     }
     const inner: FetchFunction =
       callOptions.fetch ?? ((input, requestInit) => globalThis.fetch(input, requestInit));
+    // ky starts its total timer on `performance.now()` right after the init hooks.
+    const totalOfCall =
+      total === false
+        ? undefined
+        : {
+            deadline: performance.now() + total,
+            limit: total,
+            callerSignal: callOptions.signal ?? undefined,
+          };
     let attempts = 0;
     const attemptFetch: FetchFunction = (input, requestInit) => {
       attempts += 1;
@@ -91,6 +100,7 @@ export function timeoutPlugin(options?: TimeoutOptions): Options {
         timers,
         attempt: attempts,
         consumer: handoffTo(requestInit, attemptFetch),
+        total: totalOfCall,
       });
     };
     callOptions.fetch = attemptFetch;
