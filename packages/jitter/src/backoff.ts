@@ -65,7 +65,7 @@ export function createBackoff(strategy: JitterStrategy, options?: CreateBackoffO
   if (!isJitterStrategy(strategy)) {
     throw new JitterOptionsError('strategy', strategy, `must be one of ${jitterStrategies.join(', ')}`);
   }
-  const resolved = resolveBackoffOptions(options);
+  const resolved = resolveBackoffOptions(options, ['random']);
   const random = options?.random ?? Math.random;
   if (typeof random !== 'function') {
     throw new JitterOptionsError('random', random, 'must be a function returning a number in [0, 1)');

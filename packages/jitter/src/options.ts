@@ -41,16 +41,38 @@ export const defaultBackoffOptions: ResolvedBackoffOptions = Object.freeze({
   cap: 20_000,
 });
 
+const backoffOptionKeys: readonly string[] = ['base', 'factor', 'cap'];
+
 /**
- * Applies the defaults and validates the options.
- * @throws {JitterOptionsError} when `base` or `cap` is not a finite number `>= 0`, or `factor` not a finite number `>= 1`.
+ * Applies the defaults and validates the options. `extraKeys`: other keys the caller accepts in the
+ * same object (`random` for `createBackoff`).
+ * @throws {JitterOptionsError} when `base` or `cap` is not a finite number `>= 0`, `factor` not a finite
+ * number `>= 1`, or a key is unknown (a misspelt option would otherwise be lost silently).
  */
-export function resolveBackoffOptions(options?: BackoffOptions): ResolvedBackoffOptions {
+export function resolveBackoffOptions(
+  options?: BackoffOptions,
+  extraKeys?: readonly string[],
+): ResolvedBackoffOptions {
   if (options === undefined) {
     return defaultBackoffOptions;
   }
   if (typeof options !== 'object' || options === null) {
     throw new JitterOptionsError('options', options, 'must be an object or undefined');
+  }
+  for (const key in options) {
+    if (
+      Object.hasOwn(options, key) &&
+      !backoffOptionKeys.includes(key) &&
+      extraKeys?.includes(key) !== true &&
+      (options as Record<string, unknown>)[key] !== undefined
+    ) {
+      const known = extraKeys === undefined ? backoffOptionKeys : [...backoffOptionKeys, ...extraKeys];
+      throw new JitterOptionsError(
+        key,
+        (options as Record<string, unknown>)[key],
+        `unknown option (known: ${known.join(', ')})`,
+      );
+    }
   }
   const { base = defaultBackoffOptions.base, factor = defaultBackoffOptions.factor } = options;
   const { cap = defaultBackoffOptions.cap } = options;

@@ -71,6 +71,21 @@ describe('JitterOptionsError for bad options', () => {
   it('rejects a non-object options argument', () => {
     assertOptionsError(() => exponentialEnvelope(1, 5 as never), 'options', 5);
   });
+
+  it('rejects an unknown key in every function (a misspelt option is not lost silently)', () => {
+    const options = { bas: 5 } as never;
+    assertOptionsError(() => exponentialEnvelope(1, options), 'bas', 5);
+    assertOptionsError(() => noJitter(1, options), 'bas', 5);
+    assertOptionsError(() => fullJitter(1, half, options), 'bas', 5);
+    assertOptionsError(() => equalJitter(1, half, options), 'bas', 5);
+    assertOptionsError(() => decorrelatedJitter(undefined, half, options), 'bas', 5);
+    assertOptionsError(() => decorrelatedJitterV2(1, 0, half, options), 'bas', 5);
+    assertOptionsError(() => createBackoff('full', options), 'bas', 5);
+    // `random` belongs to createBackoff only; a key set to undefined is no option.
+    assertOptionsError(() => fullJitter(1, half, { random: half } as never), 'random', half);
+    assert.equal(createBackoff('none', { base: 7, random: half }).next(), 7);
+    assert.equal(noJitter(1, { base: 7, bas: undefined } as never), 7);
+  });
 });
 
 describe('JitterOptionsError for bad arguments', () => {
