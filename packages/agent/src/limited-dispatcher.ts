@@ -641,11 +641,15 @@ class Tracked {
     }
   }
 
-  #end(reusable = false): void {
+  #end(reusable = false, failedByInner = false): void {
     if (this.#state === 'started') {
       this.#state = 'done';
       if (reusable) this.#owner.freed(this.origin);
-      this.#owner.release(this.origin);
+      // undici fails a connection's requests in one synchronous loop (a refused connect fails every request
+      // queued on it) and then asserts that its queue is empty: a waiter of the same origin started from here
+      // would join that queue and crash the process. The slots go back once undici's loop is over.
+      if (failedByInner) queueMicrotask(() => this.#owner.release(this.origin));
+      else this.#owner.release(this.origin);
     }
     this.#state = 'done';
   }
@@ -716,7 +720,7 @@ class Tracked {
         },
         onResponseError: (_c: Controller, error: Error) => {
           if (this.#maybeReplay(error)) return;
-          this.#end();
+          this.#end(false, true);
           this.#error(error);
         },
       } as Dispatcher.DispatchHandler;
@@ -743,7 +747,7 @@ class Tracked {
       },
       onError: (error: Error) => {
         if (this.#maybeReplay(error)) return;
-        this.#end();
+        this.#end(false, true);
         this.#error(error);
       },
     };

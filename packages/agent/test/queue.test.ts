@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startUpstream, type Upstream } from '@ky-resilience/testing';
+import { closedPort, startUpstream, type Upstream } from '@ky-resilience/testing';
 import ky from 'ky';
 import {
   type AgentOptions,
@@ -288,4 +288,21 @@ test('with both caps full, waiters for limit and for an origin are served in arr
   assert.deepEqual(sent, order);
   assert.equal(agent.stats().inFlight, 0);
   assert.equal(agent.stats().waiting, 0);
+});
+
+test('a refused connect fails the requests waiting for its origin one by one, the process unharmed (limitPerHost 1)', async (t) => {
+  const port = await closedPort();
+  const { resolver } = tableResolver({ 'a.test': loopback() });
+  const agent = createAgent({ resolver, limit: 4, limitPerHost: 1 });
+  t.after(() => agent.destroy());
+  // With one connection per origin undici gives the origin a single Client, which fails the requests queued on
+  // it in one loop and asserts its queue is empty after it: the next waiter must not be sent from inside it.
+  const calls = Array.from({ length: 3 }, (_, i) => failure(agent.fetch(`http://a.test:${port}/r${i}`)));
+  for (const cause of await Promise.all(calls)) {
+    assert.equal((cause as { code?: unknown }).code, 'ECONNREFUSED');
+  }
+  const stats = agent.stats();
+  assert.equal(stats.inFlight, 0);
+  assert.equal(stats.waiting, 0);
+  await agent.close();
 });
