@@ -90,6 +90,17 @@ export function createAgent(options?: AgentOptions): ResilientAgent {
   });
   const Agent = require('undici/lib/dispatcher/agent.js') as typeof UndiciAgent;
   const sockets = new Map<string, number>();
+  // undici's Agent forgets an origin's pool, and closes it gracefully, when its last connection closes (a
+  // server's `Connection: close`) or a connect fails, even while requests are still on their way in it (another
+  // connection of the pool being opened): `destroy()` must reach such a pool too. Pools done are dropped.
+  const originPools = new Set<Dispatcher>();
+  const isDestroyed = (d: Dispatcher): boolean => (d as unknown as { destroyed: boolean }).destroyed;
+  const trackedPool = (origin: string | URL, poolOptions: object): Dispatcher => {
+    for (const d of originPools) if (isDestroyed(d)) originPools.delete(d);
+    const d = originPool(origin, poolOptions);
+    originPools.add(d);
+    return d;
+  };
   const pool = new Agent({
     connections: o.limitPerHost === 0 ? null : o.limitPerHost,
     pipelining: 1,
@@ -104,7 +115,7 @@ export function createAgent(options?: AgentOptions): ResilientAgent {
       tls: o.tls,
       sockets,
     }),
-    factory: originPool,
+    factory: trackedPool,
   });
   const dispatcher = new LimitedDispatcher(pool, {
     limit: o.limit,
@@ -180,7 +191,12 @@ export function createAgent(options?: AgentOptions): ResilientAgent {
       return closing;
     },
     destroy(): Promise<void> {
-      closing = dispatcher.destroy();
+      const destroyed = dispatcher.destroy();
+      // The pools undici's Agent has forgotten (see `originPools`): their requests are aborted as well.
+      const forgotten = [...originPools].filter((d) => !isDestroyed(d)).map((d) => d.destroy());
+      originPools.clear();
+      closing =
+        forgotten.length === 0 ? destroyed : Promise.all([destroyed, ...forgotten]).then(() => undefined);
       return closing;
     },
     get closed(): boolean {
