@@ -33,8 +33,9 @@ function manualTimers(): { timers: Timers; readonly pending: number; fireAll(): 
   };
 }
 
-const turns = async (n: number): Promise<void> => {
-  for (let i = 0; i < n; i += 1) await new Promise((resolve) => setImmediate(resolve));
+/** Event-loop turns until `done()` (at most 500: the test's assertions then report what is missing). */
+const turnsUntil = async (done: () => boolean): Promise<void> => {
+  for (let i = 0; i < 500 && !done(); i += 1) await new Promise((resolve) => setImmediate(resolve));
 };
 
 /**
@@ -72,7 +73,7 @@ for (const limit of ['attempt', 'headers'] as const) {
       );
     const first = await api.get(`${upstream.url}/hold`);
     const second = api.get(`${upstream.url}/ok`).text();
-    await turns(5);
+    await turnsUntil(() => agent.stats().waiting === 1);
     // The second call waits in the agent's queue: its own timer is stopped, only the first call's attempt
     // timer runs (the first call's head has arrived, so its headers timer is over).
     assert.equal(upstream.counters('/ok').requests, 0);
@@ -102,11 +103,11 @@ test('a call whose head never comes after it left the queue still times out', as
     );
   const first = await api.get(`${upstream.url}/hold`);
   const second = rejection(api.get(`${upstream.url}/never`));
-  await turns(5);
+  await turnsUntil(() => agent.stats().waiting === 1);
   assert.equal(clock.pending, 0);
   // The first call's body is cancelled by hand: its connection goes back and the second call is sent.
   await first.body?.cancel();
-  await turns(5);
+  await turnsUntil(() => clock.pending === 1);
   assert.equal(clock.pending, 1);
   clock.fireAll();
   assert.ok(isHeadersTimeoutError(await second));
