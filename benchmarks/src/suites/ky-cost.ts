@@ -56,7 +56,7 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
     settings.log(
       `${NAME}: --requests ${settings.requests} capped at ${calls} (a round must fit the young generation)`,
     );
-  const rounds = settings.rounds ?? (settings.smoke ? 1 : 4);
+  const rounds = settings.rounds ?? (settings.smoke ? 1 : 3);
   const warmup = settings.smoke ? 500 : 4000;
   settings.log(
     `${NAME}: ${KY_COST_FIGURES.length} figures, warm-up ${warmup} calls each, ${roundsText(rounds)}`,

@@ -155,12 +155,12 @@ async function measure(settings: SuiteSettings): Promise<Measured> {
   const tailMs = settings.smoke ? 300 : SLOW_MS;
   const scenario: Scenario = {
     id: 'slow-tail',
-    // 6 s of arrivals, 3× the tail delay: the slow responses reach their steady state (rate × share × delay in
-    // flight per host) for the last two thirds of the run.
-    count: [20, 600],
+    // 4 s of arrivals, 2× the tail delay: the slow responses reach their steady state (rate × share × delay in
+    // flight per host) for the second half of the run.
+    count: [20, 400],
     drainMs: [200, 2_100],
     // Two groups of seven clients, one after the other: fourteen processes at 100 calls per second at once would
-    // saturate the 2 cores; two rounds (1200 calls per client in all) keep the suite within its time.
+    // saturate the 2 cores; two rounds (800 calls per client in all) keep the suite within its time.
     groups: 2,
     rounds: [1, 2],
     // A smoke run only checks that the suite runs: a shorter tail keeps it quick.
