@@ -299,33 +299,13 @@ export class HostBreaker {
             // and the probe is decided when its body has been read (or handed out unread).
             resolve(response);
             return new Promise<Verdict>((settle) => {
-              let settled = false;
-              consumer.watch(response, {
-                exposed: () => {
-                  if (settled) return;
-                  settled = true;
-                  settle(SUCCESS);
-                },
-                end: (error?: unknown) => {
-                  if (settled) return;
-                  settled = true;
-                  if (error === undefined) {
-                    settle(SUCCESS);
-                    return;
-                  }
-                  const failure = this.#errorVerdict(error, request, started, signal);
-                  if (failure !== undefined) {
-                    settle(failure);
-                  } else if (!probe) {
-                    settle(Promise.reject(UNCOUNTED));
-                  } else {
-                    settle(
-                      new Promise<Verdict>((free) =>
-                        this.#free({ phase, settle: free, recorded: execution }),
-                      ),
-                    );
-                  }
-                },
+              this.#afterBody(consumer, response, request, started, signal, (outcome) => {
+                if (outcome !== undefined) settle(outcome);
+                else if (!probe) settle(Promise.reject(UNCOUNTED));
+                else
+                  settle(
+                    new Promise<Verdict>((free) => this.#free({ phase, settle: free, recorded: execution })),
+                  );
               });
             });
           },
@@ -388,24 +368,9 @@ export class HostBreaker {
           if (consumer === undefined || response.body === null) {
             this.#closedSuccess(policy, epoch);
           } else {
-            let settled = false;
-            const success = (): void => {
-              if (settled) return;
-              settled = true;
-              this.#closedSuccess(policy, epoch);
-            };
-            consumer.watch(response, {
-              exposed: success,
-              end: (error?: unknown) => {
-                if (settled) return;
-                if (error === undefined) {
-                  success();
-                  return;
-                }
-                settled = true;
-                const failure = this.#errorVerdict(error, request, started, signal);
-                if (failure !== undefined) void this.#record(policy, failure, epoch);
-              },
+            this.#afterBody(consumer, response, request, started, signal, (outcome) => {
+              if (outcome === SUCCESS) this.#closedSuccess(policy, epoch);
+              else if (outcome !== undefined) void this.#record(policy, outcome, epoch);
             });
           }
           return response;
@@ -420,6 +385,29 @@ export class HostBreaker {
         });
       },
     );
+  }
+
+  /**
+   * Waits for the body of a successful head that `consumer` reads inside the attempt, then calls
+   * `decide` once: `SUCCESS` when the body has been read or is handed out unread (`exposed`), the
+   * failure when it failed with an error that counts, `undefined` for one that does not (a caller's
+   * abort, a body-idle timeout).
+   */
+  #afterBody(
+    consumer: BodyConsumer,
+    response: Response,
+    request: Request | undefined,
+    started: number | undefined,
+    signal: AbortSignal | null | undefined,
+    decide: (outcome: Verdict | undefined) => void,
+  ): void {
+    let settled = false;
+    const settle = (error?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      decide(error === undefined ? SUCCESS : this.#errorVerdict(error, request, started, signal));
+    };
+    consumer.watch(response, { exposed: () => settle(), end: settle });
   }
 
   /**
@@ -551,19 +539,7 @@ export class HostBreaker {
         if (verdict !== SUCCESS || consumer === undefined || response.body === null) {
           return hand(verdict).then(() => response);
         }
-        let settled = false;
-        consumer.watch(response, {
-          exposed: () => {
-            if (settled) return;
-            settled = true;
-            void hand(SUCCESS);
-          },
-          end: (error?: unknown) => {
-            if (settled) return;
-            settled = true;
-            void hand(error === undefined ? SUCCESS : this.#errorVerdict(error, request, started, signal));
-          },
-        });
+        this.#afterBody(consumer, response, request, started, signal, (outcome) => void hand(outcome));
         return response;
       },
       (error: unknown) => {
