@@ -513,6 +513,7 @@ class Tracked {
     this.#modern = typeof handler.onRequestStart === 'function';
     this.origin = String(options.origin);
     this.#notice = (options as unknown as Record<symbol, QueueNotice | undefined>)[queueNoticeKey];
+    if (this.#notice !== undefined) tell(this.#notice, 'accepted');
   }
 
   /** Tells the caller's notice that the request left the queue, if it was told it waited. */
@@ -672,6 +673,12 @@ class Tracked {
     return true;
   }
 
+  /** undici starts writing the request to an open connection (its `onConnect`, in `writeH1` / `writeH2`). */
+  #startSending(context: unknown): void {
+    if (this.#notice !== undefined) tell(this.#notice, 'sending');
+    this.#announce(context);
+  }
+
   #maybeReplay(error: unknown): boolean {
     if (this.#responded || this.#replayed || this.#aborted || !this.#owner.mayReplay(this.#options, error))
       return false;
@@ -694,7 +701,7 @@ class Tracked {
         onRequestStart: (controller: Controller, context: unknown) => {
           this.#innerController = controller;
           if (this.#pausedEarly) controller.pause();
-          if (this.#onInnerStart()) this.#announce(context);
+          if (this.#onInnerStart()) this.#startSending(context);
         },
         onRequestUpgrade: (_c: Controller, statusCode: number, headers: unknown, socket: unknown) => {
           this.#responded = true;
@@ -728,7 +735,7 @@ class Tracked {
     const inner: Record<string, unknown> = {
       onConnect: (abort: (reason?: unknown) => void, context: unknown) => {
         this.#innerAbort = abort;
-        if (this.#onInnerStart()) this.#announce(context);
+        if (this.#onInnerStart()) this.#startSending(context);
       },
       onHeaders: (statusCode: number, rawHeaders: Buffer[], resume: () => void, statusMessage?: string) => {
         this.#responded = true;

@@ -5,6 +5,12 @@
  * calls `queued()`; when the request leaves the queue for the network, `dequeued()`. A request that never waits
  * hears nothing; one aborted while it waits hears no `dequeued()`. A redirect's next request may wait again.
  * The timeout tier uses it to keep queue time out of its attempt and headers limits.
+ *
+ * A notice may also have `accepted()` and `sending()`: the agent calls `accepted()` when it takes a request, and
+ * `sending()` when undici starts writing it to a connection (once the connection is open). Between the two, the
+ * request waits for a slot, a name lookup or a connect: nothing of it has left the client. The timeout tier uses
+ * them to tell an attempt that timed out before its request was written (safe to send again, whatever its
+ * method) from one that may have reached the server.
  */
 export const queueNoticeKey: unique symbol = Symbol.for(
   '@ky-resilience/queue-notice@1',
@@ -16,6 +22,13 @@ export type QueueNotice = {
   queued(): void;
   /** The request left the queue and is being sent. */
   dequeued(): void;
+  /** The agent took the request; nothing of it is written to a connection before `sending()`. */
+  accepted?(): void;
+  /**
+   * The request is being written to an open connection: from now on it may reach the server. Called for each
+   * request of the call (a redirect's next request, a replay on a fresh connection).
+   */
+  sending?(): void;
 };
 
 /** The notice in `init`, or `undefined` when there is none (or it is not one). */
@@ -28,9 +41,9 @@ export function queueNoticeOf(init: unknown): QueueNotice | undefined {
 }
 
 /** Tells `notice` (a caller's code) something; what it throws must not break the agent's bookkeeping. */
-export function tell(notice: QueueNotice, what: 'queued' | 'dequeued'): void {
+export function tell(notice: QueueNotice, what: 'queued' | 'dequeued' | 'accepted' | 'sending'): void {
   try {
-    notice[what]();
+    notice[what]?.();
   } catch {
     // The caller's notice failed: the request goes on regardless.
   }

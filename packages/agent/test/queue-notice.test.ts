@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startUpstream } from '@ky-resilience/testing';
+import { hangingListener, startUpstream } from '@ky-resilience/testing';
 import { createAgent } from '../src/index.ts';
 
 const noticeKey = Symbol.for('@ky-resilience/queue-notice@1');
@@ -90,4 +90,73 @@ test('a notice that throws does not disturb the request, and other values under 
   assert.equal(next.status, 200);
   await next.text();
   assert.equal(upstream.counters('/ok').requests, 2);
+});
+
+/** A notice that records every call, optional ones included. */
+function fullRecorder(log: string[]) {
+  return {
+    queued: () => log.push('queued'),
+    dequeued: () => log.push('dequeued'),
+    accepted: () => log.push('accepted'),
+    sending: () => log.push('sending'),
+  };
+}
+
+test('a notice with accepted() and sending() hears when the agent takes the request and when it is written', async (t) => {
+  const upstream = await startUpstream({
+    routes: { '/ok': {}, '/moved': { steps: [{ status: 302, headers: { location: '/ok' } }] } },
+  });
+  const agent = createAgent();
+  t.after(async () => {
+    await agent.destroy();
+    await upstream.close();
+  });
+  const log: string[] = [];
+  const response = await agent.fetch(`${upstream.url}/ok`, { [noticeKey]: fullRecorder(log) } as RequestInit);
+  await response.text();
+  assert.deepEqual(log, ['accepted', 'sending']);
+  // A redirect's next request is taken and written again.
+  const hops: string[] = [];
+  const moved = await agent.fetch(`${upstream.url}/moved`, {
+    [noticeKey]: fullRecorder(hops),
+  } as RequestInit);
+  assert.equal(moved.status, 200);
+  await moved.text();
+  assert.deepEqual(hops, ['accepted', 'sending', 'accepted', 'sending']);
+});
+
+test('a request aborted while its connection is being opened is never told sending()', async (t) => {
+  const hang = await hangingListener();
+  const agent = createAgent({ connectTimeout: 60_000 });
+  t.after(async () => {
+    await agent.destroy();
+    await hang.close();
+  });
+  const log: string[] = [];
+  const controller = new AbortController();
+  const pending = agent.fetch(`${hang.url}/x`, {
+    signal: controller.signal,
+    [noticeKey]: fullRecorder(log),
+  } as RequestInit);
+  // The connect stays pending (the listener's accept queue is full): the request cannot be written.
+  for (let i = 0; i < 5; i += 1) await turn();
+  assert.deepEqual(log, ['accepted']);
+  controller.abort(new Error('gave up'));
+  await assert.rejects(pending, /gave up/);
+  assert.deepEqual(log, ['accepted']);
+});
+
+test('a request that waited for a slot is told accepted, queued, dequeued, then sending', async (t) => {
+  const { upstream, agent } = await heldUpstream(t);
+  const holder = new AbortController();
+  const first = await agent.fetch(`${upstream.url}/hold`, { signal: holder.signal });
+  const log: string[] = [];
+  const second = agent.fetch(`${upstream.url}/ok`, { [noticeKey]: fullRecorder(log) } as RequestInit);
+  await turn();
+  assert.deepEqual(log, ['accepted', 'queued']);
+  holder.abort();
+  await first.text().catch(() => undefined);
+  const response = await second;
+  await response.text();
+  assert.deepEqual(log, ['accepted', 'queued', 'dequeued', 'sending']);
 });

@@ -7,8 +7,11 @@ export type Failure =
   | { readonly kind: 'status'; readonly status: number; readonly headers: Headers }
   /** A network error with a system or undici code somewhere in its `cause` chain. */
   | { readonly kind: 'network'; readonly code: string }
-  /** A timeout: one of `@ky-resilience/timeout`'s phases, or ky's own per-attempt `timeout` (`'attempt'`). */
-  | { readonly kind: 'timeout'; readonly phase: TimeoutPhase }
+  /**
+   * A timeout: one of `@ky-resilience/timeout`'s phases, or ky's own per-attempt `timeout` (`'attempt'`).
+   * `notSent`: the timeout tier reports that the request had not started to be written (its `sent` is `false`).
+   */
+  | { readonly kind: 'timeout'; readonly phase: TimeoutPhase; readonly notSent?: boolean }
   /** The caller aborted the call. */
   | { readonly kind: 'aborted' }
   /** Anything else: a network error without a code, a bug in a hook, a parse error... */
@@ -70,7 +73,11 @@ function classifyChain(error: unknown, depth: number, kyTimeoutIsTotal: boolean)
     return undefined;
   }
   if (isResilienceTimeoutError(error)) {
-    return { kind: 'timeout', phase: error.phase };
+    // `sent` is read as a plain field: an older copy of the timeout package does not set it. A connect
+    // timeout says so by its phase.
+    return error.phase !== 'connect' && (error as { sent?: unknown }).sent === false
+      ? { kind: 'timeout', phase: error.phase, notSent: true }
+      : { kind: 'timeout', phase: error.phase };
   }
   // ky's TimeoutError (a name check, as ky's own guard does): its per-attempt `timeout` fired, or its
   // `totalTimeout` when ky's timeout is off or was longer than what was left of the total.
@@ -113,10 +120,13 @@ export function failureLabel(failure: Failure): string {
   }
 }
 
-/** True when the failure proves the request was never sent (refused, connect timeout, DNS). */
+/**
+ * True when the failure proves the request was never sent: refused, connect timeout, DNS, or a timeout that
+ * fired before the agent started writing the request (still waiting for a slot, a lookup or a connect).
+ */
 export function failedBeforeSending(failure: Failure): boolean {
   if (failure.kind === 'network') {
     return notSentErrorCodes.includes(failure.code);
   }
-  return failure.kind === 'timeout' && failure.phase === 'connect';
+  return failure.kind === 'timeout' && (failure.phase === 'connect' || failure.notSent === true);
 }

@@ -17,7 +17,9 @@ import { type OneShot, startTimer } from './timer.ts';
  * The agent's queue-notice protocol, known by name (`Symbol.for`) so that separately installed copies agree:
  * an attempt puts itself in its fetch's `init` under this key; a fetch that queues requests (the agent's,
  * beyond its `limit` or `limitPerHost`) calls `queued()` when the request has to wait and `dequeued()` when it
- * leaves the queue for the network. Any other fetch ignores it.
+ * leaves the queue for the network. The agent also calls `accepted()` when it takes the request and `sending()`
+ * when it starts writing it to an open connection: a timeout between the two fired before anything was sent.
+ * Any other fetch ignores it.
  */
 const queueNoticeKey: symbol = Symbol.for('@ky-resilience/queue-notice@1');
 
@@ -107,6 +109,11 @@ class Attempt {
   #queued = false;
   #bodyController: ReadableStreamDefaultController<Uint8Array> | undefined;
   #bodyHandle: BodyHandle | undefined;
+  /**
+   * What the fetch said about the wire (see `queueNoticeKey`): 0 nothing (it does not tell), 1 it took the
+   * request and has not written it, 2 it started writing a request of this attempt.
+   */
+  #wire: 0 | 1 | 2 = 0;
 
   constructor(
     input: Request | string | URL,
@@ -122,11 +129,13 @@ class Attempt {
 
   /** The host is read only when an error is made. */
   #errorInit(limit: number): ResilienceTimeoutErrorInit {
+    const wire = this.#wire;
     return {
       host: hostOf(this.#input, this.#request),
       attempt: this.#settings.attempt,
       limit,
       request: this.#request,
+      sent: wire === 0 ? undefined : wire === 2,
     };
   }
 
@@ -209,6 +218,16 @@ class Attempt {
     if (this.#ended || !this.#queued) return;
     this.#queued = false;
     this.#startHeadTimers();
+  }
+
+  /** The fetch took the request; it says `sending()` when it writes it (a fetch that tells neither stays 0). */
+  accepted(): void {
+    if (this.#wire === 0) this.#wire = 1;
+  }
+
+  /** The fetch started writing a request of this attempt to a connection: it may reach the server. */
+  sending(): void {
+    this.#wire = 2;
   }
 
   // ---- the body watcher (of a hand-off's consumer, or of the attempt's own wrapper) ----

@@ -21,6 +21,8 @@ export type ResilienceTimeoutErrorInit = {
   readonly request?: Request | undefined;
   /** The underlying error, when there is one (ky's `TimeoutError`, the agent's connect timeout). */
   readonly cause?: unknown;
+  /** Whether the attempt's request had started to be written when time ran out (see {@link ResilienceTimeoutError.sent}). */
+  readonly sent?: boolean | undefined;
 };
 
 const timeoutErrorBrand: symbol = Symbol.for('@ky-resilience/timeout.ResilienceTimeoutError');
@@ -54,16 +56,30 @@ export class ResilienceTimeoutError extends Error {
   readonly limit: number;
   /** The request of the attempt, when known. */
   readonly request?: Request;
+  /**
+   * Whether the attempt's request had started to be written to a connection when time ran out, as the
+   * agent reports it (`@ky-resilience/agent`'s fetch tells the attempt when it writes the request):
+   * - `false`: it had not. It waited for a slot, a name lookup or a connect, and did not reach the
+   *   server: sending it again is safe whatever its method (the retry tier does so). Always `false`
+   *   for `ConnectTimeoutError`.
+   * - `true`: it had (a body-idle timeout always); the server may have received it.
+   * - `undefined`: the fetch does not tell (not the agent), or the attempt had not reached the fetch.
+   */
+  readonly sent: boolean | undefined;
 
   constructor(phase: TimeoutPhase, init: ResilienceTimeoutErrorInit) {
     super(
-      `${phaseLabels[phase]} within ${init.limit} ms (host ${init.host}, attempt ${init.attempt})`,
+      `${phaseLabels[phase]} within ${init.limit} ms (host ${init.host}, attempt ${init.attempt})${
+        init.sent === false && phase !== 'connect' ? '; the request was not sent' : ''
+      }`,
       'cause' in init && init.cause !== undefined ? { cause: init.cause } : undefined,
     );
     this.phase = phase;
     this.host = init.host;
     this.attempt = init.attempt;
     this.limit = init.limit;
+    // A connect timeout proves nothing was written; a body that stalled had a response.
+    this.sent = phase === 'connect' ? false : phase === 'bodyIdle' ? true : init.sent;
     if (init.request !== undefined) {
       this.request = init.request;
     }

@@ -20,6 +20,7 @@ test('a connect that never completes: the agent’s connect timeout becomes Conn
   assert.equal(error.host, `127.0.0.1:${hang.port}`);
   assert.equal(error.attempt, 1);
   assert.equal(error.limit, 100);
+  assert.equal(error.sent, false);
   assert.ok(isAgentConnectTimeoutError(error.cause), 'the agent’s error is the cause');
   assert.equal(rec.pending, 0);
 });
@@ -62,4 +63,33 @@ test('the agent’s fetch works under the tiers (keep-alive pool, body intact)',
   assert.equal(upstream.counters('/ok').requests, 3);
   assert.equal(upstream.connections, 1, 'one keep-alive connection reused');
   assert.equal(rec.pending, 0);
+});
+
+test('an attempt timeout while the connect is pending says the request was not sent (sent: false)', async (t) => {
+  const hang = closeAfter(t, await hangingListener());
+  const agent = closeAfter(t, createAgent({ connectTimeout: 60_000 }));
+  const api = ky.create({ retry: 0, ...agent.kyOptions }).extend(timeoutPlugin({ attempt: 60, headers: 40 }));
+  const error = await rejection(api.get(`${hang.url}/x`));
+  assert.ok(isResilienceTimeoutError(error), String(error));
+  assert.equal(error.phase, 'headers');
+  assert.equal(error.sent, false);
+  assert.match(error.message, /the request was not sent/);
+});
+
+test('a timeout after the agent wrote the request says it was sent; a fetch that does not tell leaves it unknown', async (t) => {
+  const upstream = closeAfter(
+    t,
+    await startUpstream({ routes: { '/slow': { steps: [{ delayHeadersMs: 60_000 }] } } }),
+  );
+  const agent = closeAfter(t, createAgent());
+  const onAgent = ky.create({ retry: 0, ...agent.kyOptions }).extend(timeoutPlugin({ attempt: 60 }));
+  const sent = await rejection(onAgent.get(`${upstream.url}/slow`));
+  assert.ok(isResilienceTimeoutError(sent), String(sent));
+  assert.equal(sent.phase, 'attempt');
+  assert.equal(sent.sent, true);
+  assert.doesNotMatch(sent.message, /not sent/);
+  const onNodeFetch = ky.create({ retry: 0 }).extend(timeoutPlugin({ attempt: 60 }));
+  const unknown = await rejection(onNodeFetch.get(`${upstream.url}/slow`));
+  assert.ok(isResilienceTimeoutError(unknown), String(unknown));
+  assert.equal(unknown.sent, undefined);
 });
