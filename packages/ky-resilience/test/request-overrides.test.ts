@@ -116,3 +116,24 @@ test('the derived connect timeout is half the attempt limit: a hanging connect i
     errors: ['AttemptTimeoutError', 'AttemptTimeoutError'],
   });
 });
+
+test('ky’s per-request `timeout` and `totalTimeout` lower the attempt and total limits; they never raise them', async (t) => {
+  const upstream = await startUpstream({ routes: { '/slow': { steps: [{ delayHeadersMs: 60_000 }] } } });
+  t.after(() => upstream.close());
+  const client = createClient({ retry: { limit: 0 }, timeout: { total: 5_000, attempt: 4_000 } });
+  t.after(() => client.close({ timeout: 0 }).catch(() => {}));
+  const limitOf = async (options: { timeout?: number; totalTimeout?: number }) => {
+    const error = (await failureOf(() => client.get(`${upstream.url}/slow`, options))) as Error & {
+      limit?: number;
+    };
+    return `${error.name} ${error.limit}`;
+  };
+  assert.equal(await limitOf({ timeout: 100 }), 'AttemptTimeoutError 100');
+  assert.equal(await limitOf({ totalTimeout: 150 }), 'TotalTimeoutError 150');
+  const bounded = createClient({ retry: { limit: 0 }, timeout: { total: 5_000, attempt: 100 } });
+  t.after(() => bounded.close({ timeout: 0 }).catch(() => {}));
+  const error = (await failureOf(() => bounded.get(`${upstream.url}/slow`, { timeout: 4_000 }))) as Error & {
+    limit?: number;
+  };
+  assert.equal(`${error.name} ${error.limit}`, 'AttemptTimeoutError 100');
+});

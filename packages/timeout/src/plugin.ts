@@ -32,6 +32,24 @@ function callTotal(total: number | false, given: unknown, instanceTotal: number 
   return total === false || given < total ? given : total;
 }
 
+/**
+ * The call's attempt limit: the plugin's `attempt`, lowered by a `timeout` given to ky for this call (per
+ * request, or by an instance extended after the plugin): ky's own per-attempt timer, which the plugin turns
+ * off, is the caller's bound on each attempt. The plugin's fragment sets ky's `timeout` to `false`, so a
+ * number was given by the caller. It can only shorten the attempt.
+ */
+function callAttempt(attempt: number | false, given: unknown): number | false {
+  if (given === undefined || given === false) return attempt;
+  if (typeof given !== 'number' || !Number.isFinite(given) || given < 0 || given > maxTimeoutMs) {
+    throw new TimeoutOptionsError(
+      'timeout',
+      given,
+      `expected false or a finite number from 0 to ${maxTimeoutMs} (ky's per-attempt \`timeout\` can only lower \`attempt\`)`,
+    );
+  }
+  return attempt === false || given < attempt ? given : attempt;
+}
+
 function hostOf(url: string): string {
   try {
     return new URL(url).host;
@@ -54,7 +72,8 @@ function hostOf(url: string): string {
  * the merged limits are validated when the call starts (a bad value throws a `TimeoutOptionsError`
  * from the ky call). The plugin owns ky's `timeout` and `totalTimeout` for the calls it handles:
  * set `total` rather than `totalTimeout`. A `totalTimeout` given to ky for a call (per request, or
- * by an instance extended after the plugin) can only lower `total`; ky's `timeout` is ignored.
+ * by an instance extended after the plugin) can only lower `total`, and a `timeout` can only lower
+ * `attempt` (ky's own timer stays off: the attempt tier runs it, with queue time left out).
  *
  * Which timeouts are retried is the retry plugin's decision: with ky's retry alone, none of
  * these errors is retried unless `retry.shouldRetry` says so.
@@ -74,8 +93,10 @@ export function timeoutPlugin(options?: TimeoutOptions): Options {
   const loweredTotalKey = Symbol('@ky-resilience/timeout lowered total');
 
   const init: InitHook = (callOptions) => {
-    const limits = limitsOf(callOptions.context);
+    let limits = limitsOf(callOptions.context);
     const total = callTotal(limits.total, callOptions.totalTimeout, base.total);
+    const attempt = callAttempt(limits.attempt, callOptions.timeout);
+    if (attempt !== limits.attempt) limits = { ...limits, attempt };
     callOptions.timeout = false;
     callOptions.totalTimeout = total;
     if (total !== limits.total) {
