@@ -100,6 +100,7 @@ export function attemptObserver(host: AttemptObserverHost): { init: InitHook; be
         phase: timeout.phase,
         attempt: timeout.attempt,
         limit: timeout.limit,
+        sent: timeout.sent,
       }));
     }
   };
@@ -146,6 +147,7 @@ export function attemptObserver(host: AttemptObserverHost): { init: InitHook; be
         phase: 'total',
         attempt: timeout.attempt,
         limit: timeout.limit,
+        sent: timeout.sent,
       }));
     }
     return error;

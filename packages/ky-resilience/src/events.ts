@@ -117,6 +117,11 @@ export type TimeoutEvent = {
   readonly attempt: number;
   /** The limit that was exceeded, in ms (`NaN` for a connect timeout whose figure is unknown). */
   readonly limit: number;
+  /**
+   * Whether the request had started to be written when time ran out (the error's `sent`): `false` when the
+   * agent reports it was still waiting for a slot, a lookup or a connect; `undefined` when unknown.
+   */
+  readonly sent: boolean | undefined;
 };
 
 /** Every event of a client, by name. */

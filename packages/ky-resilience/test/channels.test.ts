@@ -110,7 +110,7 @@ test('events reach diagnostics_channel subscribers with the client name, without
     ],
   );
   assert.deepEqual(messages.get('ky-resilience:timeout'), [
-    { client: 'orders', host, phase: 'attempt', attempt: 1, limit: 50 },
+    { client: 'orders', host, phase: 'attempt', attempt: 1, limit: 50, sent: true },
   ]);
   assert.equal(messages.get('ky-resilience:limiter:rejected'), undefined);
 });

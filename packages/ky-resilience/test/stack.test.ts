@@ -191,8 +191,37 @@ test('a connect that never completes is the agent’s connect timeout, typed and
   assert.ok(isConnectTimeoutError(error), String(error));
   assert.equal(error.limit, 100);
   assert.deepEqual(
-    timeouts.map(({ phase, limit, attempt }) => ({ phase, limit, attempt })),
-    [{ phase: 'connect', limit: 100, attempt: 1 }],
+    timeouts.map(({ phase, limit, attempt, sent }) => ({ phase, limit, attempt, sent })),
+    [{ phase: 'connect', limit: 100, attempt: 1, sent: false }],
+  );
+});
+
+test('a timeout event says whether the request had been sent', async (t) => {
+  const listener = await hangingListener();
+  t.after(() => listener.close());
+  const upstream = await startUpstream({ routes: { '/slow': { steps: [{ delayHeadersMs: 60_000 }] } } });
+  t.after(() => upstream.close());
+  const client = createClient({
+    // Equal limits: the attempt timer starts first and wins while the connect is pending.
+    agent: { connectTimeout: 100 },
+    timeout: { attempt: 100 },
+    retry: { limit: 0 },
+  });
+  t.after(() => client.close({ timeout: 0 }).catch(() => {}));
+  const timeouts: TimeoutEvent[] = [];
+  client.on('timeout', (event) => timeouts.push(event));
+
+  const waiting = await client.get(listener.url).catch((e: unknown) => e);
+  const written = await client.get(`${upstream.url}/slow`).catch((e: unknown) => e);
+
+  assert.match(String(waiting), /the request was not sent/);
+  assert.doesNotMatch(String(written), /not sent/);
+  assert.deepEqual(
+    timeouts.map(({ phase, sent }) => ({ phase, sent })),
+    [
+      { phase: 'attempt', sent: false },
+      { phase: 'attempt', sent: true },
+    ],
   );
 });
 
