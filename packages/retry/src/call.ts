@@ -387,7 +387,10 @@ export class RetryCall {
         retry: false,
         // Below the limit, ky refused on its own: its method check, for a method it was not told of
         // (a `Request` input with a method outside ky's list).
-        reason: refused ?? (this.#attempts > this.limit ? 'limit-reached' : 'method-not-retried'),
+        reason:
+          this.#attempts === 0
+            ? 'not-attempted'
+            : (refused ?? (this.#attempts > this.limit ? 'limit-reached' : 'method-not-retried')),
         failure: failureLabel(failure),
         attempts: this.#attempts,
       };

@@ -14,6 +14,8 @@
  *   timeout (the call throws `RetryAfterTooLongError`).
  * - `total-timeout`: the next backoff delay would outlast the total timeout, or it ran out.
  * - `aborted`: the caller aborted.
+ * - `not-attempted`: the call failed before any attempt (a `beforeRequest` hook answered with an error
+ *   status, or threw): there was nothing to retry, and nothing was sent.
  */
 export type RetryDecisionReason =
   | 'retry'
@@ -26,7 +28,8 @@ export type RetryDecisionReason =
   | 'budget-exhausted'
   | 'retry-after-too-long'
   | 'total-timeout'
-  | 'aborted';
+  | 'aborted'
+  | 'not-attempted';
 
 /** The retry layer's verdict on one failure. */
 export type RetryDecision = {
