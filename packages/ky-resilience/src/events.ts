@@ -52,8 +52,8 @@ export type RetryEvent = {
   readonly delay: number;
   /** The failure being retried: `'status 503'`, `'ECONNRESET'`, `'timeout:headers'`... */
   readonly reason: string;
-  /** Whether the delay is the jittered backoff or the server's Retry-After. */
-  readonly delaySource: 'backoff' | 'retry-after';
+  /** Whether the delay is the jittered backoff, the server's Retry-After, or a forcing `afterResponse` hook's own. */
+  readonly delaySource: 'backoff' | 'retry-after' | 'hook';
   /** The failed attempt's error. */
   readonly error: Error;
 };

@@ -48,6 +48,8 @@ export class RetryCall {
   /** True once `#idempotencyKey` is known (read from the first request, or generated). */
   #keyKnown = false;
   #pendingDelay: number | undefined;
+  /** The backoff delay `takeDelay` gave ky for a forced retry (none was pending), for its report. */
+  #forcedDelay: number | undefined;
   #backoff: Backoff | undefined;
   readonly #budget: RetryShared['budget'] | undefined;
   /** The last attempt whose outcome the budget has seen (each attempt counts once). */
@@ -370,9 +372,37 @@ export class RetryCall {
 
   /** ky's `retry.delay`: the delay `shouldRetry` settled on (or the next backoff delay for a forced retry). */
   takeDelay(): number {
-    const delay = this.#pendingDelay ?? this.#nextBackoff();
-    this.#pendingDelay = undefined;
+    const pending = this.#pendingDelay;
+    if (pending !== undefined) {
+      this.#pendingDelay = undefined;
+      return pending;
+    }
+    // A forced retry (ky asks for a delay without asking shouldRetry): the next backoff delay.
+    const delay = this.#nextBackoff();
+    this.#forcedDelay = delay;
     return delay;
+  }
+
+  /**
+   * ky's `beforeRetry`, for a retry forced by an `afterResponse` hook (`ky.retry()`, a `ForceRetryError`):
+   * reports it to `onRetry`, once ky has slept (the plugin learns of it only then). Its delay is the
+   * hook's own (`delaySource: 'hook'`) or the backoff delay `takeDelay` gave; its reason is `'forced'`,
+   * or `'forced: <code>'` with the hook's code.
+   */
+  forcedRetry(
+    error: Error & { readonly customDelay?: number | undefined; readonly code?: string | undefined },
+  ): void {
+    const custom = error.customDelay;
+    const delay = custom ?? this.#forcedDelay ?? 0;
+    this.#forcedDelay = undefined;
+    this.#settings.onRetry?.({
+      host: this.#hostName(),
+      attempt: this.#attempts + 1,
+      delay,
+      reason: error.code === undefined || error.code === '' ? 'forced' : `forced: ${error.code}`,
+      delaySource: custom === undefined ? 'backoff' : 'hook',
+      error,
+    });
   }
 
   /** ky's `beforeError`: annotates the final error with the decision and emits `onGiveUp`. */

@@ -1,9 +1,15 @@
 import type { RetryDecision } from './decision.ts';
 
-/** Where the delay before a retry came from. */
-export type DelaySource = 'backoff' | 'retry-after';
+/**
+ * Where the delay before a retry came from: the jittered backoff, the server (`Retry-After` or a
+ * rate-limit reset), or an `afterResponse` hook that forced the retry with its own `delay`.
+ */
+export type DelaySource = 'backoff' | 'retry-after' | 'hook';
 
-/** Passed to `onRetry` when a retry is scheduled, before the delay. */
+/**
+ * Passed to `onRetry` when a retry is scheduled, before the delay; for a retry forced by an
+ * `afterResponse` hook (`return ky.retry()`), when the retry starts, after the delay.
+ */
 export type RetryEvent = {
   /** The host (`new URL(request.url).host`). */
   readonly host: string;
@@ -11,9 +17,12 @@ export type RetryEvent = {
   readonly attempt: number;
   /** The delay ky will sleep before that attempt, in milliseconds. */
   readonly delay: number;
-  /** The failure being retried: `'status 503'`, `'ECONNRESET'`, `'timeout:headers'`... */
+  /**
+   * The failure being retried: `'status 503'`, `'ECONNRESET'`, `'timeout:headers'`...; `'forced'` (or
+   * `'forced: <code>'`) for a retry forced by an `afterResponse` hook.
+   */
   readonly reason: string;
-  /** Whether the delay is the jittered backoff or the server's Retry-After (or rate-limit reset). */
+  /** Whether the delay is the jittered backoff, the server's Retry-After (or rate-limit reset), or a forcing hook's own. */
   readonly delaySource: DelaySource;
   /** The failed attempt's error. */
   readonly error: Error;

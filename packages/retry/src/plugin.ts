@@ -1,4 +1,11 @@
-import type { BeforeErrorHook, InitHook, Options, RetryOptions as RetryOptionsOfKy } from 'ky';
+import {
+  type BeforeErrorHook,
+  type BeforeRetryHook,
+  type InitHook,
+  isForceRetryError,
+  type Options,
+  type RetryOptions as RetryOptionsOfKy,
+} from 'ky';
 import { type FetchLike, RetryCall } from './call.ts';
 import {
   applyRequestOverrides,
@@ -87,7 +94,13 @@ export function retryPlugin(options?: RetryOptions): Options {
     return call === undefined ? error : call.giveUp(error, request);
   };
 
-  return { hooks: { init: [init], beforeError: [beforeError] } };
+  // Reports a retry forced by an `afterResponse` hook, which ky decides without asking `shouldRetry`.
+  const beforeRetry: BeforeRetryHook = ({ error, options: callOptions }) => {
+    if (!isForceRetryError(error)) return;
+    (callOptions.context as Record<symbol, RetryCall | undefined>)[callKey]?.forcedRetry(error);
+  };
+
+  return { hooks: { init: [init], beforeRetry: [beforeRetry], beforeError: [beforeError] } };
 }
 
 // ky's defaults of the `retry` keys the plugin sets (ky 2.1). ky normalises the `retry` object on
