@@ -106,7 +106,13 @@ export function attemptObserver(host: AttemptObserverHost): { init: InitHook; be
   };
 
   const init: InitHook = (callOptions) => {
-    if (host.isClosed()) throw new ClientClosedError(name);
+    if (host.isClosed()) {
+      // The call fails as fetch does, with a rejected promise (ky runs init hooks in the call: a throw here
+      // would escape a `.catch()` chained to it). This fetch is the outermost: no tier sees an attempt.
+      const closed = new ClientClosedError(name);
+      callOptions.fetch = () => Promise.reject(closed);
+      return;
+    }
     const inner: FetchFunction =
       callOptions.fetch ?? ((input, requestInit) => globalThis.fetch(input, requestInit));
     let attempts = 0;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createAgent, isAgentClosedError } from '@ky-resilience/agent';
 import { createHostLimiter, isQueueFullError } from '@ky-resilience/host-limiter';
+import { getRetryDecision } from '@ky-resilience/retry';
 import { startUpstream } from '@ky-resilience/testing';
 import {
   createClient,
@@ -30,9 +31,13 @@ test('close() lets the attempt in flight finish, then closes the agent the clien
   await closing;
   assert.equal(client.agent?.closed, true);
   assert.equal(client.stats().inFlight, 0);
-  // A new call is refused before anything is sent (ky runs init hooks synchronously).
-  assert.throws(() => client.get(`${upstream.url}/slow`), isClientClosedError);
+  // A new call is refused before anything is sent, with a rejected promise as fetch's.
+  const refused = client.get(`${upstream.url}/slow`);
+  const error = await refused.catch((e: unknown) => e);
+  assert.ok(isClientClosedError(error), String(error));
+  assert.equal(getRetryDecision(error)?.reason, 'not-attempted');
   assert.equal(upstream.counters('/slow').requests, 1);
+  assert.equal(client.stats().inFlight, 0);
 });
 
 test('a call sleeping before a retry when the client closes fails with ClientClosedError', async (t) => {
@@ -279,7 +284,7 @@ test('close({ timeout }) with a shared agent rejects with ClientCloseTimeoutErro
   assert.equal(error.timeout, 10);
   assert.equal(client.closed, true);
   assert.equal(agent.closed, false, 'a shared agent is not the client’s to stop');
-  assert.throws(() => client.get(`${upstream.url}/stuck`), isClientClosedError);
+  await assert.rejects(client.get(`${upstream.url}/stuck`), isClientClosedError);
 
   await agent.destroy();
   assert.ok((await call) instanceof Error, 'the caller ends the call by destroying its agent');

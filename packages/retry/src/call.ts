@@ -303,6 +303,11 @@ export class RetryCall {
   shouldRetry(error: Error): boolean {
     const settings = this.#settings;
     const failure = classifyFailure(error, this.#isAborted(error), this.#kyTimeoutIsTotal);
+    if (this.#attempts === 0) {
+      // The call's fetch failed before reaching this tier's (a wrapper outside it refused the call).
+      this.#decide(error, failure, false, 'not-attempted');
+      return false;
+    }
     this.#accountFailure(failure);
     const refused = this.#refusal(failure);
     if (refused !== undefined) {

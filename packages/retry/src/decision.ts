@@ -15,7 +15,8 @@
  * - `total-timeout`: the next backoff delay would outlast the total timeout, or it ran out.
  * - `aborted`: the caller aborted.
  * - `not-attempted`: the call failed before any attempt (a `beforeRequest` hook answered with an error
- *   status, or threw): there was nothing to retry, and nothing was sent.
+ *   status, or threw; a wrapper outside the plugin's fetch refused it, such as a closed client): there
+ *   was nothing to retry, and nothing was sent.
  */
 export type RetryDecisionReason =
   | 'retry'
