@@ -208,15 +208,18 @@ export class CircuitBreakerRegistry {
         if (reason !== 'delete') breaker.detach();
       },
     });
-    // ky runs every init hook of a call on one options object: the calls whose fetch this registry
-    // has wrapped already. The same kyOptions installed twice on a ky chain (a child instance
-    // extended with it again) would otherwise pass each attempt through the breaker twice: every
-    // failure counted twice, and the inner pass turning away the outer pass's half-open probe, so
-    // that no probe ever reached the host and the circuit stayed half-open for good.
-    const wrappedCalls = new WeakSet<object>();
+    // ky runs every init hook of a call on one options object: this registry marks the calls whose
+    // fetch it has wrapped (a symbol of its own, which ky's `for...in` of the options never sees; a
+    // WeakSet costs its garbage collector's ephemeron work on every call). The same kyOptions
+    // installed twice on a ky chain (a child instance extended with it again) would otherwise pass
+    // each attempt through the breaker twice: every failure counted twice, and the inner pass turning
+    // away the outer pass's half-open probe, so that no probe ever reached the host and the circuit
+    // stayed half-open for good.
+    const wrappedMark = Symbol('@ky-resilience/circuit-breaker wrapped');
     const init: InitHook = (callOptions) => {
-      if (wrappedCalls.has(callOptions)) return;
-      wrappedCalls.add(callOptions);
+      const marked = callOptions as Record<symbol, unknown>;
+      if (marked[wrappedMark] === true) return;
+      marked[wrappedMark] = true;
       const overrides = resolveRequestOptions(callOptions.context?.[contextKey]);
       if (overrides?.bypass === true) return;
       const inner: FetchFunction =

@@ -13,13 +13,16 @@ import { contextKey, type HostLimiterRequestOptions } from './options.ts';
 export function kyOptionsFor(
   wrap: (fetch: FetchFunction, overrides: HostLimiterRequestOptions | undefined) => FetchFunction,
 ): Options {
-  // ky runs every init hook of a call on one options object: the calls this limiter has wrapped
-  // already. The same fragment installed twice on a ky chain would otherwise make each attempt hold
-  // two slots of its key, and calls holding an outer slot would wait for an inner one (a deadlock).
-  const wrappedCalls = new WeakSet<object>();
+  // ky runs every init hook of a call on one options object: this limiter marks the calls it has
+  // wrapped (a symbol of its own, which ky's `for...in` of the options never sees; a WeakSet costs its
+  // garbage collector's ephemeron work on every call). The same fragment installed twice on a ky
+  // chain would otherwise make each attempt hold two slots of its key, and calls holding an outer
+  // slot would wait for an inner one (a deadlock).
+  const wrappedMark = Symbol('@ky-resilience/host-limiter wrapped');
   const init: InitHook = (callOptions) => {
-    if (wrappedCalls.has(callOptions)) return;
-    wrappedCalls.add(callOptions);
+    const marked = callOptions as Record<symbol, unknown>;
+    if (marked[wrappedMark] === true) return;
+    marked[wrappedMark] = true;
     const inner: FetchFunction =
       callOptions.fetch ?? ((input, requestInit) => globalThis.fetch(input, requestInit));
     callOptions.fetch = wrap(
