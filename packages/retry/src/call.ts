@@ -50,6 +50,9 @@ export class RetryCall {
   #pendingDelay: number | undefined;
   /** The backoff delay `takeDelay` gave ky for a forced retry (none was pending), for its report. */
   #forcedDelay: number | undefined;
+  /** The attempt count when a forced retry was last reported, and whether the call gave up (reported once each). */
+  #forcedAt = -1;
+  #gaveUp = false;
   #backoff: Backoff | undefined;
   readonly #budget: RetryShared['budget'] | undefined;
   /** The last attempt whose outcome the budget has seen (each attempt counts once). */
@@ -397,6 +400,8 @@ export class RetryCall {
   forcedRetry(
     error: Error & { readonly customDelay?: number | undefined; readonly code?: string | undefined },
   ): void {
+    if (this.#forcedAt === this.#attempts) return;
+    this.#forcedAt = this.#attempts;
     const custom = error.customDelay;
     const delay = custom ?? this.#forcedDelay ?? 0;
     this.#forcedDelay = undefined;
@@ -412,6 +417,8 @@ export class RetryCall {
 
   /** ky's `beforeError`: annotates the final error with the decision and emits `onGiveUp`. */
   giveUp(error: Error, request: Request | undefined): Error {
+    if (this.#gaveUp) return error;
+    this.#gaveUp = true;
     let decision = this.#decisions?.get(error);
     if (decision === undefined || decision.retry) {
       const failure = classifyFailure(error, this.#isAborted(error), this.#kyTimeoutIsTotal);

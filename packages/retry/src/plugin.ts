@@ -57,7 +57,16 @@ export function retryPlugin(options?: RetryOptions): Options {
   const callKey = Symbol('@ky-resilience/retry call');
   const baseDifferences = kyRetryDifferences(base);
 
+  // ky runs every init hook of a call on one options object: the plugin marks the calls it has set up
+  // (a symbol of its own, never seen by ky's `for...in` of the options), so that the same fragment
+  // installed twice on a ky chain (on a base instance and again on a child) runs each call once; its
+  // other hooks, run twice then, report once (see `RetryCall.giveUp` and `forcedRetry`).
+  const wrappedMark = Symbol('@ky-resilience/retry wrapped');
+
   const init: InitHook = (callOptions) => {
+    const marked = callOptions as Record<symbol, unknown>;
+    if (marked[wrappedMark] === true) return;
+    marked[wrappedMark] = true;
     const overrides = callOptions.context?.[contextKey];
     const settings = overrides === undefined ? base : applyRequestOverrides(base, overrides, shared);
     // No method option: the input may be a `Request`, whose method the call learns at its first attempt.

@@ -92,7 +92,15 @@ export function timeoutPlugin(options?: TimeoutOptions): Options {
   // which copy the context to add state of their own, keep it.
   const loweredTotalKey = Symbol('@ky-resilience/timeout lowered total');
 
+  // ky runs every init hook of a call on one options object: the plugin marks the calls it has set up
+  // (a symbol of its own, never seen by ky's `for...in` of the options), so that the same fragment
+  // installed twice on a ky chain (on a base instance and again on a child) wraps each attempt once.
+  const wrappedMark = Symbol('@ky-resilience/timeout wrapped');
+
   const init: InitHook = (callOptions) => {
+    const marked = callOptions as Record<symbol, unknown>;
+    if (marked[wrappedMark] === true) return;
+    marked[wrappedMark] = true;
     let limits = limitsOf(callOptions.context);
     const total = callTotal(limits.total, callOptions.totalTimeout, base.total);
     const attempt = callAttempt(limits.attempt, callOptions.timeout);
