@@ -124,6 +124,11 @@ export function createAgent(options?: AgentOptions): ResilientAgent {
     allowH2: o.allowH2,
     retryStale: o.retryStaleConnections,
     sockets,
+    forgotten: () => {
+      const alive = [...originPools].filter((d) => !isDestroyed(d));
+      originPools.clear();
+      return alive;
+    },
   });
   const baseFetch = globalThis.fetch;
   let closing: Promise<void> | undefined;
@@ -191,12 +196,8 @@ export function createAgent(options?: AgentOptions): ResilientAgent {
       return closing;
     },
     destroy(): Promise<void> {
-      const destroyed = dispatcher.destroy();
-      // The pools undici's Agent has forgotten (see `originPools`): their requests are aborted as well.
-      const forgotten = [...originPools].filter((d) => !isDestroyed(d)).map((d) => d.destroy());
-      originPools.clear();
-      closing =
-        forgotten.length === 0 ? destroyed : Promise.all([destroyed, ...forgotten]).then(() => undefined);
+      // The dispatcher's destroy() also reaches the pools undici's Agent has forgotten (see `originPools`).
+      closing = dispatcher.destroy();
       return closing;
     },
     get closed(): boolean {

@@ -128,6 +128,7 @@ export class LimitedDispatcher extends DispatcherBase {
   readonly #inner: Dispatcher;
   readonly #limit: number;
   readonly #retryStale: boolean;
+  readonly #forgotten: (() => readonly Dispatcher[]) | undefined;
   readonly #waiting = new WaitQueue();
   #active = 0;
   #staleRetries = 0;
@@ -168,6 +169,8 @@ export class LimitedDispatcher extends DispatcherBase {
       allowH2: boolean;
       retryStale: boolean;
       sockets: ReadonlyMap<string, number>;
+      /** The pools the inner dispatcher no longer tracks but that may still hold requests: `destroy()` ends them too. */
+      forgotten?: () => readonly Dispatcher[];
     },
   ) {
     super();
@@ -179,6 +182,7 @@ export class LimitedDispatcher extends DispatcherBase {
     this.#hostCap = limits.allowH2 ? 0 : limits.limitPerHost;
     this.#retryStale = limits.retryStale;
     this.#sockets = limits.sockets;
+    this.#forgotten = limits.forgotten;
   }
 
   get closed(): boolean {
@@ -468,7 +472,12 @@ export class LimitedDispatcher extends DispatcherBase {
   override destroy(): Promise<void> {
     this.#destroyed = true;
     this.abortWaiting(new AgentClosedError());
-    return this.#inner.destroy();
+    const destroyed = this.#inner.destroy();
+    // The pools the inner dispatcher has forgotten (see the agent's `originPools`): their requests end too.
+    const forgotten = this.#forgotten?.() ?? [];
+    return forgotten.length === 0
+      ? destroyed
+      : Promise.all([destroyed, ...forgotten.map((d) => d.destroy())]).then(() => undefined);
   }
 }
 

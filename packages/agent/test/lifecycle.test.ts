@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startUpstream } from '@ky-resilience/testing';
-import { createAgent, type ResolvedAddress } from '../src/index.ts';
+import { createAgent, type ResilientAgent, type ResolvedAddress } from '../src/index.ts';
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -110,40 +110,45 @@ test('destroy() fails a request whose start was deferred one turn with AgentClos
   assert.equal(cause, 'AgentClosedError');
 });
 
-test('destroy() also stops a request in a pool undici dropped when the origin lost its last connection', async (t) => {
-  const upstream = await startUpstream({
-    routes: { '/hold': { steps: [{ stallBody: true, bodyPrefix: 'x' }] } },
-  });
-  t.after(() => upstream.close());
-  let lookups = 0;
-  let answer: (() => void) | undefined;
-  // TTL 0: each connect looks the name up again; the second lookup waits, so that connect stays under way.
-  const resolver = async (): Promise<ResolvedAddress[]> => {
-    lookups++;
-    if (lookups === 2) await new Promise<void>((resolve) => (answer = resolve));
-    return [{ address: '127.0.0.1', family: 4, ttl: 0 }];
-  };
-  const agent = createAgent({ limit: 4, limitPerHost: 2, resolver, connectTimeout: 60_000 });
-  t.after(async () => {
-    answer?.();
-    await agent.destroy();
-  });
-  const url = (path: string): string => `http://a.test:${upstream.port}${path}`;
-  const holder = new AbortController();
-  const held = await agent.fetch(url('/hold'), { signal: holder.signal });
-  // A second request of the origin opens a second connection of its pool.
-  const second = settle(agent.fetch(url('/second')).then((r) => r.text()));
-  for (let i = 0; i < 200 && answer === undefined; i++) await turn();
-  assert.ok(answer !== undefined, 'the second connect is under way');
-  // The origin's only connection closes: undici's Agent forgets the pool, which keeps the second request.
-  holder.abort();
-  await held.text().catch(() => undefined);
-  for (let i = 0; i < 200 && Object.keys(agent.stats().origins).length > 0; i++) await turn();
-  assert.deepEqual(Object.keys(agent.stats().origins), [], 'undici dropped the pool');
+for (const [how, destroy] of [
+  ['destroy()', (agent: ResilientAgent) => agent.destroy()],
+  ['dispatcher.destroy()', (agent: ResilientAgent) => agent.dispatcher.destroy()],
+] as const) {
+  test(`${how} also stops a request in a pool undici dropped when the origin lost its last connection`, async (t) => {
+    const upstream = await startUpstream({
+      routes: { '/hold': { steps: [{ stallBody: true, bodyPrefix: 'x' }] } },
+    });
+    t.after(() => upstream.close());
+    let lookups = 0;
+    let answer: (() => void) | undefined;
+    // TTL 0: each connect looks the name up again; the second lookup waits, so that connect stays under way.
+    const resolver = async (): Promise<ResolvedAddress[]> => {
+      lookups++;
+      if (lookups === 2) await new Promise<void>((resolve) => (answer = resolve));
+      return [{ address: '127.0.0.1', family: 4, ttl: 0 }];
+    };
+    const agent = createAgent({ limit: 4, limitPerHost: 2, resolver, connectTimeout: 60_000 });
+    t.after(async () => {
+      answer?.();
+      await agent.destroy();
+    });
+    const url = (path: string): string => `http://a.test:${upstream.port}${path}`;
+    const holder = new AbortController();
+    const held = await agent.fetch(url('/hold'), { signal: holder.signal });
+    // A second request of the origin opens a second connection of its pool.
+    const second = settle(agent.fetch(url('/second')).then((r) => r.text()));
+    for (let i = 0; i < 200 && answer === undefined; i++) await turn();
+    assert.ok(answer !== undefined, 'the second connect is under way');
+    // The origin's only connection closes: undici's Agent forgets the pool, which keeps the second request.
+    holder.abort();
+    await held.text().catch(() => undefined);
+    for (let i = 0; i < 200 && Object.keys(agent.stats().origins).length > 0; i++) await turn();
+    assert.deepEqual(Object.keys(agent.stats().origins), [], 'undici dropped the pool');
 
-  await agent.destroy();
-  answer();
-  for (let i = 0; i < 200 && second.state() === 'pending'; i++) await new Promise((r) => setTimeout(r, 5));
-  assert.equal(second.state(), 'rejected', 'the request is aborted by destroy()');
-  assert.equal(upstream.counters('/second').requests, 0, 'nothing is sent after destroy()');
-});
+    await destroy(agent);
+    answer();
+    for (let i = 0; i < 200 && second.state() === 'pending'; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(second.state(), 'rejected', 'the request is aborted by destroy()');
+    assert.equal(upstream.counters('/second').requests, 0, 'nothing is sent after destroy()');
+  });
+}
