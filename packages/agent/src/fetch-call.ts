@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import { Exchange, type ExchangeCall, type ResponseHead } from './exchange.ts';
 import type { OutgoingRequest } from './fetch-request.ts';
 import { makeResponse } from './fetch-response.ts';
-import { type QueueNotice, queueNoticeKey } from './queue-notice.ts';
+import { type QueueNotice, queueNoticeKey, requestSentKey } from './queue-notice.ts';
 import { planRedirect, REDIRECT_STATUSES } from './redirect.ts';
 import { bodyLength, collectBody, type OutgoingBody } from './request-body.ts';
 import { withDefaultHeaders } from './request-headers.ts';
@@ -163,7 +163,11 @@ export class FetchCall implements ExchangeCall {
   #fail(cause: unknown): void {
     if (this.#state !== 'running') return;
     this.#state = 'failed';
-    this.#reject(new TypeError('fetch failed', { cause }));
+    const error = new TypeError('fetch failed', { cause });
+    // After a redirect, a request of this call reached a server (it answered the redirect): whatever the
+    // cause (a refused connect, a connect timeout of the next hop), the call is not one that never left.
+    if (this.#redirects > 0) Object.defineProperty(error, requestSentKey, { value: true });
+    this.#reject(error);
     this.#stopListening();
     this.#leave();
   }

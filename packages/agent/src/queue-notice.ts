@@ -16,6 +16,16 @@ export const queueNoticeKey: unique symbol = Symbol.for(
   '@ky-resilience/queue-notice@1',
 ) as typeof queueNoticeKey;
 
+/**
+ * The request-sent mark, known by name: the lean fetch's `fetch failed` error has this property (`true`,
+ * not enumerable) when a request of the call had reached a server before it failed (a redirect was followed).
+ * A failure that would otherwise prove nothing was sent (a refused connect, a connect timeout) then does not:
+ * the retry tier reads it before it sends a POST again.
+ */
+export const requestSentKey: unique symbol = Symbol.for(
+  '@ky-resilience/request-sent@1',
+) as typeof requestSentKey;
+
 /** What travels in `init[queueNoticeKey]`. */
 export type QueueNotice = {
   /** The request waits in the agent's queue: nothing has been sent. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { test } from 'node:test';
+import { closedPort } from '@ky-resilience/testing';
 import { createAgent } from '../src/index.ts';
 import { eventually, headerObject, startServer, type TestServer } from './http-server.ts';
 
@@ -203,4 +204,32 @@ test('the signal still aborts the call after a redirect', async (t) => {
   controller.abort(reason);
   await assert.rejects(pending, (e) => e === reason);
   assert.ok(await eventually(() => agent.stats().inFlight === 0));
+});
+
+test('a failure after a redirect carries the request-sent mark; one before any request was written does not', async (t) => {
+  const server = await startServer((req, res, seen) => redirector(req, res, seen.body));
+  const closed = await closedPort();
+  const agent = createAgent();
+  t.after(async () => {
+    await agent.destroy();
+    await server.close();
+  });
+  const sentKey = Symbol.for('@ky-resilience/request-sent@1');
+  const refusedUrl = `http://127.0.0.1:${closed}/x`;
+  const afterRedirect = await agent
+    .fetch(`${server.url}/to/307?${encodeURIComponent(refusedUrl)}`, { method: 'POST', body: 'order' })
+    .then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+  assert.ok(afterRedirect instanceof TypeError, String(afterRedirect));
+  assert.equal((afterRedirect.cause as { code?: string }).code, 'ECONNREFUSED');
+  assert.equal((afterRedirect as unknown as Record<symbol, unknown>)[sentKey], true);
+  assert.equal(Object.getOwnPropertyDescriptor(afterRedirect, sentKey)?.enumerable, false, 'not enumerable');
+  const direct = await agent.fetch(refusedUrl, { method: 'POST', body: 'order' }).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  assert.ok(direct instanceof TypeError, String(direct));
+  assert.equal((direct as unknown as Record<symbol, unknown>)[sentKey], undefined);
 });

@@ -111,6 +111,8 @@ export function attemptObserver(host: AttemptObserverHost): { init: InitHook; be
       // would escape a `.catch()` chained to it). This fetch is the outermost: no tier sees an attempt.
       const closed = new ClientClosedError(name);
       callOptions.fetch = () => Promise.reject(closed);
+      // Nor may a `beforeRequest` hook answer it (a cached response): the call fails as a whole.
+      callOptions.hooks = { ...callOptions.hooks, beforeRequest: [] };
       return;
     }
     const inner: FetchFunction =

@@ -50,7 +50,10 @@ export type RetryEvent = {
   readonly attempt: number;
   /** The delay before it, in milliseconds. */
   readonly delay: number;
-  /** The failure being retried: `'status 503'`, `'ECONNRESET'`, `'timeout:headers'`... */
+  /**
+   * The failure being retried: `'status 503'`, `'ECONNRESET'`, `'timeout:headers'`...; `'forced'` (or
+   * `'forced: <code>'`) for a retry an `afterResponse` hook forced.
+   */
   readonly reason: string;
   /** Whether the delay is the jittered backoff, the server's Retry-After, or a forcing `afterResponse` hook's own. */
   readonly delaySource: 'backoff' | 'retry-after' | 'hook';

@@ -102,8 +102,9 @@ function tierObject(name: string, value: unknown): Record<string, unknown> | fal
  * The connect timeout of an agent the client creates when none is given: half the tightest limit
  * of the timeout tier (`attempt`, `headers`, `total`), at most `clientDefaults.connectTimeout`. It
  * must fire before that limit does: a connect that never completes then fails as a
- * `ConnectTimeoutError` (nothing was sent, so any method is retried), not as the attempt's timeout,
- * which could be a request that reached the server. Half leaves the attempt room for a slow connect.
+ * `ConnectTimeoutError` (nothing was sent, so any method is retried) within the attempt, which is
+ * left room for a slow connect and a response. An attempt timeout that fires first is still reported
+ * as not sent (`sent: false`) while the connect is pending, but the attempt is then over.
  */
 function derivedConnectTimeout(bound: number | undefined): number {
   if (bound === undefined) return clientDefaults.connectTimeout;

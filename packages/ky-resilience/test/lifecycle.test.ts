@@ -38,6 +38,9 @@ test('close() lets the attempt in flight finish, then closes the agent the clien
   assert.equal(getRetryDecision(error)?.reason, 'not-attempted');
   assert.equal(upstream.counters('/slow').requests, 1);
   assert.equal(client.stats().inFlight, 0);
+  // Nor does a beforeRequest hook answer it (a cached response).
+  const cached = client.extend({ hooks: { beforeRequest: [() => new Response('cached')] } });
+  await assert.rejects(cached.get(`${upstream.url}/slow`).text(), isClientClosedError);
 });
 
 test('a call sleeping before a retry when the client closes fails with ClientClosedError', async (t) => {

@@ -50,9 +50,9 @@ export class RetryCall {
   #pendingDelay: number | undefined;
   /** The backoff delay `takeDelay` gave ky for a forced retry (none was pending), for its report. */
   #forcedDelay: number | undefined;
-  /** The attempt count when a forced retry was last reported, and whether the call gave up (reported once each). */
+  /** ky's retry count of the forced retry last reported, and the call's give-up (each reported once). */
   #forcedAt = -1;
-  #gaveUp = false;
+  #gaveUp: { readonly error: Error; readonly decision: RetryDecision } | undefined;
   #backoff: Backoff | undefined;
   readonly #budget: RetryShared['budget'] | undefined;
   /** The last attempt whose outcome the budget has seen (each attempt counts once). */
@@ -186,6 +186,11 @@ export class RetryCall {
         break;
       case 'other':
         return 'error-not-retryable';
+      case 'forced': {
+        // ky gave up a forced retry: its limit, or the total timeout, was reached.
+        const left = this.#remaining();
+        return left !== undefined && left <= 0 ? 'total-timeout' : 'limit-reached';
+      }
     }
     const unsafe = safetyVerdict(failure, {
       method: this.#method,
@@ -308,7 +313,7 @@ export class RetryCall {
     const failure = classifyFailure(error, this.#isAborted(error), this.#kyTimeoutIsTotal);
     if (this.#attempts === 0) {
       // The call's fetch failed before reaching this tier's (a wrapper outside it refused the call).
-      this.#decide(error, failure, false, 'not-attempted');
+      this.#decide(error, failure, false, notAttemptedReason(failure));
       return false;
     }
     this.#accountFailure(failure);
@@ -399,26 +404,42 @@ export class RetryCall {
    */
   forcedRetry(
     error: Error & { readonly customDelay?: number | undefined; readonly code?: string | undefined },
+    retryCount: number,
+    request: Request,
   ): void {
-    if (this.#forcedAt === this.#attempts) return;
-    this.#forcedAt = this.#attempts;
+    // ky runs the hook once per `beforeRetry` entry: the plugin installed twice hears it twice.
+    if (this.#forcedAt === retryCount) return;
+    this.#forcedAt = retryCount;
     const custom = error.customDelay;
     const delay = custom ?? this.#forcedDelay ?? 0;
     this.#forcedDelay = undefined;
-    this.#settings.onRetry?.({
-      host: this.#hostName(),
-      attempt: this.#attempts + 1,
-      delay,
-      reason: error.code === undefined || error.code === '' ? 'forced' : `forced: ${error.code}`,
-      delaySource: custom === undefined ? 'backoff' : 'hook',
-      error,
-    });
+    if (this.#hostName() === '') this.#host = hostOf(request.url);
+    try {
+      this.#settings.onRetry?.({
+        host: this.#hostName(),
+        attempt: this.#attempts + 1,
+        delay,
+        reason: error.code === undefined || error.code === '' ? 'forced' : `forced: ${error.code}`,
+        delaySource: custom === undefined ? 'backoff' : 'hook',
+        error,
+      });
+    } catch (thrown) {
+      // ky rejects the call with what a `beforeRetry` hook throws, without running `beforeError`: give up here,
+      // as a throwing `onRetry` of a retry the plugin decided does (through `beforeError`).
+      if (thrown instanceof Error) this.giveUp(thrown, request);
+      throw thrown;
+    }
   }
 
   /** ky's `beforeError`: annotates the final error with the decision and emits `onGiveUp`. */
   giveUp(error: Error, request: Request | undefined): Error {
-    if (this.#gaveUp) return error;
-    this.#gaveUp = true;
+    const given = this.#gaveUp;
+    if (given !== undefined) {
+      // Run again (the plugin installed twice): reported once; an error a hook in between replaced gets the
+      // same decision.
+      if (given.error !== error) annotateError(error, given.decision);
+      return error;
+    }
     let decision = this.#decisions?.get(error);
     if (decision === undefined || decision.retry) {
       const failure = classifyFailure(error, this.#isAborted(error), this.#kyTimeoutIsTotal);
@@ -431,12 +452,13 @@ export class RetryCall {
         // (a `Request` input with a method outside ky's list).
         reason:
           this.#attempts === 0
-            ? 'not-attempted'
+            ? notAttemptedReason(failure)
             : (refused ?? (this.#attempts > this.limit ? 'limit-reached' : 'method-not-retried')),
         failure: failureLabel(failure),
         attempts: this.#attempts,
       };
     }
+    this.#gaveUp = { error, decision };
     annotateError(error, decision);
     if (this.#hostName() === '' && request !== undefined) {
       this.#host = hostOf(request.url);
@@ -468,6 +490,17 @@ export class RetryCall {
     });
     return typed;
   }
+}
+
+/**
+ * The reason for a call that failed before any attempt of the retry tier: the caller's abort and the total
+ * timeout keep their own reasons; anything else (a `beforeRequest` hook, an outer wrapper's refusal) is
+ * `not-attempted`.
+ */
+function notAttemptedReason(failure: Failure): RetryDecisionReason {
+  if (failure.kind === 'aborted') return 'aborted';
+  if (failure.kind === 'timeout' && failure.phase === 'total') return 'total-timeout';
+  return 'not-attempted';
 }
 
 /**

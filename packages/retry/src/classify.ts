@@ -1,19 +1,25 @@
 import { isResilienceTimeoutError, type TimeoutPhase } from '@ky-resilience/timeout';
-import { isHTTPError, isTimeoutError } from 'ky';
+import { isForceRetryError, isHTTPError, isTimeoutError } from 'ky';
 
 /** What went wrong in one attempt, as the retry decision sees it. */
 export type Failure =
   /** The server answered with an error status (ky's `HTTPError`). */
   | { readonly kind: 'status'; readonly status: number; readonly headers: Headers }
-  /** A network error with a system or undici code somewhere in its `cause` chain. */
-  | { readonly kind: 'network'; readonly code: string }
+  /**
+   * A network error with a system or undici code somewhere in its `cause` chain. `sent`: an error of the
+   * chain carries the agent's request-sent mark (a request of the call had reached a server: a redirect).
+   */
+  | { readonly kind: 'network'; readonly code: string; readonly sent?: true }
   /**
    * A timeout: one of `@ky-resilience/timeout`'s phases, or ky's own per-attempt `timeout` (`'attempt'`).
-   * `notSent`: the timeout tier reports that the request had not started to be written (its `sent` is `false`).
+   * `notSent`: nothing of the attempt was written: a connect timeout (unless its `sent` is `true`: a
+   * redirect's earlier request was), or another phase whose `sent` is `false`.
    */
   | { readonly kind: 'timeout'; readonly phase: TimeoutPhase; readonly notSent?: boolean }
   /** The caller aborted the call. */
   | { readonly kind: 'aborted' }
+  /** ky gave up a retry an `afterResponse` hook forced (`ky.retry()`): its limit or the total was reached. */
+  | { readonly kind: 'forced'; readonly code?: string }
   /** Anything else: a network error without a code, a bug in a hook, a parse error... */
   | { readonly kind: 'other' };
 
@@ -65,17 +71,31 @@ export function classifyFailure(error: unknown, aborted: boolean, kyTimeoutIsTot
   if (isHTTPError(error)) {
     return { kind: 'status', status: error.response.status, headers: error.response.headers };
   }
-  return classifyChain(error, 0, kyTimeoutIsTotal) ?? { kind: 'other' };
+  if (isForceRetryError(error)) {
+    return error.code === undefined || error.code === ''
+      ? { kind: 'forced' }
+      : { kind: 'forced', code: error.code };
+  }
+  return classifyChain(error, 0, kyTimeoutIsTotal, false) ?? { kind: 'other' };
 }
 
-function classifyChain(error: unknown, depth: number, kyTimeoutIsTotal: boolean): Failure | undefined {
+/** The agent's request-sent mark (see `@ky-resilience/agent`), known by name. */
+const requestSentKey: symbol = Symbol.for('@ky-resilience/request-sent@1');
+
+function classifyChain(
+  error: unknown,
+  depth: number,
+  kyTimeoutIsTotal: boolean,
+  markedSent: boolean,
+): Failure | undefined {
   if (depth > MAX_CAUSE_DEPTH || typeof error !== 'object' || error === null) {
     return undefined;
   }
   if (isResilienceTimeoutError(error)) {
-    // `sent` is read as a plain field: an older copy of the timeout package does not set it. A connect
-    // timeout says so by its phase.
-    return error.phase !== 'connect' && (error as { sent?: unknown }).sent === false
+    // `sent` is read as a plain field: an older copy of the timeout package does not set it.
+    const sent = (error as { sent?: unknown }).sent;
+    const notSent = error.phase === 'connect' ? sent !== true && !markedSent : sent === false;
+    return notSent
       ? { kind: 'timeout', phase: error.phase, notSent: true }
       : { kind: 'timeout', phase: error.phase };
   }
@@ -85,17 +105,18 @@ function classifyChain(error: unknown, depth: number, kyTimeoutIsTotal: boolean)
     return { kind: 'timeout', phase: kyTimeoutIsTotal ? 'total' : 'attempt' };
   }
   const record = error as { code?: unknown; cause?: unknown; errors?: unknown };
+  const sent = markedSent || (record as Record<symbol, unknown>)[requestSentKey] === true;
   if (typeof record.code === 'string' && record.code !== '') {
-    return { kind: 'network', code: record.code };
+    return sent ? { kind: 'network', code: record.code, sent: true } : { kind: 'network', code: record.code };
   }
-  const fromCause = classifyChain(record.cause, depth + 1, kyTimeoutIsTotal);
+  const fromCause = classifyChain(record.cause, depth + 1, kyTimeoutIsTotal, sent);
   if (fromCause !== undefined) {
     return fromCause;
   }
   // Happy-eyeballs connects fail with an AggregateError of one error per address.
   if (Array.isArray(record.errors)) {
     for (const inner of record.errors) {
-      const failure = classifyChain(inner, depth + 1, kyTimeoutIsTotal);
+      const failure = classifyChain(inner, depth + 1, kyTimeoutIsTotal, sent);
       if (failure !== undefined) {
         return failure;
       }
@@ -115,6 +136,8 @@ export function failureLabel(failure: Failure): string {
       return `timeout:${failure.phase}`;
     case 'aborted':
       return 'aborted';
+    case 'forced':
+      return failure.code === undefined ? 'forced' : `forced: ${failure.code}`;
     case 'other':
       return 'other';
   }
@@ -122,11 +145,13 @@ export function failureLabel(failure: Failure): string {
 
 /**
  * True when the failure proves the request was never sent: refused, connect timeout, DNS, or a timeout that
- * fired before the agent started writing the request (still waiting for a slot, a lookup or a connect).
+ * fired before the agent started writing the request (still waiting for a slot, a lookup or a connect). Not
+ * after a redirect: the agent marks its error, and the timeout tier its timeouts, when a request of the
+ * call had reached a server.
  */
 export function failedBeforeSending(failure: Failure): boolean {
   if (failure.kind === 'network') {
-    return notSentErrorCodes.includes(failure.code);
+    return failure.sent !== true && notSentErrorCodes.includes(failure.code);
   }
-  return failure.kind === 'timeout' && (failure.phase === 'connect' || failure.notSent === true);
+  return failure.kind === 'timeout' && failure.notSent === true;
 }

@@ -151,7 +151,8 @@ export type RetryOptions = {
    */
   attemptHeader?: string | false;
   /**
-   * Called when a retry is scheduled, with the delay ky will sleep.
+   * Called when a retry is scheduled, with the delay ky will sleep (before the sleep); for a retry an
+   * `afterResponse` hook forced (`ky.retry()`), when it starts, after the sleep.
    * @default undefined
    * @example { onRetry: ({ host, attempt, delay, reason }) => log.warn({ host, attempt, delay, reason }) }
    */

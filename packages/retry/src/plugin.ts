@@ -104,9 +104,13 @@ export function retryPlugin(options?: RetryOptions): Options {
   };
 
   // Reports a retry forced by an `afterResponse` hook, which ky decides without asking `shouldRetry`.
-  const beforeRetry: BeforeRetryHook = ({ error, options: callOptions }) => {
+  const beforeRetry: BeforeRetryHook = ({ error, options: callOptions, retryCount, request }) => {
     if (!isForceRetryError(error)) return;
-    (callOptions.context as Record<symbol, RetryCall | undefined>)[callKey]?.forcedRetry(error);
+    (callOptions.context as Record<symbol, RetryCall | undefined>)[callKey]?.forcedRetry(
+      error,
+      retryCount,
+      request,
+    );
   };
 
   return { hooks: { init: [init], beforeRetry: [beforeRetry], beforeError: [beforeError] } };

@@ -34,7 +34,9 @@ export type SafetyFacts = {
  * - A one-shot stream body can never be sent again.
  * - Idempotent methods (GET, HEAD, OPTIONS, TRACE, PUT, DELETE, QUERY by default) are always safe.
  * - Other methods (POST, PATCH) are safe with an idempotency key, or when the failure proves the
- *   request never left the client (connection refused, connect timeout, DNS failure).
+ *   request never left the client (connection refused, connect timeout, DNS failure, a timeout the
+ *   timeout tier reports with `sent: false`), and no earlier request of the call (a redirect's)
+ *   reached a server.
  */
 export function safetyVerdict(failure: Failure, facts: SafetyFacts): RetryDecisionReason | undefined {
   if (facts.oneShotBody) {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startUpstream } from '@ky-resilience/testing';
 import ky from 'ky';
-import { retrying } from './helpers.ts';
+import { getRetryDecision } from '../src/index.ts';
+import { rejection, retrying } from './helpers.ts';
 
 test('a retry forced by an afterResponse hook is reported to onRetry, with the backoff delay ky slept', async (t) => {
   const upstream = await startUpstream({
@@ -68,4 +69,44 @@ test('retries the plugin decides are reported once, before the delay, as before'
     })),
     [{ attempt: 2, delay: 5, reason: 'status 503', delaySource: 'backoff' }],
   );
+});
+
+test('a forced retry that meets the limit is limit-reached, its failure the hook’s code', async (t) => {
+  const upstream = await startUpstream({ routes: { '/again': { steps: [{ status: 200 }] } } });
+  t.after(() => upstream.close());
+  const { api, events } = retrying({ limit: 1 });
+  const forcing = api.extend({ hooks: { afterResponse: [() => ky.retry({ code: 'AGAIN' })] } });
+  const error = await rejection(forcing.get(`${upstream.url}/again`));
+  assert.deepEqual(getRetryDecision(error), {
+    retry: false,
+    reason: 'limit-reached',
+    failure: 'forced: AGAIN',
+    attempts: 2,
+  });
+  assert.deepEqual(
+    events.giveUps.map((e) => e.decision.reason),
+    ['limit-reached'],
+  );
+  assert.equal(upstream.counters('/again').requests, 2);
+});
+
+test('an onRetry that throws for a forced retry rejects the call with it, and the call still gives up once', async (t) => {
+  const upstream = await startUpstream({
+    routes: { '/token': { steps: [{ status: 200 }, { body: 'ok' }] } },
+  });
+  t.after(() => upstream.close());
+  const boom = new Error('listener boom');
+  const { api, events } = retrying({
+    onRetry: () => {
+      throw boom;
+    },
+  });
+  const forcing = api.extend({
+    hooks: { afterResponse: [({ retryCount }) => (retryCount === 0 ? ky.retry() : undefined)] },
+  });
+  const error = await rejection(forcing.get(`${upstream.url}/token`));
+  assert.equal(error, boom);
+  assert.equal(events.giveUps.length, 1);
+  assert.equal(getRetryDecision(error)?.reason, 'error-not-retryable');
+  assert.equal(upstream.counters('/token').requests, 1);
 });

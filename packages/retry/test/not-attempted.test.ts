@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startUpstream } from '@ky-resilience/testing';
-import { isHTTPError } from 'ky';
-import { getRetryDecision } from '../src/index.ts';
+import { isTotalTimeoutError, timeoutPlugin } from '@ky-resilience/timeout';
+import ky, { isHTTPError } from 'ky';
+import { getRetryDecision, retryPlugin } from '../src/index.ts';
 import { rejection, retrying } from './helpers.ts';
 
 test('a beforeRequest hook that answers 503 is reported as not-attempted; nothing is sent or retried', async (t) => {
@@ -44,4 +45,29 @@ test('a beforeRequest hook that throws is reported as not-attempted', async (t) 
   assert.equal(getRetryDecision(error)?.reason, 'not-attempted');
   assert.equal(events.giveUps.length, 1);
   assert.equal(upstream.counters('/b').requests, 0);
+});
+
+test('before any attempt, the total timeout and the caller’s abort keep their own reasons', async () => {
+  const slowHook = ky
+    .extend(timeoutPlugin({ total: 50, attempt: 50 }))
+    .extend(retryPlugin({ budget: false }))
+    .extend({ hooks: { beforeRequest: [() => new Promise<void>((resolve) => setTimeout(resolve, 300))] } });
+  const timedOut = await rejection(slowHook.get('http://127.0.0.1:9/never'));
+  assert.ok(isTotalTimeoutError(timedOut), String(timedOut));
+  assert.equal(getRetryDecision(timedOut)?.reason, 'total-timeout');
+  const { api } = retrying({ limit: 2 });
+  const caller = new AbortController();
+  const aborting = api.extend({
+    hooks: {
+      beforeRequest: [
+        () => {
+          caller.abort(new Error('caller gave up'));
+          caller.signal.throwIfAborted();
+        },
+      ],
+    },
+  });
+  const aborted = await rejection(aborting.get('http://127.0.0.1:9/never', { signal: caller.signal }));
+  assert.match(String(aborted), /caller gave up/);
+  assert.equal(getRetryDecision(aborted)?.reason, 'aborted');
 });

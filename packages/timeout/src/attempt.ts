@@ -361,6 +361,7 @@ class Attempt {
                 attempt: this.#settings.attempt,
                 request,
                 connect: limits.connect,
+                sent: this.#wire === 2,
               });
           reject(mapped ?? error);
         },

@@ -38,7 +38,14 @@ function connectLimitOf(cause: object, configured: number | false): number {
  */
 export function mapConnectTimeout(
   error: unknown,
-  context: { host: () => string; attempt: number; request: Request | undefined; connect: number | false },
+  context: {
+    host: () => string;
+    attempt: number;
+    request: Request | undefined;
+    connect: number | false;
+    /** True when a request of the attempt had been written before (a redirect's earlier hop). */
+    sent: boolean;
+  },
 ): ConnectTimeoutError | undefined {
   const cause = findConnectTimeout(error);
   if (cause === undefined) return undefined;
@@ -48,5 +55,6 @@ export function mapConnectTimeout(
     limit: connectLimitOf(cause, context.connect),
     request: context.request,
     cause,
+    sent: context.sent,
   });
 }

@@ -60,8 +60,8 @@ export class ResilienceTimeoutError extends Error {
    * Whether the attempt's request had started to be written to a connection when time ran out, as the
    * agent reports it (`@ky-resilience/agent`'s fetch tells the attempt when it writes the request):
    * - `false`: it had not. It waited for a slot, a name lookup or a connect, and did not reach the
-   *   server: sending it again is safe whatever its method (the retry tier does so). Always `false`
-   *   for `ConnectTimeoutError`.
+   *   server: sending it again is safe whatever its method (the retry tier does so). `false` for a
+   *   `ConnectTimeoutError`, unless a redirect's earlier request of the attempt had been sent.
    * - `true`: it had (a body-idle timeout always); the server may have received it.
    * - `undefined`: the fetch does not tell (not the agent), or the attempt had not reached the fetch.
    */
@@ -78,8 +78,9 @@ export class ResilienceTimeoutError extends Error {
     this.host = init.host;
     this.attempt = init.attempt;
     this.limit = init.limit;
-    // A connect timeout proves nothing was written; a body that stalled had a response.
-    this.sent = phase === 'connect' ? false : phase === 'bodyIdle' ? true : init.sent;
+    // A connect timeout proves nothing was written (unless a redirect's earlier request was); a body that
+    // stalled had a response.
+    this.sent = phase === 'connect' ? init.sent === true : phase === 'bodyIdle' ? true : init.sent;
     if (init.request !== undefined) {
       this.request = init.request;
     }
