@@ -96,6 +96,17 @@ export class RetryCall {
     this.oneShotBody = oneShotBody;
   }
 
+  /**
+   * Whether ky's `TimeoutError` is its total timeout: its own timeout is off, or was longer than what was
+   * left of the total when the attempt started, or the call's deadline has passed (a timeout between
+   * attempts, or while a body is read after the attempt).
+   */
+  #kyTimeoutIsTotalNow(): boolean {
+    if (this.#kyTimeoutIsTotal) return true;
+    const left = this.#remaining();
+    return left !== undefined && left <= 0;
+  }
+
   /** Attempts made so far. */
   get attempts(): number {
     return this.#attempts;
@@ -186,11 +197,9 @@ export class RetryCall {
         break;
       case 'other':
         return 'error-not-retryable';
-      case 'forced': {
-        // ky gave up a forced retry: its limit, or the total timeout, was reached.
-        const left = this.#remaining();
-        return left !== undefined && left <= 0 ? 'total-timeout' : 'limit-reached';
-      }
+      case 'forced':
+        // ky gives a forced retry up only at its limit (a total timeout in its sleep is ky's TimeoutError).
+        return 'limit-reached';
     }
     const unsafe = safetyVerdict(failure, {
       method: this.#method,
@@ -310,7 +319,7 @@ export class RetryCall {
   /** ky's `retry.shouldRetry`: true to retry, false not to; throws the typed budget and Retry-After errors. */
   shouldRetry(error: Error): boolean {
     const settings = this.#settings;
-    const failure = classifyFailure(error, this.#isAborted(error), this.#kyTimeoutIsTotal);
+    const failure = classifyFailure(error, this.#isAborted(error), this.#kyTimeoutIsTotalNow());
     if (this.#attempts === 0) {
       // The call's fetch failed before reaching this tier's (a wrapper outside it refused the call).
       this.#decide(error, failure, false, notAttemptedReason(failure));
@@ -442,7 +451,7 @@ export class RetryCall {
     }
     let decision = this.#decisions?.get(error);
     if (decision === undefined || decision.retry) {
-      const failure = classifyFailure(error, this.#isAborted(error), this.#kyTimeoutIsTotal);
+      const failure = classifyFailure(error, this.#isAborted(error), this.#kyTimeoutIsTotalNow());
       // ky gives up without asking shouldRetry once the limit is reached: the last failure counts here.
       this.#accountFailure(failure);
       const refused = this.#refusal(failure);

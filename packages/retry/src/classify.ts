@@ -18,7 +18,7 @@ export type Failure =
   | { readonly kind: 'timeout'; readonly phase: TimeoutPhase; readonly notSent?: boolean }
   /** The caller aborted the call. */
   | { readonly kind: 'aborted' }
-  /** ky gave up a retry an `afterResponse` hook forced (`ky.retry()`): its limit or the total was reached. */
+  /** ky gave up a retry an `afterResponse` hook forced (`ky.retry()`): its retry limit was reached. */
   | { readonly kind: 'forced'; readonly code?: string }
   /** Anything else: a network error without a code, a bug in a hook, a parse error... */
   | { readonly kind: 'other' };

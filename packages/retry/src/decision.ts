@@ -38,7 +38,10 @@ export type RetryDecision = {
   readonly retry: boolean;
   /** Why. */
   readonly reason: RetryDecisionReason;
-  /** What failed: `'status 503'`, `'ECONNRESET'`, `'timeout:headers'`, `'aborted'` or `'other'`. */
+  /**
+   * What failed: `'status 503'`, `'ECONNRESET'`, `'timeout:headers'`, `'aborted'`, `'forced'` (or
+   * `'forced: <code>'`: a retry an `afterResponse` hook forced, given up at the limit) or `'other'`.
+   */
   readonly failure: string;
   /** Attempts made when the decision was taken (1 after the first attempt). */
   readonly attempts: number;

@@ -110,3 +110,17 @@ test('an onRetry that throws for a forced retry rejects the call with it, and th
   assert.equal(getRetryDecision(error)?.reason, 'error-not-retryable');
   assert.equal(upstream.counters('/token').requests, 1);
 });
+
+test('ky’s total timeout running out in a forced retry’s sleep is total-timeout, also with ky’s own timeout on', async (t) => {
+  const upstream = await startUpstream({ routes: { '/slow-retry': { steps: [{ status: 200 }] } } });
+  t.after(() => upstream.close());
+  const { api } = retrying({}, { timeout: 200, totalTimeout: 300 });
+  const forcing = api.extend({ hooks: { afterResponse: [() => ky.retry({ delay: 5_000 })] } });
+  const error = await rejection(forcing.post(`${upstream.url}/slow-retry`, { body: 'x' }));
+  assert.equal((error as Error).name, 'TimeoutError');
+  assert.deepEqual(
+    [getRetryDecision(error)?.reason, getRetryDecision(error)?.failure],
+    ['total-timeout', 'timeout:total'],
+  );
+  assert.equal(upstream.counters('/slow-retry').requests, 1);
+});

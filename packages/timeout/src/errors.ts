@@ -104,7 +104,10 @@ export class AttemptTimeoutError extends ResilienceTimeoutError {
   }
 }
 
-/** No connection was established within the agent's `connectTimeout`; the request was not sent. */
+/**
+ * No connection was established within the agent's `connectTimeout`: the request was not sent (`sent:
+ * false`), unless a redirect's earlier request of the attempt had been (`sent: true`).
+ */
 export class ConnectTimeoutError extends ResilienceTimeoutError {
   override name: string = 'ConnectTimeoutError';
   constructor(init: ResilienceTimeoutErrorInit) {
