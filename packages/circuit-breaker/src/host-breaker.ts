@@ -402,12 +402,30 @@ export class HostBreaker {
     decide: (outcome: Verdict | undefined) => void,
   ): void {
     let settled = false;
-    const settle = (error?: unknown): void => {
+    const settle = (error: unknown, read: boolean): void => {
       if (settled) return;
       settled = true;
-      decide(error === undefined ? SUCCESS : this.#errorVerdict(error, request, started, signal));
+      if (error !== undefined) decide(this.#errorVerdict(error, request, started, signal));
+      else decide(read ? this.#readVerdict(response.status, started) : SUCCESS);
     };
-    consumer.watch(response, { exposed: () => settle(), end: settle });
+    consumer.watch(response, {
+      exposed: () => settle(undefined, false),
+      end: (error?: unknown) => settle(error, true),
+    });
+  }
+
+  /**
+   * The verdict on a successful head whose body was read inside the attempt: a slow call when head and
+   * body together took `slowCallMs` or longer (the call is the whole exchange, as resilience4j times the
+   * whole decorated call), else a success.
+   */
+  #readVerdict(status: number, started: number | undefined): Verdict {
+    const slow = this.#options.slowCallMs;
+    if (slow === false || started === undefined) return SUCCESS;
+    const durationMs = this.#options.clock() - started;
+    if (durationMs < slow) return SUCCESS;
+    this.#lastFailure = { kind: 'slow', status, durationMs };
+    return { failed: true, detail: this.#lastFailure };
   }
 
   /**

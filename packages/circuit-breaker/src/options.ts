@@ -138,8 +138,10 @@ export type CircuitBreakerOptions = {
    */
   halfOpenProbes?: number;
   /**
-   * A response whose head takes this long (clock ms from the call) counts as a failure, though
-   * the caller still gets it. Above 0 (0 would make every call slow). `false`: speed does not count.
+   * A response that takes this long (clock ms from the attempt's start) counts as a failure, though
+   * the caller still gets it: to its body's end when the retry tier reads the body inside the attempt
+   * (its `bufferBody`), else to its head. Above 0 (0 would make every call slow). `false`: speed does
+   * not count.
    * @default false
    * @example { slowCallMs: 2_000 }
    */

@@ -232,3 +232,43 @@ test('a body failure of a call started before the circuit opened is not counted 
     'half-open>closed:probes-succeeded',
   ]);
 });
+
+test('with the retry tier reading the body, slowCallMs times the whole call, head and body', async (t) => {
+  const upstream = closeAfter(t, await startUpstream());
+  const time = fakeClock();
+  const changes = recordChanges();
+  const breakers = circuitBreakerPlugin({
+    policy: { kind: 'consecutive', failures: 2 },
+    slowCallMs: 1_000,
+    clock: time.clock,
+    onStateChange: changes.listener,
+  });
+  // The head comes at once on the fake clock; reading the body takes 1 000 ms of it.
+  const slowBody = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
+    const response = await fetch(input, init);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const body = new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          time.advance(1_000);
+          controller.enqueue(bytes);
+          controller.close();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return new Response(body, { status: response.status, headers: { 'content-type': 'application/json' } });
+  };
+  const api = ky
+    .create({ fetch: slowBody })
+    .extend(breakers.kyOptions)
+    .extend(retryPlugin({ limit: 0, budget: false }));
+  assert.equal(
+    (await api.get(upstream.url).json<{ ok: boolean }>()).ok,
+    true,
+    'the caller still gets the body',
+  );
+  await api.get(upstream.url).text();
+  assert.equal(breakers.state(upstream.origin), 'open');
+  assert.deepEqual(changes.events[0]?.lastFailure, { kind: 'slow', status: 200, durationMs: 1_000 });
+});
