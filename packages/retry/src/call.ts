@@ -50,6 +50,8 @@ export class RetryCall {
   #pendingDelay: number | undefined;
   /** The backoff delay `takeDelay` gave ky for a forced retry (none was pending), for its report. */
   #forcedDelay: number | undefined;
+  /** The last attempt that handed ky a response (0: none). */
+  #respondedAt = 0;
   /** ky's retry count of the forced retry last reported, and the call's give-up (each reported once). */
   #forcedAt = -1;
   #gaveUp: { readonly error: Error; readonly decision: RetryDecision } | undefined;
@@ -307,6 +309,7 @@ export class RetryCall {
 
   /** A response (whole body read) is its attempt's outcome; a thrown error is accounted by shouldRetry / giveUp. */
   #account(response: Response, attempt: number): Response {
+    this.#respondedAt = attempt;
     const budget = this.#budget;
     if (budget !== undefined && attempt > this.#accounted) {
       this.#accounted = attempt;
@@ -462,7 +465,9 @@ export class RetryCall {
         reason:
           this.#attempts === 0
             ? notAttemptedReason(failure)
-            : (refused ?? (this.#attempts > this.limit ? 'limit-reached' : 'method-not-retried')),
+            : this.#afterResponse(failure)
+              ? 'after-response'
+              : (refused ?? (this.#attempts > this.limit ? 'limit-reached' : 'method-not-retried')),
         failure: failureLabel(failure),
         attempts: this.#attempts,
       };
@@ -474,6 +479,15 @@ export class RetryCall {
     }
     this.#settings.onGiveUp?.({ host: this.#hostName(), attempts: this.#attempts, error, decision });
     return error;
+  }
+
+  /**
+   * True when the call's last attempt handed ky its response and a network failure or a timeout came
+   * after it: reading a body handed out unbuffered. ky does not retry a body read.
+   */
+  #afterResponse(failure: Failure): boolean {
+    if (this.#respondedAt !== this.#attempts) return false;
+    return failure.kind === 'network' || (failure.kind === 'timeout' && failure.phase !== 'total');
   }
 
   #tooLong(

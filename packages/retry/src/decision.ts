@@ -14,6 +14,9 @@
  *   timeout (the call throws `RetryAfterTooLongError`).
  * - `total-timeout`: the next backoff delay would outlast the total timeout, or it ran out.
  * - `aborted`: the caller aborted.
+ * - `after-response`: a network failure or a timeout after the attempt's response was handed to ky: a
+ *   body the plugin did not buffer (`bufferBody: false`, a stream, a body over `maxBufferSize`) failed
+ *   while the caller read it. ky does not retry a body read.
  * - `not-attempted`: the call failed before any attempt (a `beforeRequest` hook answered with an error
  *   status, or threw; a wrapper outside the plugin's fetch refused it, such as a closed client): there
  *   was nothing to retry, and nothing was sent.
@@ -30,6 +33,7 @@ export type RetryDecisionReason =
   | 'retry-after-too-long'
   | 'total-timeout'
   | 'aborted'
+  | 'after-response'
   | 'not-attempted';
 
 /** The retry layer's verdict on one failure. */

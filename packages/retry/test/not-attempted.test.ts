@@ -71,3 +71,17 @@ test('before any attempt, the total timeout and the caller’s abort keep their 
   assert.match(String(aborted), /caller gave up/);
   assert.equal(getRetryDecision(aborted)?.reason, 'aborted');
 });
+
+test('a body the plugin did not buffer, timed out while the caller reads it, is reported as after-response', async (t) => {
+  const upstream = await startUpstream({ routes: { '/stall': { steps: [{ stallBody: true }] } } });
+  t.after(() => upstream.close());
+  const { api, events } = retrying({ limit: 2, bufferBody: false });
+  // ky's own per-attempt timeout bounds its body read; ky gives the error to beforeError, not to shouldRetry.
+  const error = await rejection(api.get(`${upstream.url}/stall`, { timeout: 200 }).text());
+  assert.equal((error as Error).name, 'TimeoutError');
+  const decision = getRetryDecision(error);
+  assert.equal(decision?.reason, 'after-response');
+  assert.equal(decision?.attempts, 1);
+  assert.equal(events.retries.length, 0);
+  assert.equal(upstream.counters('/stall').requests, 1, 'ky does not retry a body read');
+});
