@@ -21,15 +21,7 @@ const contextPrefix = `context['${contextKey}'].`;
  * caller. Like a `retry` limit given to ky with the retry plugin, it can only shorten the call.
  */
 function callTotal(total: number | false, given: unknown, instanceTotal: number | false): number | false {
-  if (given === undefined || given === false || given === instanceTotal) return total;
-  if (typeof given !== 'number' || !Number.isFinite(given) || given < 0 || given > maxTimeoutMs) {
-    throw new TimeoutOptionsError(
-      'totalTimeout',
-      given,
-      `expected false or a finite number from 0 to ${maxTimeoutMs} (it can only lower \`total\`)`,
-    );
-  }
-  return total === false || given < total ? given : total;
+  return given === instanceTotal ? total : lowered(total, given, 'totalTimeout', 'total');
 }
 
 /**
@@ -39,15 +31,29 @@ function callTotal(total: number | false, given: unknown, instanceTotal: number 
  * number was given by the caller. It can only shorten the attempt.
  */
 function callAttempt(attempt: number | false, given: unknown): number | false {
-  if (given === undefined || given === false) return attempt;
+  return lowered(attempt, given, 'timeout', 'attempt');
+}
+
+/**
+ * `limit` lowered by a value given to ky under `option` (`false` or absent: unchanged), never raised.
+ * @throws {TimeoutOptionsError} naming `option` when the value is not `false` or a finite number from 0
+ * to 2^31−1.
+ */
+function lowered(
+  limit: number | false,
+  given: unknown,
+  option: 'timeout' | 'totalTimeout',
+  limitName: 'attempt' | 'total',
+): number | false {
+  if (given === undefined || given === false) return limit;
   if (typeof given !== 'number' || !Number.isFinite(given) || given < 0 || given > maxTimeoutMs) {
     throw new TimeoutOptionsError(
-      'timeout',
+      option,
       given,
-      `expected false or a finite number from 0 to ${maxTimeoutMs} (ky's per-attempt \`timeout\` can only lower \`attempt\`)`,
+      `expected false or a finite number from 0 to ${maxTimeoutMs} (it can only lower \`${limitName}\`)`,
     );
   }
-  return attempt === false || given < attempt ? given : attempt;
+  return limit === false || given < limit ? given : limit;
 }
 
 function hostOf(url: string): string {
