@@ -420,12 +420,8 @@ export class HostBreaker {
    * whole decorated call), else a success.
    */
   #readVerdict(status: number, started: number | undefined): Verdict {
-    const slow = this.#options.slowCallMs;
-    if (slow === false || started === undefined) return SUCCESS;
-    const durationMs = this.#options.clock() - started;
-    if (durationMs < slow) return SUCCESS;
-    this.#lastFailure = { kind: 'slow', status, durationMs };
-    return { failed: true, detail: this.#lastFailure };
+    if (this.#options.slowCallMs === false || started === undefined) return SUCCESS;
+    return this.#speedVerdict(status, this.#options.clock() - started);
   }
 
   /**
@@ -615,12 +611,15 @@ export class HostBreaker {
       this.#lastFailure = { kind: 'status', status };
       return { failed: true, detail: this.#lastFailure };
     }
+    return this.#speedVerdict(status, outcome.durationMs);
+  }
+
+  /** A slow call (a failure) when `durationMs` is `slowCallMs` or more, else a success. */
+  #speedVerdict(status: number, durationMs: number): Verdict {
     const slow = this.#options.slowCallMs;
-    if (slow !== false && outcome.durationMs >= slow) {
-      this.#lastFailure = { kind: 'slow', status, durationMs: outcome.durationMs };
-      return { failed: true, detail: this.#lastFailure };
-    }
-    return SUCCESS;
+    if (slow === false || durationMs < slow) return SUCCESS;
+    this.#lastFailure = { kind: 'slow', status, durationMs };
+    return { failed: true, detail: this.#lastFailure };
   }
 
   #reject(state: RejectedState, request: Request | undefined): Promise<never> {
