@@ -5,7 +5,7 @@ import { startUpstream } from '@ky-resilience/testing';
 import { isAttemptTimeoutError, timeoutPlugin } from '@ky-resilience/timeout';
 import ky from 'ky';
 import { circuitBreakerPlugin, isCircuitOpenError } from '../src/index.ts';
-import { closeAfter, fakeClock, recordChanges, rejection, until } from './helpers.ts';
+import { closeAfter, fakeClock, observedBreakers, rejection, until } from './helpers.ts';
 
 // The order of DESIGN §2 and the READMEs: the timeout tiers innermost, then the breaker, then the
 // retry tier, whose fetch wrapper is the outer one and reads each body inside the attempt (on
@@ -204,13 +204,9 @@ test('a body failure of a call started before the circuit opened is not counted 
       },
     }),
   );
-  const time = fakeClock();
-  const changes = recordChanges();
-  const breakers = circuitBreakerPlugin({
+  const { time, changes, breakers } = observedBreakers({
     policy: { kind: 'consecutive', failures: 1 },
     halfOpenAfter: 1_000,
-    clock: time.clock,
-    onStateChange: changes.listener,
   });
   const api = ky
     .extend(timeoutPlugin({ attempt: 600 }))
@@ -235,13 +231,9 @@ test('a body failure of a call started before the circuit opened is not counted 
 
 test('with the retry tier reading the body, slowCallMs times the whole call, head and body', async (t) => {
   const upstream = closeAfter(t, await startUpstream());
-  const time = fakeClock();
-  const changes = recordChanges();
-  const breakers = circuitBreakerPlugin({
+  const { time, changes, breakers } = observedBreakers({
     policy: { kind: 'consecutive', failures: 2 },
     slowCallMs: 1_000,
-    clock: time.clock,
-    onStateChange: changes.listener,
   });
   // The head comes at once on the fake clock; reading the body takes 1 000 ms of it.
   const slowBody = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { startUpstream } from '@ky-resilience/testing';
 import ky, { isHTTPError } from 'ky';
 import { CircuitOpenError, circuitBreakerPlugin, isCircuitOpenError } from '../src/index.ts';
-import { closeAfter, fakeClock, recordChanges, rejection, until } from './helpers.ts';
+import { closeAfter, fakeClock, observedBreakers, recordChanges, rejection, until } from './helpers.ts';
 
 test('a sustained outage opens the breaker after the threshold; later calls fail at once without reaching the upstream', async (t) => {
   const upstream = closeAfter(t, await startUpstream({ routes: { '*': { steps: [{ status: 503 }] } } }));
@@ -54,14 +54,10 @@ test('after the open period exactly N probes go out; other calls are rejected at
       },
     }),
   );
-  const time = fakeClock();
-  const changes = recordChanges();
-  const breakers = circuitBreakerPlugin({
+  const { time, changes, breakers } = observedBreakers({
     policy: { kind: 'consecutive', failures: 2 },
     halfOpenProbes: 2,
     halfOpenAfter: 1_000,
-    clock: time.clock,
-    onStateChange: changes.listener,
   });
   const api = ky.create({ retry: 0 }).extend(breakers.kyOptions);
   await rejection(api.get(upstream.url));
@@ -96,12 +92,8 @@ test('after the open period exactly N probes go out; other calls are rejected at
 
 test('a failed probe re-opens the circuit for the backoff’s next, longer duration', async (t) => {
   const upstream = closeAfter(t, await startUpstream({ routes: { '*': { steps: [{ status: 502 }] } } }));
-  const time = fakeClock();
-  const changes = recordChanges();
-  const breakers = circuitBreakerPlugin({
+  const { time, changes, breakers } = observedBreakers({
     policy: { kind: 'consecutive', failures: 1 },
-    clock: time.clock,
-    onStateChange: changes.listener,
   });
   const api = ky.create({ retry: 0 }).extend(breakers.kyOptions);
   await rejection(api.get(upstream.url));
@@ -216,12 +208,8 @@ test('a caller’s abort of a half-open probe neither closes nor opens the circu
       },
     }),
   );
-  const time = fakeClock();
-  const changes = recordChanges();
-  const breakers = circuitBreakerPlugin({
+  const { time, changes, breakers } = observedBreakers({
     policy: { kind: 'consecutive', failures: 1 },
-    clock: time.clock,
-    onStateChange: changes.listener,
   });
   const api = ky.create({ retry: 0 }).extend(breakers.kyOptions);
   await rejection(api.get(upstream.url));
@@ -286,13 +274,9 @@ test('with two probes, an aborted probe’s slot is taken over: the circuit clos
       },
     }),
   );
-  const time = fakeClock();
-  const changes = recordChanges();
-  const breakers = circuitBreakerPlugin({
+  const { time, changes, breakers } = observedBreakers({
     policy: { kind: 'consecutive', failures: 1 },
     halfOpenProbes: 2,
-    clock: time.clock,
-    onStateChange: changes.listener,
   });
   const api = ky.create({ retry: 0 }).extend(breakers.kyOptions);
   await rejection(api.get(`${upstream.url}/fail`));
@@ -346,13 +330,9 @@ test('a failed probe re-opens at once; the outcome of the other probe in flight 
       },
     }),
   );
-  const time = fakeClock();
-  const changes = recordChanges();
-  const breakers = circuitBreakerPlugin({
+  const { time, changes, breakers } = observedBreakers({
     policy: { kind: 'consecutive', failures: 1 },
     halfOpenProbes: 2,
-    clock: time.clock,
-    onStateChange: changes.listener,
   });
   const api = ky.create({ retry: 0 }).extend(breakers.kyOptions);
   await rejection(api.get(`${upstream.url}/fail`));

@@ -1,4 +1,4 @@
-import type { StateChangeEvent } from '../src/index.ts';
+import { type CircuitBreakerOptions, circuitBreakerPlugin, type StateChangeEvent } from '../src/index.ts';
 
 /** A hand-driven clock in epoch milliseconds. */
 export type FakeClock = { now: number; clock: () => number; advance(ms: number): void };
@@ -58,4 +58,19 @@ export function closeAfter<T extends { close(): Promise<unknown> }>(
 ): T {
   t.after(() => resource.close());
   return resource;
+}
+
+/**
+ * Breakers on a fake clock whose state changes are recorded: `options` without `clock` and
+ * `onStateChange`, which this sets.
+ */
+export function observedBreakers(options: Omit<CircuitBreakerOptions, 'clock' | 'onStateChange'>): {
+  time: FakeClock;
+  changes: ReturnType<typeof recordChanges>;
+  breakers: ReturnType<typeof circuitBreakerPlugin>;
+} {
+  const time = fakeClock();
+  const changes = recordChanges();
+  const breakers = circuitBreakerPlugin({ ...options, clock: time.clock, onStateChange: changes.listener });
+  return { time, changes, breakers };
 }

@@ -13,7 +13,7 @@ import {
   isFailureError,
   isFailureStatus,
 } from '../src/index.ts';
-import { closeAfter, fakeClock, recordChanges, rejection } from './helpers.ts';
+import { closeAfter, fakeClock, observedBreakers, rejection } from './helpers.ts';
 
 test('a low-traffic host with a window ratio policy opens on minimumCalls, and failures age out while it is idle', async (t) => {
   const upstream = closeAfter(t, await startUpstream({ routes: { '*': { steps: [{ status: 503 }] } } }));
@@ -138,13 +138,9 @@ test('the count policy opens when more than threshold of the last size calls fai
 
 test('slow calls count as failures (the caller still gets the response)', async (t) => {
   const upstream = closeAfter(t, await startUpstream());
-  const time = fakeClock();
-  const changes = recordChanges();
-  const breakers = circuitBreakerPlugin({
+  const { time, changes, breakers } = observedBreakers({
     policy: { kind: 'count', threshold: 0.5, size: 4, minimumCalls: 4 },
     slowCallMs: 1_000,
-    clock: time.clock,
-    onStateChange: changes.listener,
   });
   const slow = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
     const response = await fetch(input, init);
