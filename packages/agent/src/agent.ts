@@ -95,8 +95,14 @@ export function createAgent(options?: AgentOptions): ResilientAgent {
   // connection of the pool being opened): `destroy()` must reach such a pool too. Pools done are dropped.
   const originPools = new Set<Dispatcher>();
   const isDestroyed = (d: Dispatcher): boolean => (d as unknown as { destroyed: boolean }).destroyed;
+  // Destroyed pools are dropped when the set has doubled since the last sweep: constant work per pool made,
+  // where a sweep on every new pool cost a pass over every live one (thousands of hosts).
+  let sweepAt = 64;
   const trackedPool = (origin: string | URL, poolOptions: object): Dispatcher => {
-    for (const d of originPools) if (isDestroyed(d)) originPools.delete(d);
+    if (originPools.size >= sweepAt) {
+      for (const d of originPools) if (isDestroyed(d)) originPools.delete(d);
+      sweepAt = Math.max(64, originPools.size * 2);
+    }
     const d = originPool(origin, poolOptions);
     originPools.add(d);
     return d;
