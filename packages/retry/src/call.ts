@@ -457,17 +457,9 @@ export class RetryCall {
       const failure = classifyFailure(error, this.#isAborted(error), this.#kyTimeoutIsTotalNow());
       // ky gives up without asking shouldRetry once the limit is reached: the last failure counts here.
       this.#accountFailure(failure);
-      const refused = this.#refusal(failure);
       decision = {
         retry: false,
-        // Below the limit, ky refused on its own: its method check, for a method it was not told of
-        // (a `Request` input with a method outside ky's list).
-        reason:
-          this.#attempts === 0
-            ? notAttemptedReason(failure)
-            : this.#afterResponse(failure)
-              ? 'after-response'
-              : (refused ?? (this.#attempts > this.limit ? 'limit-reached' : 'method-not-retried')),
+        reason: this.#giveUpReason(failure),
         failure: failureLabel(failure),
         attempts: this.#attempts,
       };
@@ -479,6 +471,15 @@ export class RetryCall {
     }
     this.#settings.onGiveUp?.({ host: this.#hostName(), attempts: this.#attempts, error, decision });
     return error;
+  }
+
+  /** Why ky gave up without asking `shouldRetry` (or after it said retry). */
+  #giveUpReason(failure: Failure): RetryDecisionReason {
+    if (this.#attempts === 0) return notAttemptedReason(failure);
+    if (this.#afterResponse(failure)) return 'after-response';
+    // Below the limit, ky refused on its own: its method check, for a method it was not told of (a
+    // `Request` input with a method outside ky's list).
+    return this.#refusal(failure) ?? (this.#attempts > this.limit ? 'limit-reached' : 'method-not-retried');
   }
 
   /**
